@@ -1,0 +1,16 @@
+from importlib import import_module
+
+from django.apps import AppConfig, apps
+from django.utils.module_loading import module_has_submodule
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "apps.core"
+    verbose_name = _("Core")
+
+    def ready(self):
+        # Every app registers its personal-data exporter and eraser from its own privacy.py.
+        for config in apps.get_app_configs():
+            if config.name.startswith("apps.") and module_has_submodule(config.module, "privacy"):
+                import_module(f"{config.name}.privacy")

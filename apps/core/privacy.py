@@ -1,0 +1,95 @@
+"""The personal-data registry.
+
+Each app that holds personal data registers, from its own ``privacy.py``, an exporter and an
+eraser for one person (a ``customers.Customer`` id), and declares which model fields it covers.
+``privacy_requests`` and the retention jobs run whatever is registered, so no app ever reaches
+into another app's tables to export or erase (the way WordPress core lets each plugin register
+its personal-data exporters and erasers).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+
+@dataclass
+class ErasureReport:
+    """What an eraser did (or, in a dry run, would do), as counts and reasons, never values."""
+
+    deleted: dict[str, int] = field(default_factory=dict)
+    anonymised: dict[str, int] = field(default_factory=dict)
+    # label -> (count, why it is kept, until when)
+    kept: dict[str, tuple[int, str, datetime.date | None]] = field(default_factory=dict)
+
+    def merge(self, other: ErasureReport) -> None:
+        for mine, theirs in (
+            (self.deleted, other.deleted),
+            (self.anonymised, other.anonymised),
+            (self.kept, other.kept),
+        ):
+            mine.update(theirs)
+
+    @property
+    def changed_anything(self) -> bool:
+        return any(self.deleted.values()) or any(self.anonymised.values())
+
+
+Exporter = Callable[[int], dict[str, list[dict]]]
+Eraser = Callable[..., ErasureReport]
+
+
+@dataclass(frozen=True)
+class PersonalDataHandler:
+    name: str
+    exporter: Exporter
+    eraser: Eraser
+    # "app_label.ModelName" -> the fields of that model holding personal data.
+    covers: dict[str, tuple[str, ...]]
+    # Lower runs first: order snapshots are erased before the customer row they point to.
+    order: int = 100
+
+
+_registry: dict[str, PersonalDataHandler] = {}
+
+
+def register(
+    name: str,
+    *,
+    exporter: Exporter,
+    eraser: Eraser,
+    covers: dict[str, tuple[str, ...]],
+    order: int = 100,
+) -> None:
+    _registry[name] = PersonalDataHandler(
+        name=name, exporter=exporter, eraser=eraser, covers=covers, order=order
+    )
+
+
+def handlers() -> list[PersonalDataHandler]:
+    return sorted(_registry.values(), key=lambda h: (h.order, h.name))
+
+
+def covered_fields() -> dict[str, set[str]]:
+    covered: dict[str, set[str]] = {}
+    for handler in handlers():
+        for model_label, fields in handler.covers.items():
+            covered.setdefault(model_label, set()).update(fields)
+    return covered
+
+
+def personal_data_export(*, customer_id: int) -> dict[str, dict[str, list[dict]]]:
+    """Everything every app holds about one person, keyed by handler name."""
+    return {handler.name: handler.exporter(customer_id) for handler in handlers()}
+
+
+def personal_data_erase(*, customer_id: int, dry_run: bool = False) -> ErasureReport:
+    """Run every registered eraser in one transaction; a dry run rolls everything back."""
+    report = ErasureReport()
+    with transaction.atomic():
+        for handler in handlers():
+            report.merge(handler.eraser(customer_id, dry_run=dry_run))
+    return report

@@ -1,0 +1,213 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Div, Field, Layout, Submit
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from apps.customers.models import Address, Customer, Inquiry
+from apps.customers.validators import (
+    PREFECTURE_CHOICES,
+    normalize_kana,
+    normalize_phone,
+    normalize_postal_code,
+    validate_jp_postal_code,
+    validate_katakana,
+    validate_phone,
+    validate_prefecture,
+)
+
+
+def _helper(submit_label) -> FormHelper:
+    helper = FormHelper()
+    helper.form_method = "post"
+    helper.add_input(Submit("submit", submit_label))
+    return helper
+
+
+class NameFieldsMixin:
+    """Normalises kana and phones before the model validators see them."""
+
+    def clean_family_name_kana(self):
+        return normalize_kana(self.cleaned_data.get("family_name_kana", ""))
+
+    def clean_given_name_kana(self):
+        return normalize_kana(self.cleaned_data.get("given_name_kana", ""))
+
+    def clean_phone(self):
+        phone = normalize_phone(self.cleaned_data.get("phone", ""))
+        if phone:
+            validate_phone(phone)
+        return phone
+
+
+class SignupForm(NameFieldsMixin, forms.Form):
+    email = forms.EmailField(label=_("E-mail address"))
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label=_("Password (again)"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    family_name = forms.CharField(label=_("Family name"), max_length=100)
+    given_name = forms.CharField(label=_("Given name"), max_length=100)
+    family_name_kana = forms.CharField(
+        label=_("Family name (kana)"), max_length=100, validators=[validate_katakana]
+    )
+    given_name_kana = forms.CharField(
+        label=_("Given name (kana)"), max_length=100, validators=[validate_katakana]
+    )
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Create account"))
+        self.helper.layout = Layout(
+            "email",
+            "password1",
+            "password2",
+            Div(Div("family_name", css_class="col"), Div("given_name", css_class="col"), css_class="row"),
+            Div(
+                Div("family_name_kana", css_class="col"),
+                Div("given_name_kana", css_class="col"),
+                css_class="row",
+            ),
+            "phone",
+            "date_of_birth",
+        )
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", _("The two passwords differ."))
+        elif p1:
+            try:
+                password_validation.validate_password(p1)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("E-mail address")
+        self.helper = _helper(_("Log in"))
+
+
+class ProfileForm(NameFieldsMixin, forms.ModelForm):
+    email = forms.EmailField(label=_("E-mail address"))
+
+    class Meta:
+        model = Customer
+        fields = [
+            "family_name",
+            "given_name",
+            "family_name_kana",
+            "given_name_kana",
+            "phone",
+            "date_of_birth",
+        ]
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance and self.instance.pk:
+            self.fields["email"].initial = self.instance.email
+        for name in ("family_name", "given_name"):
+            self.fields[name].required = True
+        self.helper = _helper(_("Save"))
+        self.helper.layout = Layout(
+            Div(Div("family_name", css_class="col"), Div("given_name", css_class="col"), css_class="row"),
+            Div(
+                Div("family_name_kana", css_class="col"),
+                Div("given_name_kana", css_class="col"),
+                css_class="row",
+            ),
+            "email",
+            "phone",
+            Field("date_of_birth"),
+        )
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+
+class AddressForm(forms.ModelForm):
+    make_default = forms.BooleanField(label=_("Use as my default address"), required=False)
+
+    class Meta:
+        model = Address
+        fields = [
+            "label",
+            "recipient_name",
+            "country",
+            "postal_code",
+            "prefecture",
+            "city",
+            "line1",
+            "line2",
+            "phone",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["country"].widget = forms.Select(
+            choices=[("JP", _("Japan")), ("US", _("United States")), ("GB", _("United Kingdom")),
+                     ("KR", _("South Korea")), ("TW", _("Taiwan")), ("CN", _("China")),
+                     ("DE", _("Germany")), ("FR", _("France"))]
+        )  # fmt: skip
+        self.fields["prefecture"].choices = [("", "---------"), *PREFECTURE_CHOICES]
+        self.fields["postal_code"].help_text = _("In Japan: 123-4567")
+        self.helper = _helper(_("Save address"))
+
+    def clean_postal_code(self):
+        return normalize_postal_code(self.cleaned_data.get("postal_code", ""))
+
+    def clean_phone(self):
+        phone = normalize_phone(self.cleaned_data.get("phone", ""))
+        validate_phone(phone)
+        return phone
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("country") == "JP":
+            for name, validator in (
+                ("postal_code", validate_jp_postal_code),
+                ("prefecture", validate_prefecture),
+            ):
+                if name in cleaned:
+                    try:
+                        validator(cleaned[name])
+                    except forms.ValidationError as exc:
+                        self.add_error(name, exc)
+        return cleaned
+
+
+class InquiryForm(forms.ModelForm):
+    class Meta:
+        model = Inquiry
+        fields = ["name", "email", "phone", "topic", "message"]
+        widgets = {"message": forms.Textarea(attrs={"rows": 6})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Send"))
+
+    def clean_phone(self):
+        phone = normalize_phone(self.cleaned_data.get("phone", ""))
+        if phone:
+            validate_phone(phone)
+        return phone

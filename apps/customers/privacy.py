@@ -1,0 +1,130 @@
+"""Export and erasure of what the customers app holds about a person."""
+
+from __future__ import annotations
+
+from django.contrib.sessions.models import Session
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core.privacy import ErasureReport, register
+from apps.customers.models import Address, Customer, Inquiry, User
+
+CUSTOMER_FIELDS = (
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "date_of_birth",
+    "phone",
+    "email",
+    "restriction_reason",
+)
+ADDRESS_FIELDS = (
+    "label",
+    "recipient_name",
+    "postal_code",
+    "prefecture",
+    "city",
+    "line1",
+    "line2",
+    "phone",
+)
+INQUIRY_FIELDS = ("name", "email", "phone", "message")
+USER_FIELDS = ("email", "password", "last_login")
+
+
+def _inquiries(customer: Customer):
+    query = Q(customer=customer)
+    if customer.email:
+        query |= Q(email__iexact=customer.email)
+    return Inquiry.objects.filter(query)
+
+
+def export(customer_id: int) -> dict[str, list[dict]]:
+    customer = Customer.objects.select_related("user").get(pk=customer_id)
+    data = {
+        "profile": [
+            {
+                "id": customer.pk,
+                **{name: getattr(customer, name) for name in CUSTOMER_FIELDS},
+                "acquired_via": customer.acquired_via,
+                "status": customer.status,
+                "created_at": customer.created_at,
+            }
+        ],
+        "addresses": list(
+            Address.objects.filter(customer=customer).values("id", "country", "is_default", *ADDRESS_FIELDS)
+        ),
+        "inquiries": list(
+            _inquiries(customer).values("id", "topic", "created_at", *INQUIRY_FIELDS)
+        ),
+        "login": [],
+    }
+    if customer.user is not None:
+        data["login"] = [
+            {
+                "email": customer.user.email,
+                "date_joined": customer.user.date_joined,
+                "last_login": customer.user.last_login,
+            }
+        ]
+    return data
+
+
+def _live_sessions_of(user_id: int) -> list[str]:
+    keys = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500):
+        if str(session.get_decoded().get("_auth_user_id")) == str(user_id):
+            keys.append(session.session_key)
+    return keys
+
+
+def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
+    """Anonymise the profile, delete addresses, inquiries, the login and its sessions.
+
+    The anonymised customer row stays (status "erased") so that orders kept for the tax hold
+    still point somewhere; it holds no personal field. Running it twice changes nothing more.
+    """
+    report = ErasureReport()
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    addresses = Address.objects.filter(customer=customer)
+    inquiries = _inquiries(customer)
+    session_keys = _live_sessions_of(customer.user_id) if customer.user_id else []
+    has_personal = any(getattr(customer, name) for name in CUSTOMER_FIELDS)
+
+    report.deleted["customers.Address"] = addresses.count()
+    report.deleted["customers.Inquiry"] = inquiries.count()
+    report.deleted["customers.User"] = 1 if customer.user_id else 0
+    report.deleted["sessions.Session"] = len(session_keys)
+    report.anonymised["customers.Customer"] = 1 if has_personal or customer.user_id else 0
+    if dry_run:
+        return report
+
+    addresses.delete()
+    inquiries.delete()
+    Session.objects.filter(session_key__in=session_keys).delete()
+    user_id = customer.user_id
+    if report.anonymised["customers.Customer"]:
+        for name in CUSTOMER_FIELDS:
+            setattr(customer, name, None if name == "date_of_birth" else "")
+        customer.user = None
+        customer.status = Customer.Status.ERASED
+        customer.erased_at = customer.erased_at or timezone.now()
+        customer.save()
+    if user_id:
+        User.objects.filter(pk=user_id).delete()
+    return report
+
+
+register(
+    "customers",
+    exporter=export,
+    eraser=erase,
+    covers={
+        "customers.Customer": CUSTOMER_FIELDS,
+        "customers.Address": ADDRESS_FIELDS,
+        "customers.Inquiry": INQUIRY_FIELDS,
+        "customers.User": USER_FIELDS,
+    },
+    order=100,
+)

@@ -1,0 +1,21 @@
+from django.db.models import QuerySet
+
+from apps.customers.models import Address, Customer, User
+
+
+def customer_for_user(*, user: User) -> Customer | None:
+    if not user.is_authenticated:
+        return None
+    return Customer.objects.filter(user=user).exclude(status=Customer.Status.ERASED).first()
+
+
+def address_list(*, customer: Customer) -> QuerySet[Address]:
+    return Address.objects.filter(customer=customer).order_by("-is_default", "pk")
+
+
+def address_get(*, customer: Customer, pk: int) -> Address | None:
+    return Address.objects.filter(customer=customer, pk=pk).first()
+
+
+def address_default(*, customer: Customer) -> Address | None:
+    return Address.objects.filter(customer=customer, is_default=True).first()

@@ -1,0 +1,149 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from apps.customers import selectors, services
+from apps.customers.decorators import member_required
+from apps.customers.forms import AddressForm, InquiryForm, ProfileForm, SignupForm
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form it came from."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("mypage:overview")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer = services.member_signup(
+                email=data["email"],
+                password=data["password1"],
+                family_name=data["family_name"],
+                given_name=data["given_name"],
+                family_name_kana=data["family_name_kana"],
+                given_name_kana=data["given_name_kana"],
+                phone=data["phone"],
+                date_of_birth=data["date_of_birth"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Welcome! Your account has been created."))
+            return redirect("mypage:overview")
+    return render(request, "account/signup.html", {"form": form})
+
+
+@member_required
+def profile(request):
+    customer = request.customer
+    form = ProfileForm(request.POST or None, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.customer_update_profile(
+                customer=customer,
+                email=data["email"],
+                **{name: data[name] for name in services.PROFILE_FIELDS},
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Your profile has been saved."))
+            return redirect("customers:profile")
+    return render(request, "customers/profile.html", {"form": form, "customer": customer})
+
+
+@member_required
+def address_list(request):
+    addresses = selectors.address_list(customer=request.customer)
+    return render(request, "customers/address_list.html", {"addresses": addresses})
+
+
+def _address_or_404(request, pk):
+    address = selectors.address_get(customer=request.customer, pk=pk)
+    if address is None:
+        raise Http404
+    return address
+
+
+def _address_fields(data):
+    return {name: data.get(name, "") for name in services.ADDRESS_FIELDS}
+
+
+@member_required
+def address_create(request):
+    form = AddressForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.address_create(
+                customer=request.customer,
+                make_default=form.cleaned_data["make_default"],
+                **_address_fields(form.cleaned_data),
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("The address has been added."))
+            return redirect("customers:addresses")
+    return render(request, "customers/address_form.html", {"form": form})
+
+
+@member_required
+def address_edit(request, pk):
+    address = _address_or_404(request, pk)
+    form = AddressForm(request.POST or None, instance=address)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.address_update(
+                address=address,
+                make_default=form.cleaned_data["make_default"],
+                **_address_fields(form.cleaned_data),
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("The address has been saved."))
+            return redirect("customers:addresses")
+    return render(request, "customers/address_form.html", {"form": form, "address": address})
+
+
+@require_POST
+@member_required
+def address_delete(request, pk):
+    services.address_delete(address=_address_or_404(request, pk))
+    messages.success(request, _("The address has been deleted."))
+    return redirect("customers:addresses")
+
+
+@require_POST
+@member_required
+def address_default(request, pk):
+    services.address_set_default(address=_address_or_404(request, pk))
+    messages.success(request, _("The default address has been changed."))
+    return redirect("customers:addresses")
+
+
+def contact(request):
+    form = InquiryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        customer = selectors.customer_for_user(user=request.user)
+        try:
+            services.inquiry_create(customer=customer, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            return render(request, "customers/contact_done.html")
+    return render(request, "customers/contact.html", {"form": form})

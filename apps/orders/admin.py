@@ -1,0 +1,78 @@
+from django.contrib import admin
+
+from apps.customers.admin import CustomerAdmin
+from apps.orders.models import Order, OrderLine, Payment, Product
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["sku", "name", "price", "is_active"]
+    search_fields = ["sku", "name"]
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    fields = ["product_name", "unit_price", "quantity"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PaymentInline(admin.StackedInline):
+    model = Payment
+    extra = 0
+    fields = ["method", "card_brand", "card_last4", "reference", "amount", "status"]
+    readonly_fields = ["method", "card_brand", "card_last4", "reference", "amount"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "customer", "status", "total", "placed_at", "use_suspended"]
+    list_filter = ["status", "use_suspended"]
+    search_fields = ["number"]
+    date_hierarchy = "placed_at"
+    readonly_fields = [
+        "number",
+        "customer",
+        "subtotal",
+        "shipping_fee",
+        "total",
+        "placed_at",
+        "use_suspended",
+        "hold_until",
+        "ship_name",
+        "ship_postal_code",
+        "ship_address",
+        "ship_phone",
+    ]
+    fields = ["status", *readonly_fields]
+    inlines = [OrderLineInline, PaymentInline]
+    raw_id_fields = ["customer"]
+
+    def has_add_permission(self, request):
+        # Orders come from the shop front through orders.services.order_place.
+        return False
+
+
+class CustomerOrderInline(admin.TabularInline):
+    model = Order
+    extra = 0
+    fields = ["number", "status", "total", "placed_at"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+CustomerAdmin.extra_inlines = [*CustomerAdmin.extra_inlines, CustomerOrderInline]

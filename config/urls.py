@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from apps.core.views import healthz
+from apps.customers.views import contact
+
+admin.site.site_header = "Shop privacy back office"
+admin.site.site_title = "Privacy back office"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("contact/", contact, name="contact"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("apps.customers.account_urls")),
+    path("mypage/", include("apps.mypage.urls")),
+    path("mypage/", include("apps.customers.urls")),
+    path("mypage/orders/", include("apps.orders.urls")),
+    path("", include("apps.core.urls")),
+]
