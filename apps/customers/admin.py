@@ -28,7 +28,16 @@ class UserAdmin(BaseUserAdmin):
 class AddressInline(admin.TabularInline):
     model = Address
     extra = 0
-    fields = ["is_default", "recipient_name", "postal_code", "prefecture", "city", "line1", "line2", "phone"]
+    fields = [
+        "is_default",
+        "recipient_name",
+        "postal_code",
+        "prefecture",
+        "city",
+        "line1",
+        "line2",
+        "phone",
+    ]
     readonly_fields = ["is_default"]
 
 
@@ -141,7 +150,16 @@ class InquiryAdmin(admin.ModelAdmin):
     list_display = ["id", "topic", "status", "created_at", "acknowledged_at"]
     list_filter = ["topic", "status"]
     search_fields = ["name", "email"]
-    readonly_fields = ["customer", "name", "email", "phone", "topic", "message", "created_at", "acknowledged_at"]
+    readonly_fields = [
+        "customer",
+        "name",
+        "email",
+        "phone",
+        "topic",
+        "message",
+        "created_at",
+        "acknowledged_at",
+    ]
     fields = ["status", *readonly_fields]
 
     def has_add_permission(self, request):

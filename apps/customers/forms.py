@@ -29,10 +29,14 @@ class NameFieldsMixin:
     """Normalises kana and phones before the model validators see them."""
 
     def clean_family_name_kana(self):
-        return normalize_kana(self.cleaned_data.get("family_name_kana", ""))
+        kana = normalize_kana(self.cleaned_data.get("family_name_kana", ""))
+        validate_katakana(kana)
+        return kana
 
     def clean_given_name_kana(self):
-        return normalize_kana(self.cleaned_data.get("given_name_kana", ""))
+        kana = normalize_kana(self.cleaned_data.get("given_name_kana", ""))
+        validate_katakana(kana)
+        return kana
 
     def clean_phone(self):
         phone = normalize_phone(self.cleaned_data.get("phone", ""))
@@ -56,12 +60,9 @@ class SignupForm(NameFieldsMixin, forms.Form):
     )
     family_name = forms.CharField(label=_("Family name"), max_length=100)
     given_name = forms.CharField(label=_("Given name"), max_length=100)
-    family_name_kana = forms.CharField(
-        label=_("Family name (kana)"), max_length=100, validators=[validate_katakana]
-    )
-    given_name_kana = forms.CharField(
-        label=_("Given name (kana)"), max_length=100, validators=[validate_katakana]
-    )
+    # Validated after normalisation (hiragana and half-width kana become katakana).
+    family_name_kana = forms.CharField(label=_("Family name (kana)"), max_length=100)
+    given_name_kana = forms.CharField(label=_("Given name (kana)"), max_length=100)
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     date_of_birth = forms.DateField(
         label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -74,7 +75,11 @@ class SignupForm(NameFieldsMixin, forms.Form):
             "email",
             "password1",
             "password2",
-            Div(Div("family_name", css_class="col"), Div("given_name", css_class="col"), css_class="row"),
+            Div(
+                Div("family_name", css_class="col"),
+                Div("given_name", css_class="col"),
+                css_class="row",
+            ),
             Div(
                 Div("family_name_kana", css_class="col"),
                 Div("given_name_kana", css_class="col"),
@@ -128,9 +133,16 @@ class ProfileForm(NameFieldsMixin, forms.ModelForm):
             self.fields["email"].initial = self.instance.email
         for name in ("family_name", "given_name"):
             self.fields[name].required = True
+        # Normalise first (clean_<field>), then validate: hiragana and full-width digits are fine.
+        for name in ("family_name_kana", "given_name_kana", "phone"):
+            self.fields[name].validators = []
         self.helper = _helper(_("Save"))
         self.helper.layout = Layout(
-            Div(Div("family_name", css_class="col"), Div("given_name", css_class="col"), css_class="row"),
+            Div(
+                Div("family_name", css_class="col"),
+                Div("given_name", css_class="col"),
+                css_class="row",
+            ),
             Div(
                 Div("family_name_kana", css_class="col"),
                 Div("given_name_kana", css_class="col"),

@@ -53,7 +53,9 @@ def export(customer_id: int) -> dict[str, list[dict]]:
             }
         ],
         "addresses": list(
-            Address.objects.filter(customer=customer).values("id", "country", "is_default", *ADDRESS_FIELDS)
+            Address.objects.filter(customer=customer).values(
+                "id", "country", "is_default", *ADDRESS_FIELDS
+            )
         ),
         "inquiries": list(
             _inquiries(customer).values("id", "topic", "created_at", *INQUIRY_FIELDS)

@@ -71,4 +71,6 @@ def normalize_kana(value: str) -> str:
 
 def validate_katakana(value: str) -> None:
     if value and not KATAKANA_RE.fullmatch(value):
-        raise ValidationError(_("Enter the reading in katakana (e.g. ヤマダ)."), code="invalid_kana")
+        raise ValidationError(
+            _("Enter the reading in katakana (e.g. ヤマダ)."), code="invalid_kana"
+        )

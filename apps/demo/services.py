@@ -124,4 +124,9 @@ def demo_seed(*, crowd: int = 300) -> dict:
     staff = _staff()
     _member()
     created = _crowd(crowd)
-    return {"staff": staff, "member": MEMBER_EMAIL, "password": DEMO_PASSWORD, "crowd_added": created}
+    return {
+        "staff": staff,
+        "member": MEMBER_EMAIL,
+        "password": DEMO_PASSWORD,
+        "crowd_added": created,
+    }

@@ -30,9 +30,7 @@ def tax_hold_until(placed: datetime.datetime) -> datetime.date:
 
 def export(customer_id: int) -> dict[str, list[dict]]:
     orders = Order.objects.filter(customer_id=customer_id).prefetch_related("lines")
-    payments = {
-        p.order_id: p for p in Payment.objects.filter(order__customer_id=customer_id)
-    }
+    payments = {p.order_id: p for p in Payment.objects.filter(order__customer_id=customer_id)}
     rows = []
     for order in orders:
         payment = payments.get(order.pk)
@@ -44,7 +42,11 @@ def export(customer_id: int) -> dict[str, list[dict]]:
                 "total": order.total,
                 **{name: getattr(order, name) for name in ORDER_FIELDS},
                 "lines": [
-                    {"product": line.product_name, "unit_price": line.unit_price, "quantity": line.quantity}
+                    {
+                        "product": line.product_name,
+                        "unit_price": line.unit_price,
+                        "quantity": line.quantity,
+                    }
                     for line in order.lines.all()
                 ],
                 "payment": {
@@ -63,7 +65,10 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
     report = ErasureReport()
     orders = Order.objects.filter(customer_id=customer_id)
     with_personal = orders.filter(
-        ~Q(ship_name="") | ~Q(ship_postal_code="") | ~Q(ship_address="") | ~Q(ship_phone="")
+        ~Q(ship_name="")
+        | ~Q(ship_postal_code="")
+        | ~Q(ship_address="")
+        | ~Q(ship_phone="")
         | Q(use_suspended=False)
     )
     payments = Payment.objects.filter(order__customer_id=customer_id).exclude(card_last4="")

@@ -75,7 +75,9 @@ def order_place(
     if ship_to.customer_id != customer.pk:
         raise ValidationError(_("The shipping address does not belong to this customer."))
     if not items or any(item.quantity < 1 for item in items):
-        raise ValidationError(_("An order needs at least one product with a quantity of 1 or more."))
+        raise ValidationError(
+            _("An order needs at least one product with a quantity of 1 or more.")
+        )
     products = Product.objects.in_bulk([item.product_id for item in items])
     if len(products) != len({item.product_id for item in items}) or not all(
         p.is_active for p in products.values()

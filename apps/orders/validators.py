@@ -1,10 +1,11 @@
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 # Card numbers are 12 to 19 digits, often written in groups separated by spaces or hyphens.
-_CANDIDATE_RE = re.compile(r"(?:\d[ \-]?){12,19}")
+_DIGIT_RUN_RE = re.compile(r"\d(?:[ \-]?\d)*")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -19,18 +20,22 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def contains_card_number(value: str) -> bool:
-    """True when any run of 12–19 digits (spaces/hyphens allowed) passes the Luhn check."""
-    import unicodedata
+def _candidates(run: str):
+    """The whole run, and every sequence of whole groups within it (a number written in groups
+    may follow other digits: "order 20261123 4242 4242 4242 4242")."""
+    groups = re.split(r"[ \-]", run)
+    for start in range(len(groups)):
+        for end in range(start + 1, len(groups) + 1):
+            yield "".join(groups[start:end])
 
+
+def contains_card_number(value: str) -> bool:
+    """True when a run of 12–19 digits (spaces/hyphens allowed) passes the Luhn check."""
     text = unicodedata.normalize("NFKC", str(value or ""))
-    for match in _CANDIDATE_RE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        # Try every 12–19 digit window: a number may be embedded in a longer digit run.
-        for length in range(min(19, len(digits)), 11, -1):
-            for start in range(len(digits) - length + 1):
-                if luhn_valid(digits[start : start + length]):
-                    return True
+    for match in _DIGIT_RUN_RE.finditer(text):
+        for digits in _candidates(match.group()):
+            if 12 <= len(digits) <= 19 and luhn_valid(digits):
+                return True
     return False
 
 

@@ -71,7 +71,6 @@ AUTH_PASSWORD_VALIDATORS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,7 +109,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Identity documents and other uploads are never served under a public URL.
-MEDIA_URL = None
+MEDIA_URL = "/private-media/"  # no URL pattern serves it
 
 # ---------------------------------------------------------------- sessions & security
 SESSION_COOKIE_HTTPONLY = True

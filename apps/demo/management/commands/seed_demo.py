@@ -12,7 +12,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         result = demo_seed(crowd=options["customers"])
         self.stdout.write(f"Demo data ready ({result['crowd_added']} customers added).")
-        self.stdout.write("Demo logins (password for all: %s):" % result["password"])
+        self.stdout.write(f"Demo logins (password for all: {result['password']}):")
         for email, role in result["staff"]:
             self.stdout.write(f"  staff   {email:<24} {role}   http://127.0.0.1:8000/admin/")
-        self.stdout.write(f"  member  {result['member']:<24} My Page  http://127.0.0.1:8000/mypage/")
+        self.stdout.write(
+            f"  member  {result['member']:<24} My Page  http://127.0.0.1:8000/mypage/"
+        )

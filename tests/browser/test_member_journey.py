@@ -1,0 +1,81 @@
+"""Real Chromium (Debian's, driven by Playwright) through signup → My Page → profile edit →
+order history, against a live server."""
+
+import pytest
+
+from apps.customers.models import Customer
+from apps.orders.services import LineItem, PaymentInput, order_place
+from tests.conftest import CHROMIUM
+from tests.factories import AddressFactory, ProductFactory
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(locale="ja-JP")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def test_signup_mypage_profile_and_orders(live_server, page):
+    page.goto(f"{live_server.url}/accounts/signup/")
+    # The site speaks Japanese by default.
+    assert page.locator("html").get_attribute("lang") == "ja"
+    page.fill("#id_email", "browser@example.com")
+    page.fill("#id_password1", "sakura-blossom-2026")
+    page.fill("#id_password2", "sakura-blossom-2026")
+    page.fill("#id_family_name", "鈴木")
+    page.fill("#id_given_name", "一郎")
+    page.fill("#id_family_name_kana", "すずき")  # hiragana is turned into katakana
+    page.fill("#id_given_name_kana", "イチロウ")
+    page.click("main form [type=submit]")
+    page.wait_for_url(f"{live_server.url}/mypage/")
+    assert "鈴木 一郎" in page.content()
+
+    page.click("a[href='/mypage/profile/']")
+    assert page.input_value("#id_family_name_kana") == "スズキ"
+    page.fill("#id_phone", "12")
+    page.click("main form [type=submit]")
+    assert page.locator("#id_phone.is-invalid").count() == 1  # a clear error, nothing saved
+    assert Customer.objects.get(email="browser@example.com").phone == ""
+    page.fill("#id_phone", "090-2222-3333")
+    page.fill("#id_given_name", "一朗")
+    page.click("main form [type=submit]")
+    page.wait_for_url(f"{live_server.url}/mypage/profile/")
+    customer = Customer.objects.get(email="browser@example.com")
+    assert customer.given_name == "一朗" and customer.phone == "090-2222-3333"
+
+    address = AddressFactory(customer=customer, is_default=True)
+    order = order_place(
+        customer=customer,
+        items=[LineItem(ProductFactory(name="抹茶 30g", price=2400).pk, 1)],
+        ship_to=address,
+        payment=PaymentInput(method="card", card_brand="VISA", card_last4="4242"),
+    )
+    page.click("a[href='/mypage/orders/']")
+    page.click(f"text={order.number}")
+    page.wait_for_url(f"{live_server.url}/mypage/orders/{order.number}/")
+    body = page.content()
+    assert "抹茶 30g" in body and "¥3,000" in body and "4242" in body

@@ -1,0 +1,175 @@
+"""Shared fixtures: real services where a test needs them, and the rule that under CI=true a
+missing PostgreSQL, Redis, worker or Chromium is a failure, never a skip."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+# Playwright's sync API runs an event loop in this thread; the ORM beside it needs this.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def missing(reason: str) -> None:
+    if CI:
+        pytest.fail(f"{reason}: required under CI=true", pytrace=False)
+    pytest.skip(reason)
+
+
+def using_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def redis_reachable() -> bool:
+    if "CELERY_BROKER_URL" not in os.environ:
+        return False
+    url = urlparse(os.environ["CELERY_BROKER_URL"])
+    try:
+        with socket.create_connection((url.hostname, url.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres") and not using_postgres():
+        missing("PostgreSQL is not configured (run through `make test`, or set DATABASE_URL)")
+    if item.get_closest_marker("services"):
+        if not using_postgres():
+            missing("the Celery worker tests need PostgreSQL (DATABASE_URL)")
+        if not redis_reachable():
+            missing("Redis is not reachable (CELERY_BROKER_URL)")
+    if item.get_closest_marker("browser"):
+        if not os.path.exists(CHROMIUM):
+            missing(f"Chromium is not installed at {CHROMIUM}")
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            missing("playwright is not installed")
+
+
+# ---------------------------------------------------------------------- SMTP sink
+
+
+class SinkHandler:
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(
+            {
+                "from": envelope.mail_from,
+                "to": list(envelope.rcpt_tos),
+                "message": message_from_bytes(envelope.content, policy=policy.default),
+            }
+        )
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server (aiosmtpd) on loopback that keeps every message it receives."""
+    from aiosmtpd.controller import Controller
+
+    handler = SinkHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    handler.host, handler.port = controller.hostname, controller.port
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_settings(settings, smtp_sink):
+    """Send this process's mail through the real SMTP backend to the sink."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_sink.host
+    settings.EMAIL_PORT = smtp_sink.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    return smtp_sink
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+# ---------------------------------------------------------------------- Celery worker
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, smtp_sink, tmp_path):
+    """A real `celery -A config worker` subprocess on the throwaway Redis and the test database.
+
+    The worker sends mail over SMTP to the sink; this process enqueues for real (not eager).
+    """
+    import subprocess
+
+    from django.db import connection
+
+    from config.celery_app import app
+
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        if not db.get("PASSWORD")
+        else f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.worker_test",
+        "DATABASE_URL": database_url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "EMAIL_URL": f"smtp://{smtp_sink.host}:{smtp_sink.port}",
+    }
+    node = f"test-{os.getpid()}@localhost"
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+             "--loglevel=INFO", "-n", node, "--without-gossip", "--without-mingle"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+        )  # fmt: skip
+    was_eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        try:
+            wait_until(lambda: app.control.ping(destination=[node], timeout=0.5), timeout=60)
+        except AssertionError:
+            process.kill()
+            pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        process.log_path = log_path
+        yield process
+    finally:
+        app.conf.task_always_eager = was_eager
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()

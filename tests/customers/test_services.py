@@ -1,0 +1,167 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from apps.customers import services
+from apps.customers.models import Address, Customer, Inquiry, User
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+SIGNUP = {
+    "email": "Hanako@Example.com",
+    "password": "correct-horse-battery-9",
+    "family_name": "山田",
+    "given_name": "花子",
+    "family_name_kana": "ヤマダ",
+    "given_name_kana": "ハナコ",
+}
+
+
+def test_signup_creates_login_and_profile_together():
+    customer = services.member_signup(**SIGNUP)
+    assert customer.user.email == "hanako@example.com"
+    assert customer.email == "hanako@example.com"
+    assert customer.user.check_password(SIGNUP["password"])
+    assert customer.acquired_via == Customer.AcquiredVia.SIGNUP
+
+
+def test_email_is_unique_whatever_its_case():
+    services.member_signup(**SIGNUP)
+    with pytest.raises(ValidationError):
+        services.member_signup(**{**SIGNUP, "email": "HANAKO@example.COM"})
+    assert User.objects.count() == 1
+
+
+def test_signup_with_bad_kana_writes_nothing():
+    with pytest.raises(ValidationError) as exc:
+        services.member_signup(**{**SIGNUP, "family_name_kana": "山田"})
+    assert "family_name_kana" in exc.value.error_dict
+    assert User.objects.count() == 0
+    assert Customer.objects.count() == 0
+
+
+def test_profile_update_validates_and_moves_the_login_email():
+    customer = CustomerFactory()
+    services.customer_update_profile(
+        customer=customer, email="new@example.com", phone="03-9999-0000"
+    )
+    customer.refresh_from_db()
+    customer.user.refresh_from_db()
+    assert customer.phone == "03-9999-0000"
+    assert customer.user.email == "new@example.com"
+
+
+def test_profile_update_with_bad_phone_changes_nothing():
+    customer = CustomerFactory(phone="090-1111-2222")
+    with pytest.raises(ValidationError):
+        services.customer_update_profile(customer=customer, phone="12345", family_name="佐藤")
+    customer.refresh_from_db()
+    assert customer.phone == "090-1111-2222"
+    assert customer.family_name == "山田"
+
+
+def test_profile_update_refuses_an_email_taken_by_another_login():
+    other = CustomerFactory()
+    customer = CustomerFactory()
+    with pytest.raises(ValidationError):
+        services.customer_update_profile(customer=customer, email=other.user.email.upper())
+    customer.user.refresh_from_db()
+    assert customer.user.email != other.user.email
+
+
+def test_profile_update_refuses_unknown_fields():
+    customer = CustomerFactory()
+    with pytest.raises(ValidationError):
+        services.customer_update_profile(customer=customer, status="active")
+
+
+ADDRESS = {
+    "recipient_name": "山田 花子",
+    "country": "JP",
+    "postal_code": "150-0001",
+    "prefecture": "東京都",
+    "city": "渋谷区",
+    "line1": "1-2-3",
+    "phone": "03-1234-5678",
+}
+
+
+def test_first_address_becomes_default_and_one_default_only():
+    customer = CustomerFactory()
+    first = services.address_create(customer=customer, **ADDRESS)
+    second = services.address_create(customer=customer, **ADDRESS)
+    assert first.is_default and not second.is_default
+    services.address_set_default(address=second)
+    assert list(Address.objects.filter(customer=customer, is_default=True)) == [second]
+    services.address_delete(address=second)
+    first.refresh_from_db()
+    assert first.is_default
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("postal_code", "1500-01"),
+        ("prefecture", "Tokyo"),
+        ("phone", "12-34"),
+        ("recipient_name", ""),
+    ],
+)
+def test_bad_japanese_address_is_refused_and_nothing_written(field, value):
+    customer = CustomerFactory()
+    with pytest.raises(ValidationError) as exc:
+        services.address_create(customer=customer, **{**ADDRESS, field: value})
+    assert field in exc.value.error_dict
+    assert not Address.objects.exists()
+
+
+def test_foreign_addresses_need_no_prefecture():
+    customer = CustomerFactory()
+    address = services.address_create(
+        customer=customer, **{**ADDRESS, "country": "US", "postal_code": "94103", "prefecture": ""}
+    )
+    assert address.pk
+
+
+def test_restrict_needs_a_reason_and_can_be_lifted():
+    customer = CustomerFactory()
+    with pytest.raises(ValidationError):
+        services.customer_restrict(customer=customer, reason="  ")
+    customer.refresh_from_db()
+    assert customer.status == Customer.Status.ACTIVE
+    services.customer_restrict(customer=customer, reason="Resale of limited items (Terms §7)")
+    customer.refresh_from_db()
+    assert customer.status == Customer.Status.RESTRICTED and customer.restricted_at
+    services.customer_lift_restriction(customer=customer)
+    customer.refresh_from_db()
+    assert customer.status == Customer.Status.ACTIVE and not customer.restriction_reason
+
+
+def test_inquiry_is_acknowledged_once(mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        inquiry = services.inquiry_create(
+            name="山田 花子", email="hanako@example.com", topic="order", message="届きません"
+        )
+    inquiry.refresh_from_db()
+    assert inquiry.acknowledged_at is not None
+    assert [m.to for m in mailoutbox] == [["hanako@example.com"]]
+    assert services.inquiry_acknowledge(inquiry_id=inquiry.pk) is False
+    assert len(mailoutbox) == 1
+
+
+def test_inquiry_with_bad_phone_writes_nothing():
+    with pytest.raises(ValidationError):
+        services.inquiry_create(
+            name="x", email="x@example.com", topic="order", message="m", phone="abc"
+        )
+    assert not Inquiry.objects.exists()
+
+
+def test_argon2_is_the_password_hasher_outside_tests():
+    from config.settings import base
+
+    assert base.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    encoded = Argon2PasswordHasher().encode("pw", Argon2PasswordHasher().salt())
+    assert encoded.startswith("argon2$")
