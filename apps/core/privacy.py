@@ -40,6 +40,17 @@ class ErasureReport:
 
 Exporter = Callable[[int], dict[str, list[dict]]]
 Eraser = Callable[..., ErasureReport]
+# restricter(customer_id, scope, *, active) -> how many things it changed. Scopes below.
+Restricter = Callable[..., int]
+
+
+class RestrictionScope:
+    """What a person asked us to stop (APPI Art. 35): all use beyond what the law requires, or
+    only provision to third parties. Each app applies the scopes that concern its data."""
+
+    STOP_USE = "stop_use"
+    STOP_PROVISION = "stop_provision"
+    ALL = (STOP_USE, STOP_PROVISION)
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,7 @@ class PersonalDataHandler:
     covers: dict[str, tuple[str, ...]]
     # Lower runs first: order snapshots are erased before the customer row they point to.
     order: int = 100
+    restricter: Restricter | None = None
 
 
 _registry: dict[str, PersonalDataHandler] = {}
@@ -63,9 +75,15 @@ def register(
     eraser: Eraser,
     covers: dict[str, tuple[str, ...]],
     order: int = 100,
+    restricter: Restricter | None = None,
 ) -> None:
     _registry[name] = PersonalDataHandler(
-        name=name, exporter=exporter, eraser=eraser, covers=covers, order=order
+        name=name,
+        exporter=exporter,
+        eraser=eraser,
+        covers=covers,
+        order=order,
+        restricter=restricter,
     )
 
 
@@ -93,3 +111,16 @@ def personal_data_erase(*, customer_id: int, dry_run: bool = False) -> ErasureRe
         for handler in handlers():
             report.merge(handler.eraser(customer_id, dry_run=dry_run))
     return report
+
+
+def personal_data_restrict(*, customer_id: int, scope: str, active: bool = True) -> dict[str, int]:
+    """Apply (or, with active=False, lift) a stop-of-use or stop-of-provision restriction in
+    every app that registered a restricter, in one transaction. Idempotent."""
+    if scope not in RestrictionScope.ALL:
+        raise ValueError(f"unknown restriction scope {scope!r}")
+    changed = {}
+    with transaction.atomic():
+        for handler in handlers():
+            if handler.restricter is not None:
+                changed[handler.name] = handler.restricter(customer_id, scope, active=active)
+    return changed
