@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from apps.core.views import healthz
 from apps.customers.views import contact
+from apps.mypage.views import signup
 
 admin.site.site_header = "Shop privacy back office"
 admin.site.site_title = "Privacy back office"
@@ -12,7 +13,9 @@ urlpatterns = [
     path("contact/", contact, name="contact"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("accounts/signup/", signup, name="signup"),
     path("accounts/", include("apps.customers.account_urls")),
+    path("", include("apps.consents.urls")),
     path("mypage/", include("apps.mypage.urls")),
     path("mypage/", include("apps.customers.urls")),
     path("mypage/orders/", include("apps.orders.urls")),

@@ -1,11 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from apps.customers import views
 from apps.customers.forms import EmailAuthenticationForm
 
 urlpatterns = [
-    path("signup/", views.signup, name="signup"),
     path(
         "login/",
         auth_views.LoginView.as_view(

@@ -70,7 +70,9 @@ class SignupForm(NameFieldsMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(_("Create account"))
+        # Rendered inside the signup page's own <form>, beside the consent boxes.
+        self.helper = FormHelper()
+        self.helper.form_tag = False
         self.helper.layout = Layout(
             "email",
             "password1",

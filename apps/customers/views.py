@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -8,42 +7,16 @@ from django.views.decorators.http import require_POST
 
 from apps.customers import selectors, services
 from apps.customers.decorators import member_required
-from apps.customers.forms import AddressForm, InquiryForm, ProfileForm, SignupForm
+from apps.customers.forms import AddressForm, InquiryForm, ProfileForm
 
 
-def _apply_errors(form, exc: ValidationError) -> None:
+def apply_errors(form, exc: ValidationError) -> None:
     """Show a service's ValidationError on the form it came from."""
     if hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
-
-
-def signup(request):
-    if request.user.is_authenticated:
-        return redirect("mypage:overview")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            customer = services.member_signup(
-                email=data["email"],
-                password=data["password1"],
-                family_name=data["family_name"],
-                given_name=data["given_name"],
-                family_name_kana=data["family_name_kana"],
-                given_name_kana=data["given_name_kana"],
-                phone=data["phone"],
-                date_of_birth=data["date_of_birth"],
-            )
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        else:
-            login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome! Your account has been created."))
-            return redirect("mypage:overview")
-    return render(request, "account/signup.html", {"form": form})
 
 
 @member_required
@@ -59,7 +32,7 @@ def profile(request):
                 **{name: data[name] for name in services.PROFILE_FIELDS},
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Your profile has been saved."))
             return redirect("customers:profile")
@@ -94,7 +67,7 @@ def address_create(request):
                 **_address_fields(form.cleaned_data),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The address has been added."))
             return redirect("customers:addresses")
@@ -113,7 +86,7 @@ def address_edit(request, pk):
                 **_address_fields(form.cleaned_data),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("The address has been saved."))
             return redirect("customers:addresses")
@@ -143,7 +116,7 @@ def contact(request):
         try:
             services.inquiry_create(customer=customer, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             return render(request, "customers/contact_done.html")
     return render(request, "customers/contact.html", {"form": form})

@@ -48,6 +48,7 @@ LOCAL_APPS = [
     "apps.core",
     "apps.customers",
     "apps.orders",
+    "apps.consents",
     "apps.mypage",
     "apps.demo",
 ]
@@ -77,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.consents.middleware.ConsentMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -95,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.shop",
+                "apps.consents.context_processors.cookie_banner",
             ],
         },
     }
@@ -149,6 +152,19 @@ SHOP_POSTAL_ADDRESS = env("SHOP_POSTAL_ADDRESS", default="")
 SHOP_REPRESENTATIVE = env("SHOP_REPRESENTATIVE", default="")
 SHOP_CONTACT_EMAIL = env("SHOP_CONTACT_EMAIL", default="")
 SHOP_CONTACT_PHONE = env("SHOP_CONTACT_PHONE", default="")
+# Published on /privacy/ (APPI Art. 32): where the data is stored and how it is protected.
+SHOP_DATA_COUNTRIES = env.list("SHOP_DATA_COUNTRIES", default=["日本 / Japan"])
+SHOP_SECURITY_MEASURES = env.list(
+    "SHOP_SECURITY_MEASURES",
+    default=[
+        "個人情報の取扱規程を定め、従業者を定期的に教育しています / Written handling rules; "
+        "regular staff training",
+        "担当者ごとに必要最小限の閲覧権限を設定し、アクセスを記録しています / Least-privilege "
+        "access per role; staff access is logged",
+        "通信はTLSで暗号化しています / All traffic is encrypted with TLS",
+        "漏えい等の事案に備えた報告・対応体制を整えています / An incident response procedure",
+    ],
+)
 
 # ---------------------------------------------------------------- logging
 # Personal data never goes to the log: loggers carry ids only (see apps/core/logging.py).

@@ -27,6 +27,7 @@ PERSONAL_FIELDS = {
     "customers.Inquiry": {"name", "email", "phone", "message"},
     "orders.Order": {"ship_name", "ship_postal_code", "ship_address", "ship_phone"},
     "orders.Payment": {"card_last4"},
+    "consents.ConsentEventContext": {"ip_address", "user_agent"},
 }  # fmt: skip
 
 # Field names that smell of personal data: a model in our apps with one of these and no eraser
@@ -38,6 +39,12 @@ SUSPICIOUS = re.compile(
 NOT_PERSONAL = {
     "orders.Product": {"name"},
     "orders.OrderLine": {"product_name"},
+    "consents.Purpose": {"name_ja", "name_en"},
+    "consents.ExternalTag": {"name"},
+    # Businesses, not people: recipients, contractors and providers of data.
+    "consents.ProvisionRecord": {"recipient_name", "recipient_address", "recipient_representative"},
+    "consents.Contractor": {"name", "address"},
+    "consents.ReceiptRecord": {"provider_name", "provider_address", "provider_representative"},
 }
 
 

@@ -1,0 +1,186 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from apps.consents import services, views
+from apps.consents.models import (
+    ConsentEvent,
+    ConsentState,
+    Contractor,
+    ExternalTag,
+    PolicyVersion,
+    ProvisionRecord,
+    Purpose,
+    ReceiptRecord,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Purpose)
+class PurposeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_ja", "name_en", "requires_opt_in", "cookie_category", "is_active"]
+    list_editable = ["is_active"]
+    readonly_fields = ["scope_version"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # events refer to purposes forever; deactivate instead
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(admin.ModelAdmin):
+    list_display = ["version", "title", "widens_purposes", "published_at"]
+    filter_horizontal = ["widened_purposes"]
+    actions = ["publish"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.is_published:
+            return [f.name for f in obj._meta.fields] + ["widened_purposes"]
+        return ["published_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is None or not obj.is_published
+
+    @admin.action(description=_("Publish the selected version (takes effect now)"))
+    def publish(self, request, queryset):
+        for version in queryset.order_by("pk"):
+            try:
+                services.policy_version_publish(version=version, by=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{version}: {exc.messages[0]}", messages.ERROR)
+            else:
+                self.message_user(request, _("Published %s.") % version, messages.SUCCESS)
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "occurred_at", "customer_id", "visitor_id", "purpose", "action", "source"]
+    list_filter = ["action", "source", "purpose"]
+    search_fields = ["=customer__id"]
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+    fields = ["customer", "visitor_id", "purpose", "action", "policy_version", "source",
+              "occurred_at", "actor", "wording_text", "wording_sha256"]  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description=_("exact wording shown"))
+    def wording_text(self, obj):
+        return obj.wording.text
+
+    @admin.display(description="SHA-256")
+    def wording_sha256(self, obj):
+        return obj.wording.sha256
+
+
+@admin.register(ConsentState)
+class ConsentStateAdmin(ReadOnlyAdmin):
+    list_display = ["id", "customer_id", "visitor_id", "purpose", "status", "updated_at"]
+    list_filter = ["status", "purpose"]
+    show_full_result_count = False
+
+
+@admin.register(ExternalTag)
+class ExternalTagAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "recipient", "is_active"]
+    list_filter = ["category", "is_active"]
+
+
+class ProvisionRecordForm(forms.ModelForm):
+    class Meta:
+        model = ProvisionRecord
+        fields = [
+            "recipient_name", "recipient_address", "recipient_representative", "contractor",
+            "provided_on", "customers", "data_items", "basis", "legal_reference", "retain_until",
+        ]  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                services.provision_record_check(
+                    customers=list(cleaned.get("customers") or []),
+                    basis=cleaned.get("basis"),
+                    legal_reference=cleaned.get("legal_reference", ""),
+                    contractor=cleaned.get("contractor"),
+                )
+            except ValidationError as exc:
+                if not hasattr(exc, "error_dict"):
+                    self.add_error(None, exc)
+                else:
+                    for field, errors in exc.error_dict.items():
+                        self.add_error(field if field in self.fields else None, errors)
+        return cleaned
+
+
+@admin.register(ProvisionRecord)
+class ProvisionRecordAdmin(admin.ModelAdmin):
+    form = ProvisionRecordForm
+    list_display = ["id", "provided_on", "recipient_name", "basis", "retain_until"]
+    list_filter = ["basis"]
+    search_fields = ["recipient_name", "legal_reference", "=customers__id"]
+    raw_id_fields = ["customers", "contractor"]
+    date_hierarchy = "provided_on"
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # kept for 3 years; the retention job removes them
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        record = services.provision_record_create(
+            customers=list(data["customers"]),
+            recipient_name=data["recipient_name"],
+            recipient_address=data["recipient_address"],
+            recipient_representative=data["recipient_representative"],
+            contractor=data["contractor"],
+            provided_on=data["provided_on"],
+            retain_until=data["retain_until"],
+            data_items=data["data_items"],
+            basis=data["basis"],
+            legal_reference=data["legal_reference"],
+            by=request.user,
+        )
+        obj.pk = record.pk
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the service has set the people concerned
+
+    def get_urls(self):
+        return [
+            path(
+                "export/<int:customer_id>.csv",
+                self.admin_site.admin_view(views.provision_records_csv),
+                name="consents_provisionrecord_export",
+            ),
+            *super().get_urls(),
+        ]
+
+
+@admin.register(Contractor)
+class ContractorAdmin(admin.ModelAdmin):
+    list_display = ["name", "country", "contract_signed_on", "is_active"]
+    list_filter = ["is_active", "country"]
+
+
+@admin.register(ReceiptRecord)
+class ReceiptRecordAdmin(admin.ModelAdmin):
+    list_display = ["id", "received_on", "provider_name", "retain_until"]
+    raw_id_fields = ["customers"]
+    search_fields = ["provider_name", "=customers__id"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False

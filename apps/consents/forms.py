@@ -1,0 +1,72 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.consents.selectors import purposes_active
+
+
+def consent_wording(purpose) -> str:
+    """The exact text shown next to a consent box, as it is stored in the ledger."""
+    return f"{purpose.name}: {purpose.description}"
+
+
+class ConsentChoicesForm(forms.Form):
+    """One unticked box per optional purpose (cookie categories have their own banner)."""
+
+    prefix = "consent"
+
+    def __init__(self, *args, initial_states=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.purposes = list(purposes_active().filter(requires_opt_in=True, cookie_category=""))
+        for purpose in self.purposes:
+            self.fields[purpose.code] = forms.BooleanField(
+                label=purpose.name,
+                help_text=purpose.description,
+                required=False,
+                initial=bool(initial_states and initial_states.get(purpose.pk)),
+            )
+
+    def choices(self):
+        """[(purpose, granted, wording)] for the boxes on this form."""
+        return [
+            (purpose, bool(self.cleaned_data.get(purpose.code)), consent_wording(purpose))
+            for purpose in self.purposes
+        ]
+
+
+class CookieChoiceForm(forms.Form):
+    CHOICES = [
+        ("all", _("Accept all")),
+        ("necessary", _("Necessary only")),
+        ("custom", _("Save my choice")),
+    ]
+    choice = forms.ChoiceField(choices=CHOICES)
+    analytics = forms.BooleanField(required=False)
+    advertising = forms.BooleanField(required=False)
+    next = forms.CharField(required=False, max_length=500)
+
+    def categories(self) -> dict[str, bool]:
+        choice = self.cleaned_data["choice"]
+        if choice == "all":
+            return {"analytics": True, "advertising": True}
+        if choice == "necessary":
+            return {"analytics": False, "advertising": False}
+        return {
+            "analytics": self.cleaned_data["analytics"],
+            "advertising": self.cleaned_data["advertising"],
+        }
+
+
+class ReconfirmForm(forms.Form):
+    """After a widening policy change: yes or no, per widened purpose."""
+
+    def __init__(self, *args, states=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.states = list(states)
+        for state in self.states:
+            self.fields[state.purpose.code] = forms.TypedChoiceField(
+                label=state.purpose.name,
+                help_text=state.purpose.description,
+                choices=[("yes", _("I agree")), ("no", _("I do not agree"))],
+                widget=forms.RadioSelect,
+                coerce=lambda v: v == "yes",
+            )

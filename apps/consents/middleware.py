@@ -1,0 +1,32 @@
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from apps.consents import cookies, services
+from apps.consents.selectors import pending_confirmations_for
+from apps.customers.selectors import customer_for_user
+
+
+class ConsentMiddleware:
+    """Reads the cookie choice once per request; links a visitor id to the member who logs in;
+    and sends a member with consents pending re-confirmation (after a widening policy change)
+    to the confirmation page before My Page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.cookie_choices = cookies.read_choices(request)
+        if request.user.is_authenticated and request.path.startswith("/mypage/"):
+            customer = customer_for_user(user=request.user)
+            if customer is not None:
+                visitor_id = cookies.read_visitor_id(request)
+                if visitor_id is not None and not request.session.get("visitor_linked"):
+                    services.visitor_link(visitor_id=visitor_id, customer=customer)
+                    request.session["visitor_linked"] = True
+                confirm_url = reverse("consents:reconfirm")
+                if (
+                    request.path != confirm_url
+                    and pending_confirmations_for(customer=customer).exists()
+                ):
+                    return redirect(f"{confirm_url}?next={request.path}")
+        return self.get_response(request)

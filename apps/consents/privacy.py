@@ -1,0 +1,144 @@
+"""Export, erasure and restriction of what the consents app holds about a person.
+
+Erasure withdraws every open consent (new ledger events: the ledger itself is never rewritten
+and holds ids only), deletes the IP addresses and user agents kept beside the ledger, and keeps
+provision and receipt records for their statutory 3 years (APPI Art. 29/30)."""
+
+from __future__ import annotations
+
+from django.db.models import Max
+
+from apps.consents import services
+from apps.consents.models import (
+    ConsentEvent,
+    ConsentEventContext,
+    ConsentState,
+    PersonRestriction,
+    ProvisionRecord,
+    ReceiptRecord,
+    Source,
+    VisitorLink,
+)
+from apps.core.privacy import ErasureReport, RestrictionScope, register
+from apps.customers.models import Customer
+
+CONTEXT_FIELDS = ("ip_address", "user_agent")
+
+
+def export(customer_id: int) -> dict[str, list[dict]]:
+    events = ConsentEvent.objects.filter(customer_id=customer_id).select_related(
+        "purpose", "policy_version", "wording"
+    )
+    contexts = {
+        c.event_id: c for c in ConsentEventContext.objects.filter(event__customer_id=customer_id)
+    }
+    return {
+        "consents": [
+            {"purpose": s.purpose.code, "status": s.status, "since": s.updated_at}
+            for s in ConsentState.objects.filter(customer_id=customer_id).select_related("purpose")
+        ],
+        "consent_history": [
+            {
+                "purpose": e.purpose.code,
+                "action": e.action,
+                "source": e.source,
+                "at": e.occurred_at,
+                "policy_version": e.policy_version.version if e.policy_version else None,
+                "wording": e.wording.text,
+                "ip_address": contexts[e.pk].ip_address if e.pk in contexts else None,
+                "user_agent": contexts[e.pk].user_agent if e.pk in contexts else "",
+            }
+            for e in events.order_by("occurred_at", "pk")
+        ],
+        "third_party_provision": [
+            {
+                "recipient": r.recipient_name,
+                "recipient_address": r.recipient_address,
+                "provided_on": r.provided_on,
+                "data_items": r.data_items,
+                "basis": r.basis,
+            }
+            for r in ProvisionRecord.objects.filter(customers=customer_id)
+        ],
+        "received_from_third_parties": [
+            {
+                "provider": r.provider_name,
+                "received_on": r.received_on,
+                "data_items": r.data_items,
+                "how_acquired": r.how_acquired,
+            }
+            for r in ReceiptRecord.objects.filter(customers=customer_id)
+        ],
+        "restrictions": list(
+            PersonRestriction.objects.filter(customer_id=customer_id).values(
+                "stop_use", "stop_provision", "updated_at"
+            )
+        ),
+    }
+
+
+def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
+    report = ErasureReport()
+    customer = Customer.objects.get(pk=customer_id)
+    open_states = ConsentState.objects.filter(
+        customer_id=customer_id,
+        status__in=[ConsentState.Status.GRANTED, ConsentState.Status.PENDING],
+    )
+    contexts = ConsentEventContext.objects.filter(event__customer_id=customer_id)
+    links = VisitorLink.objects.filter(customer_id=customer_id)
+    report.anonymised["consents.ConsentState (withdrawn)"] = open_states.count()
+    report.deleted["consents.ConsentEventContext"] = contexts.count()
+    report.deleted["consents.VisitorLink"] = links.count()
+    provisions = ProvisionRecord.objects.filter(customers=customer_id)
+    if provisions.exists():
+        report.kept["consents.ProvisionRecord"] = (
+            provisions.count(),
+            "Records of provision to third parties must be kept for 3 years (APPI Art. 29).",
+            provisions.aggregate(until=Max("retain_until"))["until"],
+        )
+    receipts = ReceiptRecord.objects.filter(customers=customer_id)
+    if receipts.exists():
+        report.kept["consents.ReceiptRecord"] = (
+            receipts.count(),
+            "Records of data received from third parties must be kept for 3 years (APPI Art. 30).",
+            receipts.aggregate(until=Max("retain_until"))["until"],
+        )
+    events = ConsentEvent.objects.filter(customer_id=customer_id).count()
+    if events:
+        report.kept["consents.ConsentEvent"] = (
+            events,
+            "The consent ledger is evidence of what the person agreed to; it keeps ids only.",
+            None,
+        )
+    if dry_run:
+        return report
+    services.consent_withdraw_all(
+        customer=customer,
+        source=Source.PRIVACY_REQUEST,
+        wording="Withdrawn on erasure of the person's data.",
+    )
+    contexts.delete()
+    links.delete()
+    return report
+
+
+def restrict(customer_id: int, scope: str, *, active: bool = True) -> int:
+    customer = Customer.objects.get(pk=customer_id)
+    current = PersonRestriction.objects.filter(customer_id=customer_id).first()
+    field = "stop_use" if scope == RestrictionScope.STOP_USE else "stop_provision"
+    if current is not None and getattr(current, field) == active:
+        return 0
+    if current is None and not active:
+        return 0
+    services.restriction_set(customer=customer, **{field: active})
+    return 1
+
+
+register(
+    "consents",
+    exporter=export,
+    eraser=erase,
+    restricter=restrict,
+    covers={"consents.ConsentEventContext": CONTEXT_FIELDS},
+    order=50,
+)

@@ -1,0 +1,106 @@
+"""Reads on consents. `customers_who_may` is the one question marketing and provision ask."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from apps.consents.models import (
+    ConsentEvent,
+    ConsentState,
+    PersonRestriction,
+    PolicyVersion,
+    ProvisionRecord,
+    Purpose,
+)
+from apps.customers.models import Customer
+
+
+def policy_current() -> PolicyVersion | None:
+    return (
+        PolicyVersion.objects.filter(published_at__isnull=False).order_by("-published_at").first()
+    )
+
+
+def policy_published() -> QuerySet[PolicyVersion]:
+    return PolicyVersion.objects.filter(published_at__isnull=False).order_by("-published_at")
+
+
+def purposes_active() -> QuerySet[Purpose]:
+    return Purpose.objects.filter(is_active=True).order_by("sort_order", "pk")
+
+
+def purpose_by_code(code: str) -> Purpose:
+    return Purpose.objects.get(code=code)
+
+
+def customers_who_may(*, purpose: Purpose) -> QuerySet[Customer]:
+    """Everyone we may use for `purpose` right now, as one SQL query.
+
+    Active (not restricted for terms violations, not erased), no stop-of-use restriction, and,
+    where the purpose needs opt-in, a current grant (the partial index on granted states).
+    """
+    stopped = PersonRestriction.objects.filter(customer=OuterRef("pk"), stop_use=True)
+    people = Customer.objects.filter(status=Customer.Status.ACTIVE).exclude(Exists(stopped))
+    if purpose.requires_opt_in:
+        granted = ConsentState.objects.filter(
+            purpose=purpose, status=ConsentState.Status.GRANTED, customer_id__isnull=False
+        ).values("customer_id")
+        people = people.filter(pk__in=granted)
+    return people
+
+
+def consent_states_for(*, customer: Customer) -> dict[int, ConsentState]:
+    return {
+        s.purpose_id: s
+        for s in ConsentState.objects.filter(customer=customer).select_related("last_event")
+    }
+
+
+def consent_history_for(*, customer: Customer) -> QuerySet[ConsentEvent]:
+    return (
+        ConsentEvent.objects.filter(customer=customer)
+        .select_related("purpose", "policy_version")
+        .order_by("-occurred_at", "-pk")
+    )
+
+
+def pending_confirmations_for(*, customer: Customer) -> QuerySet[ConsentState]:
+    return ConsentState.objects.filter(
+        customer=customer, status=ConsentState.Status.PENDING
+    ).select_related("purpose")
+
+
+def visitor_choices(*, visitor_id) -> dict[str, bool]:
+    states = ConsentState.objects.filter(
+        visitor_id=visitor_id, customer__isnull=True, purpose__cookie_category__gt=""
+    ).select_related("purpose")
+    return {s.purpose.cookie_category: s.status == ConsentState.Status.GRANTED for s in states}
+
+
+def provision_records_for(*, customer: Customer) -> QuerySet[ProvisionRecord]:
+    return ProvisionRecord.objects.filter(customers=customer).order_by("-provided_on", "-pk")
+
+
+def fold_ledger(events) -> dict[tuple, str]:
+    """The state the ledger implies: the last event per (subject, purpose) decides, and a grant
+    under a version older than the purpose's current scope is only pending confirmation. Used
+    by tests and audits to check the current-state table against the ledger."""
+    state: dict[tuple, str] = {}
+    scope = {p.pk: p.scope_version for p in Purpose.objects.select_related("scope_version")}
+    for event in sorted(events, key=lambda e: (e.occurred_at, e.pk)):
+        key = (
+            event.customer_id,
+            event.visitor_id if event.customer_id is None else None,
+            event.purpose_id,
+        )
+        if event.action == ConsentEvent.Action.WITHDRAW:
+            state[key] = ConsentState.Status.WITHDRAWN
+            continue
+        required = scope.get(event.purpose_id)
+        covered = required is None or (
+            event.policy_version is not None
+            and event.policy_version.published_at is not None
+            and event.policy_version.published_at >= required.published_at
+        )
+        state[key] = ConsentState.Status.GRANTED if covered else ConsentState.Status.PENDING
+    return state

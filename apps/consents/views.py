@@ -1,0 +1,202 @@
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from apps.consents import cookies, selectors, services
+from apps.consents.forms import CookieChoiceForm, ReconfirmForm, consent_wording
+from apps.consents.models import ExternalTag, PolicyVersion, Source, new_visitor_id
+from apps.customers.decorators import member_required
+from apps.customers.models import Customer
+from apps.customers.selectors import customer_for_user
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def user_agent(request) -> str:
+    return request.META.get("HTTP_USER_AGENT", "")[:500]
+
+
+def _safe_next(request, fallback="/"):
+    target = request.POST.get("next") or request.GET.get("next") or fallback
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+def privacy_notice(request):
+    """/privacy/: the current policy and the matters APPI Art. 32 says we must publish."""
+    context = {
+        "policy": selectors.policy_current(),
+        "purposes": selectors.purposes_active(),
+        "shop": {
+            "name": settings.SHOP_NAME,
+            "address": settings.SHOP_POSTAL_ADDRESS,
+            "representative": settings.SHOP_REPRESENTATIVE,
+            "email": settings.SHOP_CONTACT_EMAIL,
+            "phone": getattr(settings, "SHOP_CONTACT_PHONE", ""),
+        },
+        "fee_yen": getattr(settings, "PRIVACY_REQUEST_FEE_YEN", 1000),
+        "due_days": getattr(settings, "PRIVACY_REQUEST_DUE_DAYS", 14),
+        "data_countries": settings.SHOP_DATA_COUNTRIES,
+        "security_measures": settings.SHOP_SECURITY_MEASURES,
+    }
+    return render(request, "consents/privacy.html", context)
+
+
+def policy_versions(request):
+    return render(request, "consents/versions.html", {"versions": selectors.policy_published()})
+
+
+def policy_version_detail(request, version):
+    policy = get_object_or_404(PolicyVersion, version=version, published_at__isnull=False)
+    return render(request, "consents/version_detail.html", {"policy": policy})
+
+
+def cookie_list(request):
+    tags = ExternalTag.objects.filter(is_active=True).order_by("category", "name")
+    rows = [(tag, cookies.consented(request, tag.category)) for tag in tags]
+    return render(request, "consents/cookies.html", {"rows": rows})
+
+
+@require_POST
+def cookie_choice(request):
+    form = CookieChoiceForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Unknown cookie choice."), content_type="text/plain")
+    choices = form.categories()
+    visitor_id = cookies.read_visitor_id(request) or new_visitor_id()
+    customer = customer_for_user(user=request.user)
+    wording = _(
+        "Cookies: necessary (always on), analytics, advertising / remarketing. "
+        "See the list of tags on /privacy/cookies/."
+    )
+    services.cookie_choice_record(
+        choices=choices,
+        visitor_id=visitor_id,
+        customer=customer,
+        wording=wording,
+        ip_address=client_ip(request),
+        user_agent=user_agent(request),
+    )
+    response = redirect(_safe_next(request))
+    cookies.write(response, choices=choices, visitor_id=visitor_id, secure=request.is_secure())
+    messages.success(request, _("Your cookie choice has been saved."))
+    return response
+
+
+@member_required
+def mypage_privacy(request):
+    """/mypage/privacy/: each purpose with its state; grant or withdraw; the history."""
+    customer = request.customer
+    if request.method == "POST":
+        purpose = (
+            selectors.purposes_active()
+            .filter(code=request.POST.get("purpose"), requires_opt_in=True)
+            .first()
+        )
+        action = request.POST.get("action")
+        if purpose is None or action not in ("grant", "withdraw"):
+            messages.error(request, _("That choice is not available."))
+            return redirect("consents:mypage")
+        services.consent_set(
+            purpose=purpose,
+            granted=action == "grant",
+            source=Source.MYPAGE,
+            customer=customer,
+            wording=consent_wording(purpose),
+            ip_address=client_ip(request),
+            user_agent=user_agent(request),
+        )
+        if action == "grant":
+            messages.success(request, _("Thank you: you agreed to “%s”.") % purpose.name)
+        else:
+            messages.success(request, _("Done: you withdrew your consent to “%s”.") % purpose.name)
+        return redirect("consents:mypage")
+    states = selectors.consent_states_for(customer=customer)
+    rows = [(purpose, states.get(purpose.pk)) for purpose in selectors.purposes_active()]
+    restriction = getattr(customer, "restriction", None)
+    return render(
+        request,
+        "consents/mypage_privacy.html",
+        {
+            "rows": rows,
+            "history": selectors.consent_history_for(customer=customer)[:100],
+            "restriction": restriction,
+            "extra_sections": privacy_page_sections(request, customer),
+        },
+    )
+
+
+# Upper apps (marketing) add a section to /mypage/privacy/ without this app knowing them.
+_privacy_page_sections = []
+
+
+def register_privacy_page_section(func):
+    _privacy_page_sections.append(func)
+    return func
+
+
+def privacy_page_sections(request, customer):
+    return [section(request, customer) for section in _privacy_page_sections]
+
+
+@member_required
+def reconfirm(request):
+    customer = request.customer
+    states = list(selectors.pending_confirmations_for(customer=customer))
+    if not states:
+        return redirect(_safe_next(request, "/mypage/"))
+    form = ReconfirmForm(request.POST or None, states=states)
+    if request.method == "POST" and form.is_valid():
+        for state in states:
+            services.consent_set(
+                purpose=state.purpose,
+                granted=form.cleaned_data[state.purpose.code],
+                source=Source.MYPAGE,
+                customer=customer,
+                wording=consent_wording(state.purpose),
+                ip_address=client_ip(request),
+                user_agent=user_agent(request),
+            )
+        messages.success(request, _("Thank you: your answers have been saved."))
+        return redirect(_safe_next(request, "/mypage/"))
+    return render(
+        request,
+        "consents/reconfirm.html",
+        {"form": form, "policy": selectors.policy_current(), "next": _safe_next(request, "")},
+    )
+
+
+def provision_records_csv(request, customer_id):
+    """CSV of one person's third-party provision records (for a disclosure request)."""
+    if not request.user.has_perm("consents.view_provisionrecord"):
+        raise PermissionDenied
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise Http404
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="provision-records-customer-{customer.pk}.csv"'
+    )
+    response.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
+    writer = csv.writer(response)
+    writer.writerow(
+        ["provided_on", "recipient", "recipient_address", "representative", "data_items",
+         "basis", "reference", "retain_until"]
+    )  # fmt: skip
+    for record in selectors.provision_records_for(customer=customer):
+        writer.writerow(
+            [record.provided_on, record.recipient_name, record.recipient_address,
+             record.recipient_representative, record.data_items, record.get_basis_display(),
+             record.legal_reference, record.retain_until]
+        )  # fmt: skip
+    return response
