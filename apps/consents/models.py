@@ -229,7 +229,8 @@ class ConsentState(models.Model):
         Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="consent_states"
     )
     visitor_id = models.UUIDField(null=True, blank=True)
-    purpose = models.ForeignKey(Purpose, on_delete=models.CASCADE, related_name="+")
+    # No plain index on purpose: the partial index below serves every query by purpose.
+    purpose = models.ForeignKey(Purpose, on_delete=models.CASCADE, related_name="+", db_index=False)
     status = models.CharField(max_length=10, choices=Status.choices)
     last_event = models.ForeignKey(ConsentEvent, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
@@ -253,7 +254,7 @@ class ConsentState(models.Model):
             # "Who may we use for purpose P now": an index-only scan over the granted rows.
             models.Index(
                 fields=["purpose", "customer"],
-                condition=models.Q(status="granted"),
+                condition=models.Q(status="granted", customer__isnull=False),
                 name="consentstate_granted_idx",
             ),
         ]
@@ -362,7 +363,7 @@ class ProvisionRecord(models.Model):
     )
     retain_until = models.DateField(_("keep until"), default=three_years_from_today)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -412,7 +413,7 @@ class ReceiptRecord(models.Model):
     )
     retain_until = models.DateField(_("keep until"), default=three_years_from_today)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
