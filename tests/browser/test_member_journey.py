@@ -8,7 +8,11 @@ from apps.orders.services import LineItem, PaymentInput, order_place
 from tests.conftest import CHROMIUM
 from tests.factories import AddressFactory, ProductFactory
 
-pytestmark = pytest.mark.browser
+# serialized_rollback: the purposes seeded by a data migration survive the table flush.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -39,6 +43,32 @@ def page():
             browser.close()
 
 
+def test_cookie_banner_records_the_choice_and_tags_load_only_after_consent(live_server, page):
+    from apps.consents.models import ConsentEvent, ExternalTag
+
+    ExternalTag.objects.create(
+        name="Remarketing", recipient="AdCo", data_sent="page URL", purpose="ads",
+        category="advertising", snippet='<span id="ad-tag-loaded">ad</span>',
+    )  # fmt: skip
+    page.goto(f"{live_server.url}/")
+    assert page.locator("#cookie-banner").is_visible()
+    assert page.locator("#ad-tag-loaded").count() == 0
+    page.click("#cookie-banner button[value=necessary]")
+    page.wait_for_selector("#cookie-banner", state="detached")
+    assert page.locator("#ad-tag-loaded").count() == 0
+
+    page.goto(f"{live_server.url}/privacy/cookies/")
+    page.check("main #cookie-advertising")
+    page.click("main button[value=custom]")
+    page.wait_for_selector("#ad-tag-loaded", state="attached")
+    events = ConsentEvent.objects.filter(source="cookie_banner", visitor_id__isnull=False)
+    assert [(e.purpose.code, e.action) for e in events.order_by("pk")] == [
+        ("remarketing", "withdraw"),
+        ("analytics", "withdraw"),
+        ("remarketing", "grant"),
+    ]
+
+
 def test_signup_mypage_profile_and_orders(live_server, page):
     page.goto(f"{live_server.url}/accounts/signup/")
     # The site speaks Japanese by default.
@@ -50,10 +80,18 @@ def test_signup_mypage_profile_and_orders(live_server, page):
     page.fill("#id_given_name", "一郎")
     page.fill("#id_family_name_kana", "すずき")  # hiragana is turned into katakana
     page.fill("#id_given_name_kana", "イチロウ")
+    page.check("#id_consent-newsletter")
     page.click("main form [type=submit]")
     page.wait_for_url(f"{live_server.url}/mypage/")
     assert "鈴木 一郎" in page.content()
 
+    page.click("#cookie-banner button[value=necessary]")
+    page.click("a[href='/mypage/privacy/']")
+    assert "newsletter" in page.locator("#consents tr[data-purpose=newsletter]").get_attribute(
+        "data-purpose"
+    )
+    page.click("#consents tr[data-purpose=newsletter] button[value=withdraw]")
+    page.wait_for_selector("#consents tr[data-purpose=newsletter] button[value=grant]")
     page.click("a[href='/mypage/profile/']")
     assert page.input_value("#id_family_name_kana") == "スズキ"
     page.fill("#id_phone", "12")

@@ -7,7 +7,11 @@ from apps.customers.models import Inquiry
 from apps.customers.services import inquiry_create
 from tests.conftest import wait_until
 
-pytestmark = [pytest.mark.services, pytest.mark.postgres]
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_worker_acknowledges_an_inquiry(celery_worker_process, smtp_sink):
