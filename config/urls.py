@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/signup/", signup, name="signup"),
     path("accounts/", include("apps.customers.account_urls")),
     path("", include("apps.consents.urls")),
+    path("", include("apps.marketing.urls")),
     path("mypage/", include("apps.mypage.urls")),
     path("mypage/", include("apps.customers.urls")),
     path("mypage/orders/", include("apps.orders.urls")),

@@ -110,6 +110,7 @@ class Source(models.TextChoices):
     CHECKOUT = "checkout", _("Checkout")
     ADMIN = "admin", _("Staff (admin)")
     UNSUBSCRIBE = "unsubscribe", _("Unsubscribe link")
+    SUBSCRIBE_FORM = "subscribe_form", _("Subscription form (confirmed by e-mail)")
     COOKIE_BANNER = "cookie_banner", _("Cookie banner")
     PRIVACY_REQUEST = "privacy_request", _("Privacy request")
     IMPORT = "import", _("Import")

@@ -49,6 +49,7 @@ LOCAL_APPS = [
     "apps.customers",
     "apps.orders",
     "apps.consents",
+    "apps.marketing",
     "apps.mypage",
     "apps.demo",
 ]
@@ -165,6 +166,25 @@ SHOP_SECURITY_MEASURES = env.list(
         "漏えい等の事案に備えた報告・対応体制を整えています / An incident response procedure",
     ],
 )
+
+# ---------------------------------------------------------------- mail magazines
+# Absolute links in mail (unsubscribe, confirmation) start with this.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Key of the suppression list's address hashes (HMAC-SHA256). Changing it forgets the list.
+SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="")
+MARKETING_CHUNK_SIZE = env.int("MARKETING_CHUNK_SIZE", default=1000)
+# A row still `sending` after this long belongs to a lost worker (longer than a chunk can run).
+MARKETING_STALE_SENDING_SECONDS = env.int("MARKETING_STALE_SENDING_SECONDS", default=330)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # How long before a task a lost worker had taken is handed to another worker.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+}
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-scheduled-campaigns": {
+        "task": "apps.marketing.tasks.campaign_dispatch_due_task",
+        "schedule": 60.0,
+    },
+}
 
 # ---------------------------------------------------------------- logging
 # Personal data never goes to the log: loggers carry ids only (see apps/core/logging.py).

@@ -11,3 +11,5 @@ SHOP_POSTAL_ADDRESS = env("SHOP_POSTAL_ADDRESS", default="〒100-0001 東京都�
 SHOP_REPRESENTATIVE = env("SHOP_REPRESENTATIVE", default="代表取締役 山田太郎")
 SHOP_CONTACT_EMAIL = env("SHOP_CONTACT_EMAIL", default="privacy@example.com")
 SHOP_CONTACT_PHONE = env("SHOP_CONTACT_PHONE", default="03-0000-0000")
+
+SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="local-only-suppression-key")

@@ -20,3 +20,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="test-only-suppression-key")
+SITE_URL = "http://testserver"

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MarketingConfig(AppConfig):
+    name = "apps.marketing"
+    verbose_name = _("Mail magazines")
+
+    def ready(self):
+        # Adds the subscriptions section to /mypage/privacy/ (consents knows nothing of us).
+        from apps.marketing import views  # noqa: F401

@@ -1,0 +1,188 @@
+"""Mail magazines, subscriptions, campaigns, one delivery row per campaign and recipient, and the
+suppression list of keyed address hashes that outlives deletion."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.consents.models import ConsentEvent, Purpose
+from apps.customers.models import Customer
+
+
+class MailMagazine(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("code"), unique=True)
+    description = models.TextField(_("description"), blank=True)
+    purpose = models.ForeignKey(
+        Purpose,
+        verbose_name=_("consent purpose it needs"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"requires_opt_in": True},
+    )
+    from_name = models.CharField(_("sender name"), max_length=100)
+    from_email = models.EmailField(_("sender address"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("mail magazine")
+        verbose_name_plural = _("mail magazines")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending confirmation")
+        ACTIVE = "active", _("Active")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+
+    magazine = models.ForeignKey(MailMagazine, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices)
+    # Keyed hash (HMAC-SHA256) of the address that was confirmed: mail goes only to that
+    # address; after an e-mail change the subscription needs confirming again.
+    email_hash = models.CharField(max_length=64)
+    confirm_token_hash = models.CharField(max_length=64, blank=True)
+    confirm_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["magazine", "customer"], name="subscription_one_per_magazine_customer"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["magazine", "customer"],
+                condition=models.Q(status="active"),
+                name="subscription_active_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"Subscription #{self.pk}"
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    magazine = models.ForeignKey(MailMagazine, on_delete=models.PROTECT, related_name="campaigns")
+    subject = models.CharField(_("subject"), max_length=200)
+    body_text = models.TextField(
+        _("text body"),
+        help_text=_("{name} is replaced by the recipient's name. The legal footer is added."),
+    )
+    body_html = models.TextField(
+        _("HTML body"), blank=True, help_text=_("Optional. Same placeholders as the text body.")
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "scheduled_at"])]
+
+    def __str__(self):
+        return self.subject
+
+
+class Delivery(models.Model):
+    """One campaign to one recipient. Unique per campaign and recipient, so nobody can be
+    written down twice; a row moves pending → sending (claimed by exactly one chunk) → sent /
+    failed, or pending → skipped. A row left in `sending` by a crash is never resent."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+        UNKNOWN = "unknown", _("Unknown (worker lost while sending)")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # Why this person got this mail: the consent event that allowed it.
+    consent_event = models.ForeignKey(
+        ConsentEvent, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    skip_reason = models.CharField(max_length=40, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "customer"], name="delivery_one_per_campaign_customer"
+            )
+        ]
+        indexes = [models.Index(fields=["campaign", "status"])]
+
+    def __str__(self):
+        return f"Delivery #{self.pk}"
+
+
+class SuppressedAddress(models.Model):
+    """An address that must not be mailed, kept only as a keyed hash so it outlives erasure
+    without keeping the address itself."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Complained (spam report)")
+        ERASED = "erased", _("Erased at the person's request")
+
+    address_hash = models.CharField(max_length=64)
+    # Empty: every magazine. Set: only that one (an unsubscribe from one magazine).
+    magazine = models.ForeignKey(
+        MailMagazine, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppression list")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address_hash", "magazine"], name="suppression_unique_per_magazine"
+            ),
+            models.UniqueConstraint(
+                fields=["address_hash"],
+                condition=models.Q(magazine__isnull=True),
+                name="suppression_unique_global",
+            ),
+        ]
+        indexes = [models.Index(fields=["address_hash"])]
+
+    def __str__(self):
+        return f"Suppressed #{self.pk}"

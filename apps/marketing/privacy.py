@@ -1,0 +1,80 @@
+"""Export and erasure of what the marketing app holds about a person.
+
+Erasure unsubscribes and deletes their subscriptions and puts the address on the suppression
+list as a keyed hash (so it is never mailed again, without keeping the address). Delivery rows
+hold ids only and stay as the record of what was sent on which consent."""
+
+from __future__ import annotations
+
+from apps.consents.models import Source
+from apps.core.privacy import ErasureReport, register
+from apps.customers.models import Customer
+from apps.marketing import services
+from apps.marketing.models import Delivery, Subscription, SuppressedAddress
+from apps.marketing.selectors import address_hash
+
+SUBSCRIPTION_FIELDS = ("email_hash", "confirm_token_hash")
+
+
+def export(customer_id: int) -> dict[str, list[dict]]:
+    return {
+        "subscriptions": [
+            {
+                "magazine": s.magazine.name,
+                "status": s.status,
+                "since": s.confirmed_at or s.created_at,
+                "unsubscribed_at": s.unsubscribed_at,
+            }
+            for s in Subscription.objects.filter(customer_id=customer_id).select_related("magazine")
+        ],
+        "mails_received": [
+            {"campaign": d.campaign.subject, "sent_at": d.sent_at, "status": d.status}
+            for d in Delivery.objects.filter(customer_id=customer_id, status="sent")
+            .select_related("campaign")
+            .order_by("sent_at")
+        ],
+    }
+
+
+def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
+    report = ErasureReport()
+    customer = Customer.objects.get(pk=customer_id)
+    subscriptions = Subscription.objects.filter(customer_id=customer_id)
+    hashes = set(subscriptions.values_list("email_hash", flat=True))
+    if customer.email:
+        hashes.add(address_hash(customer.email))
+    new_hashes = hashes - set(
+        SuppressedAddress.objects.filter(
+            address_hash__in=hashes, magazine__isnull=True
+        ).values_list("address_hash", flat=True)
+    )
+    report.deleted["marketing.Subscription"] = subscriptions.count()
+    report.anonymised["marketing.SuppressedAddress (added)"] = len(new_hashes)
+    deliveries = Delivery.objects.filter(customer_id=customer_id).count()
+    if deliveries:
+        report.kept["marketing.Delivery"] = (
+            deliveries,
+            "Which mail was sent on which consent (ids only), kept as the record of consent "
+            "for 3 years after the last mail.",
+            None,
+        )
+    if dry_run:
+        return report
+    for subscription in subscriptions.filter(status=Subscription.Status.ACTIVE):
+        services.subscription_unsubscribe(subscription=subscription, source=Source.PRIVACY_REQUEST)
+    for hashed in sorted(new_hashes):
+        services.suppression_add(reason=SuppressedAddress.Reason.ERASED, hashed=hashed)
+    Delivery.objects.filter(customer_id=customer_id, subscription__isnull=False).update(
+        subscription=None
+    )
+    Subscription.objects.filter(customer_id=customer_id).delete()
+    return report
+
+
+register(
+    "marketing",
+    exporter=export,
+    eraser=erase,
+    covers={"marketing.Subscription": SUBSCRIPTION_FIELDS},
+    order=40,
+)

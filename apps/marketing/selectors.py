@@ -1,0 +1,79 @@
+"""Reads for mail magazines: who is eligible now, as SQL, and campaign progress."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+
+from apps.consents.models import ConsentState, PersonRestriction
+from apps.customers.models import Customer
+from apps.marketing.models import Campaign, Delivery, MailMagazine, Subscription, SuppressedAddress
+
+
+def address_hash(address: str) -> str:
+    """Keyed hash of a normalised address: the suppression list never holds the address."""
+    normalised = (address or "").strip().lower()
+    key = settings.SUPPRESSION_HMAC_KEY.encode("utf-8")
+    return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def eligible_subscriptions(*, magazine: MailMagazine) -> QuerySet[Subscription]:
+    """Everyone who may receive this magazine now, as one SQL query: an active subscription,
+    a current consent for the magazine's purpose, an active customer (not restricted, not
+    erased), no stop of use, and an address not on the suppression list."""
+    granted = ConsentState.objects.filter(
+        customer=OuterRef("customer_id"),
+        purpose_id=magazine.purpose_id,
+        status=ConsentState.Status.GRANTED,
+    )
+    stopped = PersonRestriction.objects.filter(customer=OuterRef("customer_id"), stop_use=True)
+    suppressed = SuppressedAddress.objects.filter(
+        Q(magazine__isnull=True) | Q(magazine=magazine), address_hash=OuterRef("email_hash")
+    )
+    return (
+        Subscription.objects.filter(
+            magazine=magazine,
+            status=Subscription.Status.ACTIVE,
+            customer__status=Customer.Status.ACTIVE,
+        )
+        .filter(Exists(granted))
+        .exclude(Exists(stopped))
+        .exclude(Exists(suppressed))
+    )
+
+
+def eligible_with_consent_event(*, magazine: MailMagazine) -> QuerySet[Subscription]:
+    last_grant = ConsentState.objects.filter(
+        customer=OuterRef("customer_id"), purpose_id=magazine.purpose_id
+    ).values("last_event_id")[:1]
+    return eligible_subscriptions(magazine=magazine).annotate(consent_event_id=Subquery(last_grant))
+
+
+def eligible_count(*, magazine: MailMagazine) -> int:
+    return eligible_subscriptions(magazine=magazine).count()
+
+
+def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
+    counts = dict.fromkeys(Delivery.Status.values, 0)
+    for row in Delivery.objects.filter(campaign=campaign).values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    counts["total"] = sum(counts[s] for s in Delivery.Status.values)
+    return counts
+
+
+def subscriptions_for(*, customer: Customer) -> dict[int, Subscription]:
+    return {s.magazine_id: s for s in Subscription.objects.filter(customer=customer)}
+
+
+def magazines_active() -> QuerySet[MailMagazine]:
+    return MailMagazine.objects.filter(is_active=True).select_related("purpose")
+
+
+def is_suppressed(*, address: str, magazine: MailMagazine | None = None) -> bool:
+    query = Q(magazine__isnull=True)
+    if magazine is not None:
+        query |= Q(magazine=magazine)
+    return SuppressedAddress.objects.filter(query, address_hash=address_hash(address)).exists()

@@ -1,0 +1,366 @@
+"""Writes for mail magazines: subscriptions (double opt-in, unsubscribe), the suppression list,
+and campaigns (checks, scheduling, cancelling). The sending pipeline is in pipeline.py."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.consents import services as consent_services
+from apps.consents.models import ConsentState, Source
+from apps.customers.models import Customer, User
+from apps.marketing import mail
+from apps.marketing.models import Campaign, MailMagazine, Subscription, SuppressedAddress
+from apps.marketing.selectors import address_hash, is_suppressed
+
+logger = logging.getLogger(__name__)
+
+CONFIRM_TOKEN_HOURS = 72
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def subscription_wording(magazine: MailMagazine) -> str:
+    return f"{magazine.name}: {magazine.purpose.description}"
+
+
+# ------------------------------------------------------------------ suppression
+
+
+def suppression_add(
+    *, reason: str, address: str = "", hashed: str = "", magazine: MailMagazine | None = None
+) -> bool:
+    """Add an address (or its hash) to the suppression list; True if it was not there yet."""
+    hashed = hashed or address_hash(address)
+    try:
+        with transaction.atomic():
+            SuppressedAddress.objects.create(address_hash=hashed, magazine=magazine, reason=reason)
+    except IntegrityError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ subscriptions
+
+
+def _activate(subscription: Subscription, *, source: str, **consent_context) -> Subscription:
+    magazine = subscription.magazine
+    customer = subscription.customer
+    state = ConsentState.objects.filter(customer=customer, purpose=magazine.purpose).first()
+    if state is None or state.status != ConsentState.Status.GRANTED:
+        consent_services.consent_grant(
+            purpose=magazine.purpose,
+            source=source,
+            customer=customer,
+            wording=subscription_wording(magazine),
+            **consent_context,
+        )
+    # An explicit new opt-in lifts an earlier unsubscribe from this magazine (not a bounce,
+    # a complaint or an erasure, which block every magazine).
+    SuppressedAddress.objects.filter(
+        address_hash=subscription.email_hash,
+        magazine=magazine,
+        reason=SuppressedAddress.Reason.UNSUBSCRIBED,
+    ).delete()
+    subscription.status = Subscription.Status.ACTIVE
+    subscription.confirmed_at = timezone.now()
+    subscription.confirm_token_hash = ""
+    subscription.unsubscribed_at = None
+    subscription.save()
+    return subscription
+
+
+@transaction.atomic
+def subscription_subscribe_member(
+    *, customer: Customer, magazine: MailMagazine, ip_address=None, user_agent=""
+) -> Subscription:
+    """A logged-in member subscribing on My Page: their login proves the address, so no
+    confirmation mail is needed."""
+    if not customer.email:
+        raise ValidationError(_("Add an e-mail address to your profile first."))
+    if is_suppressed(address=customer.email):
+        raise ValidationError(
+            _("We cannot send mail to this address (it bounced or was reported). Contact us.")
+        )
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    subscription, _created = Subscription.objects.get_or_create(
+        magazine=magazine,
+        customer=customer,
+        defaults={
+            "status": Subscription.Status.PENDING,
+            "email_hash": address_hash(customer.email),
+        },
+    )
+    subscription.email_hash = address_hash(customer.email)
+    return _activate(
+        subscription, source=Source.MYPAGE, ip_address=ip_address, user_agent=user_agent
+    )
+
+
+@transaction.atomic
+def subscription_request(
+    *, email: str, magazine: MailMagazine, ip_address=None, user_agent=""
+) -> Subscription | None:
+    """A visitor asks to subscribe: a pending subscription and a confirmation mail (double
+    opt-in). Suppressed addresses get nothing, and the answer looks the same either way."""
+    email = User.objects.normalize_email(email).strip().lower()
+    if is_suppressed(address=email):
+        logger.info("subscription request for a suppressed address ignored")
+        return None
+    customer = (
+        Customer.objects.filter(email__iexact=email)
+        .exclude(status=Customer.Status.ERASED)
+        .order_by("pk")
+        .first()
+    )
+    if customer is None:
+        customer = Customer(email=email, acquired_via=Customer.AcquiredVia.INQUIRY)
+        customer.full_clean()
+        customer.save()
+    subscription, _created = Subscription.objects.get_or_create(
+        magazine=magazine,
+        customer=customer,
+        defaults={"status": Subscription.Status.PENDING, "email_hash": address_hash(email)},
+    )
+    if subscription.status == Subscription.Status.ACTIVE:
+        return subscription
+    return _send_confirmation(subscription, address=email)
+
+
+def _send_confirmation(subscription: Subscription, *, address: str) -> Subscription:
+    from apps.marketing.tasks import subscription_confirmation_task
+
+    token = secrets.token_urlsafe(32)
+    subscription.status = Subscription.Status.PENDING
+    subscription.email_hash = address_hash(address)
+    subscription.confirm_token_hash = _token_hash(token)
+    subscription.confirm_sent_at = timezone.now()
+    subscription.save()
+    # The token travels to the task (and so through the broker) once; only its hash is stored.
+    subscription_confirmation_task.delay_on_commit(subscription.pk, token)
+    return subscription
+
+
+@transaction.atomic
+def subscription_reconfirm(*, customer: Customer, magazine: MailMagazine) -> Subscription:
+    """After an e-mail change: confirm the new address before mail goes to it."""
+    subscription = Subscription.objects.select_for_update().get(
+        customer=customer, magazine=magazine
+    )
+    return _send_confirmation(subscription, address=customer.email)
+
+
+def subscription_confirmation_send(*, subscription_id: int, token: str) -> bool:
+    subscription = (
+        Subscription.objects.select_related("magazine", "customer")
+        .filter(pk=subscription_id, status=Subscription.Status.PENDING)
+        .first()
+    )
+    if subscription is None or subscription.confirm_token_hash != _token_hash(token):
+        return False
+    confirm_url = settings.SITE_URL.rstrip("/") + reverse("marketing:confirm", args=[token])
+    context = {"magazine": subscription.magazine, "confirm_url": confirm_url, "settings": settings}
+    send_mail(
+        subject=render_to_string("marketing/email/confirm_subject.txt", context).strip(),
+        message=render_to_string("marketing/email/confirm.txt", context),
+        from_email=subscription.magazine.from_email,
+        recipient_list=[subscription.customer.email],
+    )
+    return True
+
+
+@transaction.atomic
+def subscription_confirm(*, token: str, ip_address=None, user_agent="") -> Subscription:
+    subscription = (
+        Subscription.objects.select_for_update()
+        .select_related("magazine__purpose", "customer")
+        .filter(confirm_token_hash=_token_hash(token or ""), status=Subscription.Status.PENDING)
+        .first()
+    )
+    if subscription is None:
+        raise ValidationError(_("This confirmation link is not valid (or was already used)."))
+    age = timezone.now() - (subscription.confirm_sent_at or timezone.now())
+    if age > datetime.timedelta(hours=CONFIRM_TOKEN_HOURS):
+        raise ValidationError(_("This confirmation link has expired. Please subscribe again."))
+    if subscription.email_hash != address_hash(subscription.customer.email):
+        raise ValidationError(_("The address changed since this link was sent."))
+    return _activate(
+        subscription,
+        source=Source.SUBSCRIBE_FORM,
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
+
+
+@transaction.atomic
+def subscription_unsubscribe(
+    *, subscription: Subscription, source: str = Source.UNSUBSCRIBE, ip_address=None, user_agent=""
+) -> bool:
+    """Stop the magazine for this person at once. Idempotent: False when already done.
+
+    Writes the withdrawal to the consent ledger (unless another active subscription still
+    relies on the same purpose) and suppresses the address for this magazine, so a campaign in
+    flight skips them at its next chunk."""
+    subscription = (
+        Subscription.objects.select_for_update()
+        .select_related("magazine__purpose", "customer")
+        .get(pk=subscription.pk)
+    )
+    if subscription.status == Subscription.Status.UNSUBSCRIBED:
+        return False
+    magazine = subscription.magazine
+    subscription.status = Subscription.Status.UNSUBSCRIBED
+    subscription.unsubscribed_at = timezone.now()
+    subscription.confirm_token_hash = ""
+    subscription.save()
+    suppression_add(
+        reason=SuppressedAddress.Reason.UNSUBSCRIBED,
+        hashed=subscription.email_hash,
+        magazine=magazine,
+    )
+    still_used = Subscription.objects.filter(
+        customer=subscription.customer,
+        magazine__purpose=magazine.purpose,
+        status=Subscription.Status.ACTIVE,
+    ).exists()
+    if not still_used:
+        consent_services.consent_set(
+            purpose=magazine.purpose,
+            granted=False,
+            source=source,
+            customer=subscription.customer,
+            wording=subscription_wording(magazine),
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
+    logger.info("unsubscribed subscription_id=%s source=%s", subscription.pk, source)
+    return True
+
+
+@transaction.atomic
+def subscription_import(*, magazine: MailMagazine, customers: list[Customer]) -> dict[str, int]:
+    """Import existing opted-in customers as pending subscriptions (each gets a confirmation
+    mail); suppressed addresses and people without consent are left out."""
+    result = {"requested": 0, "suppressed": 0, "no_address": 0}
+    for customer in customers:
+        if not customer.email:
+            result["no_address"] += 1
+        elif is_suppressed(address=customer.email, magazine=magazine):
+            result["suppressed"] += 1
+        else:
+            subscription, _created = Subscription.objects.get_or_create(
+                magazine=magazine,
+                customer=customer,
+                defaults={
+                    "status": Subscription.Status.PENDING,
+                    "email_hash": address_hash(customer.email),
+                },
+            )
+            if subscription.status != Subscription.Status.ACTIVE:
+                _send_confirmation(subscription, address=customer.email)
+                result["requested"] += 1
+    return result
+
+
+# ------------------------------------------------------------------ campaigns
+
+
+def campaign_problems(campaign: Campaign) -> list[str]:
+    problems = [_("Missing setting: %s") % name for name in mail.missing_sender_settings(campaign)]
+    if not campaign.subject.strip():
+        problems.append(_("The subject is empty."))
+    if not campaign.body_text.strip():
+        problems.append(_("The text body is empty."))
+    return problems
+
+
+def _require_sendable(campaign: Campaign) -> None:
+    problems = campaign_problems(campaign)
+    if problems:
+        raise ValidationError([_("This campaign cannot be sent until this is fixed:")] + problems)
+
+
+@transaction.atomic
+def campaign_send_now(*, campaign: Campaign, by: User | None = None) -> Campaign:
+    from apps.marketing.tasks import campaign_fanout_task
+
+    campaign = Campaign.objects.select_for_update().select_related("magazine").get(pk=campaign.pk)
+    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+        raise ValidationError(_("Only a draft or scheduled campaign can be sent."))
+    _require_sendable(campaign)
+    campaign.status = Campaign.Status.SENDING
+    campaign.started_at = timezone.now()
+    campaign.save(update_fields=["status", "started_at"])
+    campaign_fanout_task.delay_on_commit(campaign.pk)
+    logger.info("campaign sending campaign_id=%s by_user_id=%s", campaign.pk, by and by.pk)
+    return campaign
+
+
+@transaction.atomic
+def campaign_schedule(
+    *, campaign: Campaign, at: datetime.datetime, by: User | None = None
+) -> Campaign:
+    campaign = Campaign.objects.select_for_update().select_related("magazine").get(pk=campaign.pk)
+    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+        raise ValidationError(_("Only a draft campaign can be scheduled."))
+    if at <= timezone.now():
+        raise ValidationError(_("Choose a time in the future."))
+    _require_sendable(campaign)
+    campaign.status = Campaign.Status.SCHEDULED
+    campaign.scheduled_at = at
+    campaign.save(update_fields=["status", "scheduled_at"])
+    return campaign
+
+
+@transaction.atomic
+def campaign_cancel(*, campaign: Campaign, by: User | None = None) -> Campaign:
+    """Stop a scheduled or sending campaign: chunks not yet sent skip their rows."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status not in (Campaign.Status.SCHEDULED, Campaign.Status.SENDING):
+        raise ValidationError(_("Only a scheduled or sending campaign can be cancelled."))
+    campaign.status = Campaign.Status.CANCELLED
+    campaign.finished_at = timezone.now()
+    campaign.save(update_fields=["status", "finished_at"])
+    return campaign
+
+
+def campaign_dispatch_due() -> int:
+    """Beat: send the scheduled campaigns whose time has come."""
+    due = Campaign.objects.filter(
+        status=Campaign.Status.SCHEDULED, scheduled_at__lte=timezone.now()
+    ).values_list("pk", flat=True)
+    sent = 0
+    for campaign_id in list(due):
+        try:
+            campaign_send_now(campaign=Campaign.objects.get(pk=campaign_id))
+            sent += 1
+        except ValidationError:
+            logger.warning("scheduled campaign not sendable campaign_id=%s", campaign_id)
+    return sent
+
+
+def campaign_send_test(*, campaign: Campaign, to_address: str) -> None:
+    """Send the campaign once to a staff member's own address, marked as a test."""
+    from apps.marketing.mail import PreparedCampaign, Recipient
+    from apps.marketing.transport import RawSender
+
+    _require_sendable(campaign)
+    prepared = PreparedCampaign(campaign)
+    raw, _mid = prepared.render(
+        Recipient(address=to_address, name="(テスト / test)", subscription_id=0, delivery_id=0)
+    )
+    with RawSender() as sender:
+        sender.send(raw, prepared.from_address, to_address)

@@ -1,0 +1,52 @@
+"""Thin Celery tasks over the pipeline. Every task is safe to run twice (acks_late: a task a
+lost worker was running is delivered again; the claim step makes the rerun send nothing twice)."""
+
+from celery import shared_task
+from django.conf import settings
+
+from apps.marketing import pipeline, services
+from apps.marketing.transport import ConnectionLost
+
+COMMON = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True}
+
+
+@shared_task(time_limit=600, soft_time_limit=590, **COMMON)
+def campaign_fanout_task(campaign_id: int) -> None:
+    for lo, hi in pipeline.campaign_fanout(campaign_id=campaign_id):
+        campaign_chunk_task.delay(campaign_id, lo, hi)
+
+
+@shared_task(
+    autoretry_for=(ConnectionLost, OSError),
+    retry_backoff=5,
+    max_retries=8,
+    time_limit=300,
+    soft_time_limit=290,
+    **COMMON,
+)
+def campaign_chunk_task(campaign_id: int, lo: int, hi: int) -> None:
+    result = pipeline.campaign_send_chunk(campaign_id=campaign_id, lo=lo, hi=hi)
+    if result["finalized"] == pipeline.Finalize.IN_FLIGHT:
+        # Other chunks are still sending, or a lost worker left rows behind: look again once
+        # such rows count as stale.
+        campaign_finalize_task.apply_async(
+            (campaign_id,), countdown=settings.MARKETING_STALE_SENDING_SECONDS + 1
+        )
+
+
+@shared_task(time_limit=60, **COMMON)
+def campaign_finalize_task(campaign_id: int) -> None:
+    if pipeline.campaign_finalize(campaign_id=campaign_id) == pipeline.Finalize.IN_FLIGHT:
+        campaign_finalize_task.apply_async(
+            (campaign_id,), countdown=settings.MARKETING_STALE_SENDING_SECONDS + 1
+        )
+
+
+@shared_task(time_limit=120, **COMMON)
+def campaign_dispatch_due_task() -> None:
+    services.campaign_dispatch_due()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, time_limit=60, **COMMON)
+def subscription_confirmation_task(subscription_id: int, token: str) -> None:
+    services.subscription_confirmation_send(subscription_id=subscription_id, token=token)
