@@ -24,6 +24,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_orderline",
         "orders.view_payment",
         "orders.view_product",
+        "privacy_requests.view_privacyrequest",
+        "privacy_requests.add_privacyrequest",
     ],
     PRIVACY_OFFICER: [
         "customers.view_customer",
@@ -35,6 +37,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_orderline",
         "orders.view_payment",
         "orders.view_product",
+        "privacy_requests.view_privacyrequest",
+        "privacy_requests.add_privacyrequest",
+        "privacy_requests.decide_privacyrequest",
+        "privacy_requests.view_identity_document",
     ],
     MARKETING: [
         "orders.view_product",
