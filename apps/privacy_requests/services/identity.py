@@ -335,7 +335,7 @@ def privacy_request_record_fee(
         privacy_request=privacy_request,
         step=Step.FEE_RECORDED,
         by=by,
-        note=" ".join(filter(None, [FeeStatus(fee_status).label, note.strip()])),
+        note=" ".join(filter(None, [str(FeeStatus(fee_status).label), note.strip()])),
     )
     if privacy_request.status == Status.FEE:
         transition(privacy_request, Status.REVIEW, step=Step.IN_REVIEW, by=None)
