@@ -297,7 +297,7 @@ def privacy_request_create_from_mypage(
         by=customer.user,
     )
     if settings.PRIVACY_MYPAGE_COUNTS_AS_VERIFIED:
-        privacy_request_verify_identity(
+        privacy_request = privacy_request_verify_identity(
             privacy_request=privacy_request, method=IdentityMethod.MYPAGE, by=customer.user
         )
     return privacy_request
