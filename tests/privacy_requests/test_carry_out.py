@@ -1,8 +1,8 @@
 """Carrying out approved requests, in this process (eager tasks, on commit)."""
 
 import io
-import re
 import json
+import re
 import zipfile
 
 import pytest
