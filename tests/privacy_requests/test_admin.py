@@ -124,7 +124,7 @@ def test_queue_highlights_overdue_and_due_soon(client, customer, officer):
 
 
 def test_erasure_preview_on_the_change_page(client, person_with_order, officer):
-    customer, order = person_with_order
+    customer, _order = person_with_order
     pr = to_review(make_request(customer, kind=Kind.ERASURE), officer)
     client.force_login(officer)
     page = client.get(
