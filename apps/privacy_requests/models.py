@@ -225,7 +225,7 @@ class PrivacyRequest(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(kind__in=[k.value for k in GDPR_ONLY_KINDS]) | Q(law=Law.GDPR),
+                condition=~Q(kind__in=sorted(k.value for k in GDPR_ONLY_KINDS)) | Q(law=Law.GDPR),
                 name="privacyrequest_gdpr_kinds_need_gdpr",
             ),
             # A refusal in whole or in part, and "no data held", always come with reasons.
@@ -238,7 +238,7 @@ class PrivacyRequest(models.Model):
             # for GDPR requesters.
             models.CheckConstraint(
                 condition=Q(fee_status=FeeStatus.NOT_APPLICABLE)
-                | (Q(law=Law.APPI) & Q(kind__in=[k.value for k in FEE_KINDS])),
+                | (Q(law=Law.APPI) & Q(kind__in=sorted(k.value for k in FEE_KINDS))),
                 name="privacyrequest_fee_only_where_allowed",
             ),
         ]
