@@ -124,7 +124,7 @@ class ApproveForm(forms.Form):
 
 class FeeForm(forms.Form):
     fee_status = forms.ChoiceField(
-        label=_("Fee"), choices=[("received", _("Received")), ("waived", _("Waived"))]
+        label=_("Fee"), choices=[("received", _("Fee received")), ("waived", _("Fee waived"))]
     )
     note = forms.CharField(label=_("Note (e.g. registered cash mail no.)"), required=False)
 

@@ -85,9 +85,9 @@ CLOSED_STATUSES = {Status.REJECTED, Status.COMPLETED, Status.WITHDRAWN}
 
 class FeeStatus(models.TextChoices):
     NOT_APPLICABLE = "not_applicable", _("No fee")
-    PENDING = "pending", _("Pending")
-    RECEIVED = "received", _("Received")
-    WAIVED = "waived", _("Waived")
+    PENDING = "pending", _("Fee pending")
+    RECEIVED = "received", _("Fee received")
+    WAIVED = "waived", _("Fee waived")
 
 
 class Outcome(models.TextChoices):

@@ -347,3 +347,12 @@ def test_references_stay_unique_under_concurrency(customer):
         thread.join()
     assert not errors
     assert len(set(references)) == 8
+
+
+def test_notices_speak_the_requesters_language(customer, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_request(customer, kind=Kind.ERASURE, language="ja")
+        make_request(customer, kind=Kind.ERASURE, language="en")
+    ja, en = mail.outbox
+    assert "受け付けました" in ja.subject and "消去" in ja.body
+    assert "We received" in en.subject and "Erasure" in en.body
