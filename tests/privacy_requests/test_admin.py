@@ -167,3 +167,33 @@ def test_staff_turn_an_inquiry_into_a_request(client, customer, support):
     pr = PrivacyRequest.objects.get()
     assert pr.inquiry == inquiry and pr.customer == customer and pr.channel == "inquiry_form"
     assert pr.kind == Kind.ERASURE and pr.details == "全部消してください"
+
+
+def test_officer_uploads_a_document_checked_by_content(client, customer, officer, support):
+    pr = make_request(customer)
+    url = reverse("admin:privacy_requests_privacyrequest_document_add", args=[pr.pk])
+    client.force_login(support)
+    assert client.get(url).status_code == 403
+    client.force_login(officer)
+    fake = SimpleUploadedFile("license.png", b"GIF89a not really a png", "image/png")
+    response = client.post(
+        url, {"purpose": "identity", "document_type": "drivers_license", "file": fake}
+    )
+    assert response.status_code == 200 and "PDF, JPEG or PNG" in response.content.decode()
+    assert not IdentityDocument.objects.exists()
+    good = SimpleUploadedFile("license.pdf", PDF, "application/pdf")
+    response = client.post(
+        url, {"purpose": "identity", "document_type": "drivers_license", "file": good}
+    )
+    assert response.status_code == 302
+    assert IdentityDocument.objects.get().uploaded_by == officer
+
+
+def test_printable_page_for_a_paper_disclosure(client, customer, officer, support):
+    pr = make_request(customer, kind=Kind.DISCLOSURE, disclosure_form="paper")
+    url = reverse("admin:privacy_requests_privacyrequest_print", args=[pr.pk])
+    client.force_login(support)
+    assert client.get(url).status_code == 403
+    client.force_login(officer)
+    page = client.get(url)
+    assert page.status_code == 200 and customer.family_name in page.content.decode()

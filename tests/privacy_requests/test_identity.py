@@ -331,3 +331,10 @@ def test_purge_after_closing(customer, officer, settings, private_root):
     assert document.purged_at and not document.file
     assert not list((private_root / f"identity/{pr.pk}").glob("*"))
     assert services.privacy_requests_purge(now=later)["documents"] == 0  # nothing more
+
+
+def test_the_purge_runs_daily():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="apps.privacy_requests.tasks.privacy_requests_purge_task")
+    assert task.enabled and task.crontab.hour == "3"
