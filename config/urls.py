@@ -20,5 +20,6 @@ urlpatterns = [
     path("mypage/", include("apps.mypage.urls")),
     path("mypage/", include("apps.customers.urls")),
     path("mypage/orders/", include("apps.orders.urls")),
+    path("mypage/requests/", include("apps.privacy_requests.urls")),
     path("", include("apps.core.urls")),
 ]

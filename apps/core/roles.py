@@ -29,6 +29,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "consents.view_consentstate",
         "marketing.view_subscription",
         "marketing.change_subscription",
+        "privacy_requests.view_privacyrequest",
+        "privacy_requests.add_privacyrequest",
     ],
     PRIVACY_OFFICER: [
         "customers.view_customer",
@@ -61,6 +63,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "marketing.view_subscription",
         "marketing.change_subscription",
         "marketing.view_suppressedaddress",
+        "privacy_requests.view_privacyrequest",
+        "privacy_requests.add_privacyrequest",
+        "privacy_requests.decide_privacyrequest",
+        "privacy_requests.view_identity_document",
     ],
     MARKETING: [
         "orders.view_product",

@@ -290,7 +290,7 @@ def campaign_problems(campaign: Campaign) -> list[str]:
 def _require_sendable(campaign: Campaign) -> None:
     problems = campaign_problems(campaign)
     if problems:
-        raise ValidationError([_("This campaign cannot be sent until this is fixed:")] + problems)
+        raise ValidationError([_("This campaign cannot be sent until this is fixed:"), *problems])
 
 
 @transaction.atomic

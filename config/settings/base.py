@@ -52,6 +52,7 @@ LOCAL_APPS = [
     "apps.marketing",
     "apps.mypage",
     "apps.demo",
+    "apps.privacy_requests",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -185,6 +186,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
 }
+
+# ---------------------------------------------------------------- privacy requests
+PRIVACY_REQUEST_DUE_DAYS = env.int("PRIVACY_REQUEST_DUE_DAYS", default=14)
+PRIVACY_REQUEST_FEE_YEN = env.int("PRIVACY_REQUEST_FEE_YEN", default=1000)
+PRIVACY_MYPAGE_COUNTS_AS_VERIFIED = env.bool("PRIVACY_MYPAGE_COUNTS_AS_VERIFIED", default=True)
+PRIVACY_REQUIRE_SEAL_CERTIFICATE = env.bool("PRIVACY_REQUIRE_SEAL_CERTIFICATE", default=True)
+PRIVACY_CODE_TTL_MINUTES = env.int("PRIVACY_CODE_TTL_MINUTES", default=30)
+PRIVACY_CODE_MAX_ATTEMPTS = env.int("PRIVACY_CODE_MAX_ATTEMPTS", default=5)
+PRIVACY_UPLOAD_MAX_BYTES = env.int("PRIVACY_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+# Identity documents and disclosure packages: outside MEDIA_ROOT and outside any URL.
+PRIVACY_PRIVATE_ROOT = env.path("PRIVACY_PRIVATE_ROOT", default=BASE_DIR / "private")
+PRIVACY_PURGE_DOCUMENTS_ON_VERIFICATION = env.bool(
+    "PRIVACY_PURGE_DOCUMENTS_ON_VERIFICATION", default=True
+)
+PRIVACY_DOCUMENT_RETENTION_DAYS = env.int("PRIVACY_DOCUMENT_RETENTION_DAYS", default=30)
+PRIVACY_DISCLOSURE_LINK_DAYS = env.int("PRIVACY_DISCLOSURE_LINK_DAYS", default=14)
+PRIVACY_REQUEST_RECORD_YEARS = env.int("PRIVACY_REQUEST_RECORD_YEARS", default=3)
 
 # ---------------------------------------------------------------- logging
 # Personal data never goes to the log: loggers carry ids only (see apps/core/logging.py).

@@ -52,6 +52,8 @@ NOT_PERSONAL = {
     "marketing.SuppressedAddress": {"address_hash"},
     # <c{campaign}.d{delivery}@shop-domain>: ids only.
     "marketing.Delivery": {"message_id"},
+    # The hash of a short-lived one-time code, not of anything about the person.
+    "privacy_requests.PrivacyRequest": {"code_hash"},
 }
 
 

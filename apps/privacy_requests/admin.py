@@ -1,0 +1,705 @@
+"""The privacy officer's queue. Every action calls a service; nothing here changes state itself.
+
+Support may view and create requests; only holders of `decide_privacyrequest` (the privacy
+officer) move them on, and only holders of `view_identity_document` see documents.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from apps.customers.admin import InquiryAdmin
+from apps.customers.models import Customer
+from apps.privacy_requests import selectors, services
+from apps.privacy_requests.forms import (
+    AnswerForm,
+    ApproveForm,
+    CodeCheckForm,
+    DocumentForm,
+    FeeForm,
+    InquiryToRequestForm,
+    ReasonsForm,
+)
+from apps.privacy_requests.models import (
+    ERASURE_KINDS,
+    OPEN_STATUSES,
+    Channel,
+    DisclosureForm,
+    IdentityDocument,
+    IdentityMethod,
+    Kind,
+    Law,
+    PrivacyRequest,
+    RequesterType,
+    RequestEvent,
+    Status,
+)
+
+DECIDE = "privacy_requests.decide_privacyrequest"
+VIEW_DOCUMENTS = "privacy_requests.view_identity_document"
+
+
+class DeadlineFilter(admin.SimpleListFilter):
+    title = _("deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", _("Overdue")),
+            ("soon", _("Due within 3 days")),
+            ("open", _("All open")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "overdue":
+            return queryset.filter(pk__in=selectors.privacy_requests_overdue())
+        if self.value() == "soon":
+            return queryset.filter(pk__in=selectors.privacy_requests_due_soon())
+        if self.value() == "open":
+            return queryset.filter(status__in=OPEN_STATUSES)
+        return queryset
+
+
+class RequestEventInline(admin.TabularInline):
+    model = RequestEvent
+    extra = 0
+    fields = ["at", "step", "actor", "actor_user", "note"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = _("Timeline")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class IdentityDocumentInline(admin.TabularInline):
+    model = IdentityDocument
+    extra = 0
+    fields = [
+        "purpose",
+        "document_type",
+        "issued_on",
+        "number_masked",
+        "uploaded_at",
+        "checked_by",
+        "checked_at",
+        "purged_at",
+        "view",
+    ]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(VIEW_DOCUMENTS)
+
+    @admin.display(description=_("file"))
+    def view(self, document):
+        if not document.file:
+            return "—"
+        url = reverse(
+            "admin:privacy_requests_privacyrequest_document",
+            args=[document.privacy_request_id, document.pk],
+        )
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, _("View"))
+
+
+class StaffRequestForm(forms.Form):
+    """A request received by letter, e-mail or phone, entered by staff."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices)
+    law = forms.ChoiceField(label=_("Law"), choices=Law.choices, initial=Law.APPI)
+    channel = forms.ChoiceField(
+        label=_("Received by"),
+        choices=[(c.value, c.label) for c in Channel if c != Channel.MYPAGE],
+        initial=Channel.POSTAL_MAIL,
+    )
+    received_on = forms.DateField(
+        label=_("Received on"), initial=timezone.localdate, help_text=_("Starts the deadline.")
+    )
+    requester_type = forms.ChoiceField(label=_("Requester"), choices=RequesterType.choices)
+    customer = forms.ModelChoiceField(
+        label=_("Customer id (empty if nobody on file matches)"),
+        queryset=Customer.objects.exclude(status=Customer.Status.ERASED),
+        required=False,
+        widget=forms.NumberInput,
+    )
+    requester_name = forms.CharField(label=_("Requester name"), max_length=200)
+    requester_email = forms.EmailField(label=_("Requester e-mail"), required=False)
+    requester_postal_address = forms.CharField(
+        label=_("Requester postal address"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+    representative_name = forms.CharField(
+        label=_("Representative name"), max_length=200, required=False
+    )
+    disclosure_form = forms.ChoiceField(
+        label=_("Disclosure form"), choices=DisclosureForm.choices, required=False
+    )
+    details = forms.CharField(
+        label=_("What was asked"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    requested_changes = forms.JSONField(
+        label=_('Correction/addition: new values as JSON, e.g. {"phone": "03-1234-5678"}'),
+        required=False,
+    )
+
+
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "kind",
+        "law",
+        "status",
+        "fee_status",
+        "received_at",
+        "deadline",
+        "channel",
+    ]
+    list_filter = [DeadlineFilter, "status", "kind", "law", "channel", "fee_status", "due_on"]
+    search_fields = ["reference"]
+    ordering = ["due_on", "pk"]
+    inlines = [IdentityDocumentInline, RequestEventInline]
+    show_full_result_count = False
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "reference",
+                    ("kind", "law", "channel"),
+                    ("status", "deadline"),
+                    "customer",
+                    "requester_type",
+                    "received_at",
+                ]
+            },
+        ),
+        (
+            _("Requester"),
+            {
+                "fields": [
+                    "requester_name",
+                    "requester_email",
+                    "requester_postal_address",
+                    "representative_name",
+                    "language",
+                    "details",
+                ]
+            },
+        ),
+        (
+            _("Identity and fee"),
+            {
+                "fields": [
+                    ("identity_method", "identity_verified_at", "identity_verified_by"),
+                    ("fee_status", "fee_amount"),
+                    "documents_link",
+                ]
+            },
+        ),
+        (
+            _("Decision and result"),
+            {
+                "fields": [
+                    ("outcome", "decided_at"),
+                    "decision_reasons",
+                    "requested_changes",
+                    "applied_changes",
+                    "disclosure_form",
+                    "package_expires_at",
+                    "printable_link",
+                    "erasure_preview",
+                    "erasure_report",
+                    "restriction_result",
+                    "answer",
+                    "closed_at",
+                ]
+            },
+        ),
+    ]
+    actions = [
+        "start_verification",
+        "send_code",
+        "check_code",
+        "verify_documents",
+        "record_fee",
+        "approve",
+        "reject",
+        "answer_no_data",
+        "carry_out",
+        "complete",
+        "withdraw",
+    ]
+
+    # ------------------------------------------------------------ display
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in PrivacyRequest._meta.fields if f.name not in ("id",)] + [
+            "deadline",
+            "documents_link",
+            "printable_link",
+            "erasure_preview",
+        ]
+
+    def has_change_permission(self, request, obj=None):
+        # Everything changes through actions (services); the change page is for reading.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm(DECIDE)
+
+    def get_inlines(self, request, obj):
+        if request.user.has_perm(VIEW_DOCUMENTS):
+            return self.inlines
+        return [RequestEventInline]
+
+    @admin.display(description=_("due"), ordering="due_on")
+    def deadline(self, obj):
+        if not obj.is_open:
+            return format_html("{}", obj.due_on)
+        if obj.is_overdue:
+            return format_html(
+                '<strong style="color:#fff;background:#ba2121;padding:0 .3em">{} ({})</strong>',
+                obj.due_on,
+                _("overdue"),
+            )
+        if obj.is_due_soon:
+            return format_html(
+                '<strong style="background:#ffc107;padding:0 .3em">{} ({})</strong>',
+                obj.due_on,
+                _("%d day(s) left") % obj.days_left,
+            )
+        return format_html("{}", obj.due_on)
+
+    @admin.display(description=_("documents"))
+    def documents_link(self, obj):
+        if obj.pk is None or obj.status not in (Status.RECEIVED, Status.IDENTITY):
+            return "—"
+        url = reverse("admin:privacy_requests_privacyrequest_document_add", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Add a scanned document"))
+
+    @admin.display(description=_("printable answer"))
+    def printable_link(self, obj):
+        if obj.pk is None or obj.customer_id is None:
+            return "—"
+        if obj.disclosure_form != DisclosureForm.PAPER and obj.kind != Kind.PURPOSE_NOTIFICATION:
+            return "—"
+        url = reverse("admin:privacy_requests_privacyrequest_print", args=[obj.pk])
+        return format_html('<a href="{}" target="_blank">{}</a>', url, _("Printable page"))
+
+    @admin.display(description=_("erasure preview (dry run)"))
+    def erasure_preview(self, obj):
+        if obj.pk is None or obj.kind not in ERASURE_KINDS:
+            return "—"
+        if obj.status not in (Status.REVIEW, Status.APPROVED):
+            return "—"
+        report = selectors.erasure_preview(privacy_request=obj)
+        if report is None:
+            return _("Nobody on file matches this request.")
+        rows = [(_("delete"), label, count) for label, count in report.deleted.items() if count] + [
+            (_("anonymise"), label, count) for label, count in report.anonymised.items() if count
+        ]
+        kept = [
+            (label, count, f"{why} ({until or '—'})")
+            for label, (count, why, until) in report.kept.items()
+        ]
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}{}</table>",
+            _("what happens"),
+            _("data"),
+            _("rows"),
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+            format_html_join("", "<tr><td>keep</td><td>{}</td><td>{} — {}</td></tr>", kept),
+        )
+
+    # ------------------------------------------------------------ add by hand
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = StaffRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            received = timezone.make_aware(
+                timezone.datetime.combine(data["received_on"], timezone.datetime.min.time())
+            )
+            try:
+                created = services.privacy_request_create(
+                    kind=data["kind"],
+                    law=data["law"],
+                    channel=data["channel"],
+                    requester_type=data["requester_type"],
+                    customer=data["customer"],
+                    requester_name=data["requester_name"],
+                    requester_email=data["requester_email"],
+                    requester_postal_address=data["requester_postal_address"],
+                    representative_name=data["representative_name"],
+                    disclosure_form=data["disclosure_form"],
+                    details=data["details"],
+                    requested_changes=data["requested_changes"] or {},
+                    received_at=min(received, timezone.now()),
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                self.message_user(
+                    request, _("Request %s recorded.") % created.reference, messages.SUCCESS
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:privacy_requests_privacyrequest_change", args=[created.pk])
+                )
+        return TemplateResponse(
+            request,
+            "admin/privacy_requests/form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Record a privacy request"),
+                "form": form,
+                "opts": self.model._meta,
+                "multipart": False,
+            },
+        )
+
+    # ------------------------------------------------------------ extra views
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/documents/<int:document_pk>/",
+                wrap(self.document_view),
+                name="privacy_requests_privacyrequest_document",
+            ),
+            path(
+                "<int:pk>/documents/add/",
+                wrap(self.document_add_view),
+                name="privacy_requests_privacyrequest_document_add",
+            ),
+            path(
+                "<int:pk>/print/",
+                wrap(self.print_view),
+                name="privacy_requests_privacyrequest_print",
+            ),
+            *super().get_urls(),
+        ]
+
+    def document_view(self, request, pk, document_pk):
+        if not request.user.has_perm(VIEW_DOCUMENTS):
+            raise PermissionDenied
+        document = get_object_or_404(IdentityDocument, pk=document_pk, privacy_request_id=pk)
+        if not document.file:
+            raise Http404
+        response = FileResponse(
+            document.file.open("rb"),
+            content_type=document.content_type,
+            filename=f"document-{document.pk}",
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def document_add_view(self, request, pk):
+        if not (request.user.has_perm(VIEW_DOCUMENTS) and request.user.has_perm(DECIDE)):
+            raise PermissionDenied
+        privacy_request = get_object_or_404(PrivacyRequest, pk=pk)
+        form = DocumentForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.identity_document_add(
+                    privacy_request=privacy_request,
+                    purpose=data["purpose"],
+                    document_type=data["document_type"],
+                    upload=data["file"],
+                    issued_on=data["issued_on"],
+                    number_masked=data["number_masked"],
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                self.message_user(request, _("Document stored."), messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:privacy_requests_privacyrequest_change", args=[pk])
+                )
+        return TemplateResponse(
+            request,
+            "admin/privacy_requests/form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Add a document to %s") % privacy_request.reference,
+                "form": form,
+                "opts": self.model._meta,
+                "multipart": True,
+            },
+        )
+
+    def print_view(self, request, pk):
+        if not request.user.has_perm(DECIDE):
+            raise PermissionDenied
+        privacy_request = get_object_or_404(PrivacyRequest, pk=pk)
+        data = selectors.disclosure_data(privacy_request=privacy_request)
+        if data is None:
+            raise Http404
+        from django.conf import settings
+
+        return TemplateResponse(
+            request,
+            "privacy_requests/disclosure.html",
+            {"data": data, "privacy_request": privacy_request, "settings": settings},
+        )
+
+    # ------------------------------------------------------------ actions
+
+    def _each(self, request, queryset, apply, done_message):
+        done = 0
+        for privacy_request in queryset.order_by("pk"):
+            try:
+                apply(privacy_request)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(
+                    request,
+                    f"{privacy_request.reference}: {' '.join(exc.messages)}",
+                    messages.ERROR,
+                )
+        if done:
+            self.message_user(request, f"{done_message} ({done})", messages.SUCCESS)
+
+    def _with_form(self, request, queryset, form_class, action, title, apply, done_message):
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            self._each(request, queryset, lambda pr: apply(pr, form.cleaned_data), done_message)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/privacy_requests/action_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "form": form,
+                "queryset": queryset,
+                "action": action,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description=_("Start identity verification"), permissions=["decide"])
+    def start_verification(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda pr: services.privacy_request_start_verification(
+                privacy_request=pr, by=request.user
+            ),
+            _("Verification started"),
+        )
+
+    @admin.action(
+        description=_("Send a one-time code to the address on file"), permissions=["decide"]
+    )
+    def send_code(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda pr: services.privacy_request_send_code(privacy_request=pr, by=request.user),
+            _("Code sent"),
+        )
+
+    @admin.action(description=_("Enter the one-time code"), permissions=["decide"])
+    def check_code(self, request, queryset):
+        return self._with_form(
+            request,
+            queryset,
+            CodeCheckForm,
+            "check_code",
+            _("Enter the one-time code"),
+            lambda pr, data: services.privacy_request_check_code(
+                privacy_request=pr, code=data["code"], by=request.user
+            ),
+            _("Identity verified"),
+        )
+
+    @admin.action(description=_("Identity verified by the documents"), permissions=["decide"])
+    def verify_documents(self, request, queryset):
+        if not request.user.has_perm(VIEW_DOCUMENTS):
+            raise PermissionDenied
+        self._each(
+            request,
+            queryset,
+            lambda pr: services.privacy_request_verify_identity(
+                privacy_request=pr, method=IdentityMethod.DOCUMENTS, by=request.user
+            ),
+            _("Identity verified"),
+        )
+
+    @admin.action(description=_("Record the fee (received or waived)"), permissions=["decide"])
+    def record_fee(self, request, queryset):
+        return self._with_form(
+            request,
+            queryset,
+            FeeForm,
+            "record_fee",
+            _("Record the fee"),
+            lambda pr, data: services.privacy_request_record_fee(
+                privacy_request=pr,
+                fee_status=data["fee_status"],
+                note=data["note"],
+                by=request.user,
+            ),
+            _("Fee recorded"),
+        )
+
+    @admin.action(description=_("Approve (in full or in part)"), permissions=["decide"])
+    def approve(self, request, queryset):
+        return self._with_form(
+            request,
+            queryset,
+            ApproveForm,
+            "approve",
+            _("Approve"),
+            lambda pr, data: services.privacy_request_approve(
+                privacy_request=pr,
+                partial_refusal_reasons=data["partial_refusal_reasons"],
+                by=request.user,
+            ),
+            _("Approved"),
+        )
+
+    @admin.action(description=_("Reject, with reasons"), permissions=["decide"])
+    def reject(self, request, queryset):
+        return self._with_form(
+            request,
+            queryset,
+            ReasonsForm,
+            "reject",
+            _("Reject"),
+            lambda pr, data: services.privacy_request_reject(
+                privacy_request=pr, reasons=data["reasons"], by=request.user
+            ),
+            _("Rejected"),
+        )
+
+    @admin.action(description=_("Answer: no data held, with reasons"), permissions=["decide"])
+    def answer_no_data(self, request, queryset):
+        return self._with_form(
+            request,
+            queryset,
+            ReasonsForm,
+            "answer_no_data",
+            _("Answer: no data held"),
+            lambda pr, data: services.privacy_request_answer_no_data(
+                privacy_request=pr, reasons=data["reasons"], by=request.user
+            ),
+            _("Answered"),
+        )
+
+    @admin.action(description=_("Carry out (runs in the background)"), permissions=["decide"])
+    def carry_out(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda pr: services.privacy_request_carry_out(privacy_request=pr, by=request.user),
+            _("Carrying out"),
+        )
+
+    @admin.action(description=_("Complete (answer sent by post)"), permissions=["decide"])
+    def complete(self, request, queryset):
+        return self._with_form(
+            request,
+            queryset,
+            AnswerForm,
+            "complete",
+            _("Complete"),
+            lambda pr, data: services.privacy_request_complete(
+                privacy_request=pr, answer=data["answer"], by=request.user
+            ),
+            _("Completed"),
+        )
+
+    @admin.action(description=_("Withdrawn by the requester"), permissions=["decide"])
+    def withdraw(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda pr: services.privacy_request_withdraw(privacy_request=pr, by=request.user),
+            _("Withdrawn"),
+        )
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+# ------------------------------------------------------------------ from an inquiry
+
+
+@admin.action(description=_("Turn into a privacy request"))
+def create_privacy_request(modeladmin, request, queryset):
+    if not request.user.has_perm("privacy_requests.add_privacyrequest"):
+        raise PermissionDenied
+    form = InquiryToRequestForm(request.POST if "apply" in request.POST else None)
+    if form.is_valid():
+        for inquiry in queryset.order_by("pk"):
+            try:
+                created = services.privacy_request_create_from_inquiry(
+                    inquiry=inquiry,
+                    kind=form.cleaned_data["kind"],
+                    law=form.cleaned_data["law"],
+                    disclosure_form=form.cleaned_data["disclosure_form"],
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                modeladmin.message_user(
+                    request, f"#{inquiry.pk}: {' '.join(exc.messages)}", messages.ERROR
+                )
+            else:
+                modeladmin.message_user(
+                    request, _("Request %s recorded.") % created.reference, messages.SUCCESS
+                )
+        return None
+    return TemplateResponse(
+        request,
+        "admin/privacy_requests/action_form.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": _("Turn inquiries into privacy requests"),
+            "form": form,
+            "queryset": queryset,
+            "action": "create_privacy_request",
+            "opts": modeladmin.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
+# customers knows nothing of privacy_requests: this app adds its action to the inquiry admin.
+InquiryAdmin.actions = [*InquiryAdmin.actions, create_privacy_request]

@@ -1,0 +1,168 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.customers.forms import NameFieldsMixin
+from apps.privacy_requests.models import (
+    CHANGE_KINDS,
+    DISCLOSURE_KINDS,
+    GDPR_ONLY_KINDS,
+    DisclosureForm,
+    IdentityDocument,
+    Kind,
+    Law,
+)
+
+
+def _helper(label) -> FormHelper:
+    helper = FormHelper()
+    helper.form_method = "post"
+    helper.add_input(Submit("submit", label))
+    return helper
+
+
+class MemberRequestForm(NameFieldsMixin, forms.Form):
+    """A member's request from My Page. Requested changes are validated like the profile page."""
+
+    kind = forms.ChoiceField(label=_("What do you request?"), choices=Kind.choices)
+    law = forms.ChoiceField(
+        label=_("Under which law?"),
+        choices=Law.choices,
+        initial=Law.APPI,
+        help_text=_("Choose GDPR if you live in the EU/EEA."),
+    )
+    disclosure_form = forms.ChoiceField(
+        label=_("How should we disclose it?"),
+        choices=[c for c in DisclosureForm.choices if c[0]],
+        required=False,
+        initial=DisclosureForm.ELECTRONIC,
+    )
+    details = forms.CharField(
+        label=_("Details (optional)"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        max_length=5000,
+    )
+    # Correction / addition: the new values. Empty means "leave as is".
+    family_name = forms.CharField(label=_("New family name"), max_length=100, required=False)
+    given_name = forms.CharField(label=_("New given name"), max_length=100, required=False)
+    family_name_kana = forms.CharField(
+        label=_("New family name (kana)"), max_length=100, required=False
+    )
+    given_name_kana = forms.CharField(
+        label=_("New given name (kana)"), max_length=100, required=False
+    )
+    phone = forms.CharField(label=_("New phone"), max_length=20, required=False)
+    date_of_birth = forms.DateField(
+        label=_("New date of birth"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    email = forms.EmailField(label=_("New e-mail address"), required=False)
+
+    CHANGE_FIELDS = (
+        "family_name",
+        "given_name",
+        "family_name_kana",
+        "given_name_kana",
+        "phone",
+        "date_of_birth",
+        "email",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Send request"))
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, law = cleaned.get("kind"), cleaned.get("law")
+        if kind in GDPR_ONLY_KINDS and law != Law.GDPR:
+            self.add_error("law", _("Access, portability and objection are GDPR rights."))
+        if kind in DISCLOSURE_KINDS and not cleaned.get("disclosure_form"):
+            self.add_error("disclosure_form", _("Choose electronic or paper form."))
+        if kind in CHANGE_KINDS and not self.requested_changes():
+            self.add_error(None, _("Enter the new values of the data to correct or add."))
+        return cleaned
+
+    def requested_changes(self) -> dict:
+        return {
+            name: self.cleaned_data[name]
+            for name in self.CHANGE_FIELDS
+            if self.cleaned_data.get(name) not in (None, "")
+        }
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=_("One-time code"), max_length=6, min_length=6)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(_("Verify"))
+
+
+# ------------------------------------------------------------------ admin action forms
+
+
+class ReasonsForm(forms.Form):
+    reasons = forms.CharField(
+        label=_("Reasons (sent to the requester)"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+        max_length=5000,
+    )
+
+
+class ApproveForm(forms.Form):
+    partial_refusal_reasons = forms.CharField(
+        label=_("If refused in part: what is refused and why (sent to the requester)"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+        max_length=5000,
+        required=False,
+    )
+
+
+class FeeForm(forms.Form):
+    fee_status = forms.ChoiceField(
+        label=_("Fee"), choices=[("received", _("Fee received")), ("waived", _("Fee waived"))]
+    )
+    note = forms.CharField(label=_("Note (e.g. registered cash mail no.)"), required=False)
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(
+        label=_("Answer (sent with the completion notice)"),
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 70}),
+        max_length=10000,
+        required=False,
+    )
+
+
+class CodeCheckForm(forms.Form):
+    code = forms.CharField(label=_("Code the requester read out"), max_length=6, min_length=6)
+
+
+class InquiryToRequestForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[c for c in Kind.choices if c[0] not in CHANGE_KINDS]
+    )
+    law = forms.ChoiceField(label=_("Law"), choices=Law.choices, initial=Law.APPI)
+    disclosure_form = forms.ChoiceField(
+        label=_("Disclosure form"), choices=DisclosureForm.choices, required=False
+    )
+
+
+class DocumentForm(forms.Form):
+    purpose = forms.ChoiceField(label=_("What it proves"), choices=IdentityDocument.Purpose.choices)
+    document_type = forms.ChoiceField(
+        label=_("Document type"), choices=IdentityDocument.DocumentType.choices
+    )
+    file = forms.FileField(label=_("Scan (PDF, JPEG or PNG, at most 10 MB)"))
+    issued_on = forms.DateField(
+        label=_("Issued on (seal registration certificate)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    number_masked = forms.BooleanField(
+        label=_("The insurer number and symbol/number are masked"), required=False
+    )

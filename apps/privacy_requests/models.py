@@ -1,0 +1,415 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.customers.models import Customer, Inquiry
+from apps.privacy_requests.storage import private_storage
+
+
+class Kind(models.TextChoices):
+    # APPI Art. 32–35
+    PURPOSE_NOTIFICATION = "purpose_notification", _("Notification of the purpose of use")
+    DISCLOSURE = "disclosure", _("Disclosure")
+    PROVISION_RECORDS = "provision_records", _("Disclosure of third-party provision records")
+    CORRECTION = "correction", _("Correction")
+    ADDITION = "addition", _("Addition")
+    DELETION = "deletion", _("Deletion")
+    STOP_OF_USE = "stop_of_use", _("Stop of use")
+    ERASURE = "erasure", _("Erasure")
+    STOP_OF_PROVISION = "stop_of_provision", _("Stop of provision to third parties")
+    # GDPR Art. 15, 20, 21
+    GDPR_ACCESS = "gdpr_access", _("Access (GDPR)")
+    GDPR_PORTABILITY = "gdpr_portability", _("Data portability (GDPR)")
+    GDPR_OBJECTION = "gdpr_objection", _("Objection (GDPR)")
+
+
+GDPR_ONLY_KINDS = {Kind.GDPR_ACCESS, Kind.GDPR_PORTABILITY, Kind.GDPR_OBJECTION}
+# APPI Art. 38: a fee may be charged for these, and only these.
+FEE_KINDS = {Kind.PURPOSE_NOTIFICATION, Kind.DISCLOSURE, Kind.PROVISION_RECORDS}
+DISCLOSURE_KINDS = {
+    Kind.DISCLOSURE,
+    Kind.PROVISION_RECORDS,
+    Kind.GDPR_ACCESS,
+    Kind.GDPR_PORTABILITY,
+}
+CHANGE_KINDS = {Kind.CORRECTION, Kind.ADDITION}
+ERASURE_KINDS = {Kind.DELETION, Kind.ERASURE}
+RESTRICTION_KINDS = {Kind.STOP_OF_USE, Kind.STOP_OF_PROVISION, Kind.GDPR_OBJECTION}
+
+
+class Law(models.TextChoices):
+    APPI = "appi", _("APPI (Japan)")
+    GDPR = "gdpr", _("GDPR (EU/EEA)")
+
+
+class Channel(models.TextChoices):
+    MYPAGE = "mypage", _("My Page")
+    INQUIRY_FORM = "inquiry_form", _("Inquiry form")
+    POSTAL_MAIL = "postal_mail", _("Postal mail")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone")
+
+
+class RequesterType(models.TextChoices):
+    PERSON = "person", _("The person themselves")
+    LEGAL_REPRESENTATIVE = "legal_representative", _("Legal representative")
+    APPOINTED_REPRESENTATIVE = "appointed_representative", _("Appointed representative")
+
+
+class Status(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    IDENTITY = "identity", _("Identity verification")
+    FEE = "fee", _("Awaiting fee")
+    REVIEW = "review", _("In review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    CARRYING_OUT = "carrying_out", _("Being carried out")
+    COMPLETED = "completed", _("Completed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+OPEN_STATUSES = {
+    Status.RECEIVED,
+    Status.IDENTITY,
+    Status.FEE,
+    Status.REVIEW,
+    Status.APPROVED,
+    Status.CARRYING_OUT,
+}
+CLOSED_STATUSES = {Status.REJECTED, Status.COMPLETED, Status.WITHDRAWN}
+
+
+class FeeStatus(models.TextChoices):
+    NOT_APPLICABLE = "not_applicable", _("No fee")
+    PENDING = "pending", _("Fee pending")
+    RECEIVED = "received", _("Fee received")
+    WAIVED = "waived", _("Fee waived")
+
+
+class Outcome(models.TextChoices):
+    NONE = "", _("Not decided")
+    FULL = "full", _("Granted in full")
+    PARTIAL = "partial", _("Granted in part")
+    NO_DATA = "no_data", _("No data held")
+    REJECTED = "rejected", _("Rejected")
+
+
+class IdentityMethod(models.TextChoices):
+    NONE = "", _("Not verified")
+    MYPAGE = "mypage", _("Logged-in member on My Page")
+    CODE = "code", _("One-time code to the address on file")
+    DOCUMENTS = "documents", _("Documents checked by staff")
+
+
+class DisclosureForm(models.TextChoices):
+    NONE = "", _("Not applicable")
+    ELECTRONIC = "electronic", _("Electronic (download from My Page)")
+    PAPER = "paper", _("Paper (by post)")
+
+
+class ReferenceSequence(models.Model):
+    """One counter per year for readable references; its row lock serialises numbering."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
+
+class PrivacyRequest(models.Model):
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    law = models.CharField(_("law"), max_length=10, choices=Law.choices, default=Law.APPI)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    requester_type = models.CharField(
+        _("requester"), max_length=30, choices=RequesterType.choices, default=RequesterType.PERSON
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.RECEIVED
+    )
+    # The person the request is about. Empty when nobody on file matches (answer: no data held).
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="privacy_requests",
+    )
+    inquiry = models.ForeignKey(
+        Inquiry,
+        verbose_name=_("from inquiry"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Contact details for the answers; erased with the person once the final notice is sent.
+    requester_name = models.CharField(_("requester name"), max_length=200, blank=True)
+    requester_email = models.EmailField(_("requester e-mail"), blank=True)
+    requester_postal_address = models.TextField(_("requester postal address"), blank=True)
+    representative_name = models.CharField(_("representative name"), max_length=200, blank=True)
+    details = models.TextField(_("what was asked"), blank=True, max_length=5000)
+    language = models.CharField(_("language for notices"), max_length=10, default="ja")
+
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    due_on = models.DateField(_("due on"))
+
+    identity_method = models.CharField(
+        _("identity verified by"),
+        max_length=20,
+        choices=IdentityMethod.choices,
+        blank=True,
+        default=IdentityMethod.NONE,
+    )
+    identity_verified_at = models.DateTimeField(_("identity verified at"), null=True, blank=True)
+    identity_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("identity verified by (staff)"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    fee_status = models.CharField(
+        _("fee"), max_length=20, choices=FeeStatus.choices, default=FeeStatus.NOT_APPLICABLE
+    )
+    fee_amount = models.PositiveIntegerField(_("fee (yen)"), default=0)
+
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=Outcome.choices, blank=True, default=Outcome.NONE
+    )
+    decision_reasons = models.TextField(_("reasons given to the requester"), blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    # Correction / addition: {field: new value}, validated like My Page at receipt and again
+    # when applied. After carrying out, applied_changes holds {field: [old, new]}.
+    requested_changes = models.JSONField(_("requested changes"), default=dict, blank=True)
+    applied_changes = models.JSONField(_("applied changes"), default=dict, blank=True)
+    disclosure_form = models.CharField(
+        _("disclosure form"),
+        max_length=20,
+        choices=DisclosureForm.choices,
+        blank=True,
+        default=DisclosureForm.NONE,
+    )
+    package = models.FileField(
+        _("disclosure package"), storage=private_storage, blank=True, editable=False
+    )
+    package_expires_at = models.DateTimeField(_("download expires at"), null=True, blank=True)
+    # Counts and reasons from the erasers (never values): what was deleted, anonymised, kept.
+    erasure_report = models.JSONField(_("erasure report"), default=dict, blank=True)
+    restriction_result = models.JSONField(_("restriction result"), default=dict, blank=True)
+    answer = models.TextField(_("answer sent with the completion notice"), blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    contact_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("privacy request")
+        verbose_name_plural = _("privacy requests")
+        ordering = ["due_on", "pk"]
+        indexes = [
+            models.Index(fields=["status", "due_on"]),
+            models.Index(fields=["customer", "-received_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind__in=sorted(k.value for k in GDPR_ONLY_KINDS)) | Q(law=Law.GDPR),
+                name="privacyrequest_gdpr_kinds_need_gdpr",
+            ),
+            # A refusal in whole or in part, and "no data held", always come with reasons.
+            models.CheckConstraint(
+                condition=~Q(outcome__in=[Outcome.PARTIAL, Outcome.NO_DATA, Outcome.REJECTED])
+                | ~Q(decision_reasons=""),
+                name="privacyrequest_refusal_has_reasons",
+            ),
+            # APPI Art. 38: never a fee outside notification of purpose and disclosure, nor
+            # for GDPR requesters.
+            models.CheckConstraint(
+                condition=Q(fee_status=FeeStatus.NOT_APPLICABLE)
+                | (Q(law=Law.APPI) & Q(kind__in=sorted(k.value for k in FEE_KINDS))),
+                name="privacyrequest_fee_only_where_allowed",
+            ),
+        ]
+        permissions = [
+            ("decide_privacyrequest", "Can verify, approve, reject and carry out requests"),
+            ("view_identity_document", "Can view identity documents"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def days_left(self) -> int:
+        return (self.due_on - timezone.localdate()).days
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.days_left < 0
+
+    @property
+    def is_due_soon(self) -> bool:
+        return self.is_open and 0 <= self.days_left <= 3
+
+
+class RequestEvent(models.Model):
+    """The timeline: one row per step, never edited (erasure only blanks a note's text)."""
+
+    class Step(models.TextChoices):
+        RECEIVED = "received", _("Request received")
+        VERIFICATION_STARTED = "verification_started", _("Identity verification started")
+        CODE_SENT = "code_sent", _("One-time code sent to the address on file")
+        CODE_FAILED = "code_failed", _("Wrong or expired one-time code")
+        DOCUMENT_ADDED = "document_added", _("Document received")
+        IDENTITY_VERIFIED = "identity_verified", _("Identity verified")
+        FEE_REQUESTED = "fee_requested", _("Fee requested")
+        FEE_RECORDED = "fee_recorded", _("Fee recorded")
+        IN_REVIEW = "in_review", _("In review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        NO_DATA = "no_data", _("Answered: no data held")
+        CARRY_OUT_STARTED = "carry_out_started", _("Carrying out started")
+        CARRY_OUT_FAILED = "carry_out_failed", _("Could not be carried out; back in review")
+        COMPLETED = "completed", _("Completed")
+        WITHDRAWN = "withdrawn", _("Withdrawn by the requester")
+        NOTICE_SENT = "notice_sent", _("Notice e-mailed to the requester")
+        DOCUMENTS_PURGED = "documents_purged", _("Documents purged")
+        PACKAGE_PURGED = "package_purged", _("Disclosure package purged")
+        CONTACT_ERASED = "contact_erased", _("Requester contact details erased")
+
+    class Actor(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        REQUESTER = "requester", _("Requester")
+        SYSTEM = "system", _("System")
+
+    privacy_request = models.ForeignKey(
+        PrivacyRequest, on_delete=models.PROTECT, related_name="events"
+    )
+    step = models.CharField(_("step"), max_length=30, choices=Step.choices)
+    actor = models.CharField(_("actor"), max_length=20, choices=Actor.choices)
+    # The staff member or member who acted (an id; the login may later be erased).
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.privacy_request_id}:{self.step}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("The timeline is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("The timeline is append-only.")
+
+
+class Notice(models.Model):
+    """A mail to the requester, written in the same transaction as the step that causes it and
+    sent by a task exactly once."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", _("Receipt")
+        DECISION = "decision", _("Decision")
+        COMPLETION = "completion", _("Completion")
+
+    privacy_request = models.ForeignKey(
+        PrivacyRequest, on_delete=models.PROTECT, related_name="notices"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        constraints = [
+            models.UniqueConstraint(fields=["privacy_request", "kind"], name="notice_once_per_kind")
+        ]
+
+    def __str__(self):
+        return f"Notice #{self.pk} {self.kind}"
+
+
+class IdentityDocument(models.Model):
+    class Purpose(models.TextChoices):
+        IDENTITY = "identity", _("Identity of the person")
+        REPRESENTATIVE_IDENTITY = "representative_identity", _("Identity of the representative")
+        POWER_OF_ATTORNEY = "power_of_attorney", _("Power of attorney")
+        SEAL_CERTIFICATE = "seal_certificate", _("Seal registration certificate")
+        PROOF_OF_AUTHORITY = (
+            "proof_of_authority",
+            _("Proof of legal representation (family register extract, …)"),
+        )
+
+    class DocumentType(models.TextChoices):
+        DRIVERS_LICENSE = "drivers_license", _("Driver's license")
+        PASSPORT = "passport", _("Passport")
+        HEALTH_INSURANCE = "health_insurance", _("Health insurance card (number masked)")
+        MY_NUMBER_FRONT = "my_number_front", _("My Number card (front only)")
+        RESIDENCE_CARD = "residence_card", _("Residence card")
+        POWER_OF_ATTORNEY = "power_of_attorney", _("Power of attorney")
+        SEAL_CERTIFICATE = "seal_certificate", _("Seal registration certificate")
+        FAMILY_REGISTER = "family_register", _("Family register extract")
+        OTHER_PROOF = "other_proof", _("Other proof of authority")
+
+    privacy_request = models.ForeignKey(
+        PrivacyRequest, on_delete=models.PROTECT, related_name="documents"
+    )
+    purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
+    document_type = models.CharField(_("type"), max_length=30, choices=DocumentType.choices)
+    # Named by a random token, never by anything about the person.
+    file = models.FileField(_("file"), storage=private_storage, blank=True)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    number_masked = models.BooleanField(_("insurance number masked"), default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("checked by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+    purged_at = models.DateTimeField(_("file purged at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("identity document")
+        verbose_name_plural = _("identity documents")
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"Document #{self.pk}"

@@ -1,0 +1,58 @@
+"""Reads on privacy requests."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from apps.core.privacy import ErasureReport, personal_data_erase, personal_data_export
+from apps.customers.models import Customer
+from apps.privacy_requests.models import (
+    OPEN_STATUSES,
+    PrivacyRequest,
+    RequestEvent,
+)
+
+DUE_SOON_DAYS = 3
+
+
+def privacy_request_list_for(*, customer: Customer) -> QuerySet[PrivacyRequest]:
+    return PrivacyRequest.objects.filter(customer=customer).order_by("-received_at", "-pk")
+
+
+def privacy_request_get_for(*, customer: Customer, reference: str) -> PrivacyRequest | None:
+    """A member's own request, or None (another member's request is simply not found)."""
+    return PrivacyRequest.objects.filter(customer=customer, reference=reference).first()
+
+
+def timeline(*, privacy_request: PrivacyRequest) -> QuerySet[RequestEvent]:
+    return privacy_request.events.order_by("at", "pk")
+
+
+def privacy_requests_overdue(*, today: datetime.date | None = None) -> QuerySet[PrivacyRequest]:
+    today = today or timezone.localdate()
+    return PrivacyRequest.objects.filter(status__in=OPEN_STATUSES, due_on__lt=today)
+
+
+def privacy_requests_due_soon(*, today: datetime.date | None = None) -> QuerySet[PrivacyRequest]:
+    today = today or timezone.localdate()
+    return PrivacyRequest.objects.filter(
+        Q(status__in=OPEN_STATUSES),
+        due_on__gte=today,
+        due_on__lte=today + datetime.timedelta(days=DUE_SOON_DAYS),
+    )
+
+
+def erasure_preview(*, privacy_request: PrivacyRequest) -> ErasureReport | None:
+    """What an erasure would delete, anonymise and keep: a dry run that changes nothing."""
+    if privacy_request.customer_id is None:
+        return None
+    return personal_data_erase(customer_id=privacy_request.customer_id, dry_run=True)
+
+
+def disclosure_data(*, privacy_request: PrivacyRequest) -> dict | None:
+    if privacy_request.customer_id is None:
+        return None
+    return personal_data_export(customer_id=privacy_request.customer_id)

@@ -1,0 +1,281 @@
+"""Carrying out an approved request: corrections, erasure, restrictions and disclosure.
+
+Staff start it (`privacy_request_carry_out`); a Celery task then calls `privacy_request_execute`,
+which re-reads and locks the request and does nothing unless it is still being carried out, so
+a duplicated or retried task changes nothing more. Other apps' data is only ever reached
+through the personal-data registry (apps.core.privacy).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import logging
+import secrets
+import zipfile
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from apps.core.privacy import (
+    ErasureReport,
+    RestrictionScope,
+    personal_data_erase,
+    personal_data_export,
+    personal_data_restrict,
+)
+from apps.customers.models import User
+from apps.privacy_requests.models import (
+    CHANGE_KINDS,
+    DISCLOSURE_KINDS,
+    ERASURE_KINDS,
+    RESTRICTION_KINDS,
+    DisclosureForm,
+    Kind,
+    Notice,
+    PrivacyRequest,
+    RequestEvent,
+    Status,
+)
+from apps.privacy_requests.services.workflow import lock, notice_queue, transition
+from apps.privacy_requests.storage import private_storage
+
+logger = logging.getLogger(__name__)
+
+Step = RequestEvent.Step
+
+# Requests staff finish by hand: a paper reply goes by post, a purpose notification is a letter.
+MANUAL_KINDS = {Kind.PURPOSE_NOTIFICATION}
+DOWNLOAD_SALT = "privacy_requests.download"
+
+
+@transaction.atomic
+def privacy_request_carry_out(*, privacy_request: PrivacyRequest, by: User) -> PrivacyRequest:
+    from apps.privacy_requests.tasks import privacy_request_execute_task
+
+    privacy_request = lock(privacy_request)
+    if privacy_request.customer_id is None and privacy_request.kind not in MANUAL_KINDS:
+        raise ValidationError(
+            _("Nobody on file matches this request: answer “no data held” instead.")
+        )
+    transition(privacy_request, Status.CARRYING_OUT, step=Step.CARRY_OUT_STARTED, by=by)
+    privacy_request_execute_task.delay_on_commit(privacy_request.pk)
+    return privacy_request
+
+
+def privacy_request_execute(*, privacy_request_id: int) -> bool:
+    """Do what was approved. Returns False when there was nothing (more) to do."""
+    with transaction.atomic():
+        privacy_request = (
+            PrivacyRequest.objects.select_for_update().filter(pk=privacy_request_id).first()
+        )
+        if privacy_request is None or privacy_request.status != Status.CARRYING_OUT:
+            return False
+        kind = privacy_request.kind
+        if kind in CHANGE_KINDS:
+            return _apply_changes(privacy_request)
+        if kind in ERASURE_KINDS:
+            report = personal_data_erase(customer_id=privacy_request.customer_id)
+            privacy_request.erasure_report = erasure_report_as_json(report)
+            privacy_request.save(update_fields=["erasure_report", "updated_at"])
+            _complete(privacy_request, by=None)
+            return True
+        if kind in RESTRICTION_KINDS:
+            scope = (
+                RestrictionScope.STOP_PROVISION
+                if kind == Kind.STOP_OF_PROVISION
+                else RestrictionScope.STOP_USE
+            )
+            result = personal_data_restrict(
+                customer_id=privacy_request.customer_id, scope=scope, active=True
+            )
+            privacy_request.restriction_result = {"scope": scope, "changed": result}
+            privacy_request.save(update_fields=["restriction_result", "updated_at"])
+            _complete(privacy_request, by=None)
+            return True
+        if (
+            kind in DISCLOSURE_KINDS
+            and privacy_request.disclosure_form == DisclosureForm.ELECTRONIC
+        ):
+            _build_package(privacy_request)
+            _complete(privacy_request, by=None)
+            return True
+    # Paper disclosure and purpose notification: staff post the answer and complete it.
+    return False
+
+
+def _complete(privacy_request: PrivacyRequest, *, by: User | None, note: str = "") -> None:
+    transition(privacy_request, Status.COMPLETED, step=Step.COMPLETED, by=by, note=note)
+    notice_queue(privacy_request=privacy_request, kind=Notice.Kind.COMPLETION)
+
+
+@transaction.atomic
+def privacy_request_complete(
+    *, privacy_request: PrivacyRequest, by: User, answer: str = ""
+) -> PrivacyRequest:
+    """Staff finish a request answered by post or by letter (paper disclosure, purposes)."""
+    privacy_request = lock(privacy_request)
+    manual = privacy_request.kind in MANUAL_KINDS or (
+        privacy_request.disclosure_form == DisclosureForm.PAPER
+    )
+    if not manual:
+        raise ValidationError(_("This request is completed by its task, not by hand."))
+    if privacy_request.kind in MANUAL_KINDS and not answer.strip():
+        raise ValidationError({"answer": _("Write the answer that is sent to the requester.")})
+    privacy_request.answer = answer.strip()
+    privacy_request.save(update_fields=["answer", "updated_at"])
+    _complete(privacy_request, by=by)
+    return privacy_request
+
+
+# ------------------------------------------------------------------ correction and addition
+
+
+def _apply_changes(privacy_request: PrivacyRequest) -> bool:
+    from apps.customers.models import Customer
+    from apps.customers.services import customer_update_profile
+
+    changes = dict(privacy_request.requested_changes)
+    if changes.get("date_of_birth"):
+        changes["date_of_birth"] = datetime.date.fromisoformat(changes["date_of_birth"])
+    email = changes.pop("email", None)
+    customer = Customer.objects.get(pk=privacy_request.customer_id)
+    before = {name: getattr(customer, name) for name in [*changes, *(["email"] if email else [])]}
+    try:
+        # The same service and validation as My Page, in a savepoint: all fields or none.
+        customer = customer_update_profile(customer=customer, email=email, **changes)
+    except ValidationError as exc:
+        transition(
+            privacy_request,
+            Status.REVIEW,
+            step=Step.CARRY_OUT_FAILED,
+            by=None,
+            note=" ".join(exc.messages),
+        )
+        return False
+    applied = {}
+    for name, old in before.items():
+        new = getattr(customer, name)
+        if old != new:
+            applied[name] = [_jsonable(old), _jsonable(new)]
+    privacy_request.applied_changes = applied
+    privacy_request.save(update_fields=["applied_changes", "updated_at"])
+    _complete(privacy_request, by=None, note=", ".join(sorted(applied)))  # field names only
+    return True
+
+
+def _jsonable(value):
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+# ------------------------------------------------------------------ erasure
+
+
+def erasure_report_as_json(report: ErasureReport) -> dict:
+    return {
+        "deleted": report.deleted,
+        "anonymised": report.anonymised,
+        "kept": {
+            label: [count, why, until.isoformat() if until else None]
+            for label, (count, why, until) in report.kept.items()
+        },
+    }
+
+
+# ------------------------------------------------------------------ disclosure
+
+
+def _csv_rows(rows: list[dict]) -> str:
+    columns: list[str] = []
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {
+                key: json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
+                if isinstance(value, dict | list)
+                else ("" if value is None else value)
+                for key, value in row.items()
+            }
+        )
+    return out.getvalue()
+
+
+def disclosure_package_bytes(*, customer_id: int, privacy_request: PrivacyRequest) -> bytes:
+    """A zip of everything held about the person: JSON and CSV for machines, HTML to read."""
+    data = personal_data_export(customer_id=customer_id)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "data.json", json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+        )
+        for app, sections in data.items():
+            for section, rows in sections.items():
+                if rows:
+                    archive.writestr(f"csv/{app}-{section}.csv", "\ufeff" + _csv_rows(rows))
+        with translation.override(privacy_request.language):
+            html = render_to_string(
+                "privacy_requests/disclosure.html",
+                {"data": data, "privacy_request": privacy_request, "settings": settings},
+            )
+        archive.writestr("index.html", html)
+    return buffer.getvalue()
+
+
+def _build_package(privacy_request: PrivacyRequest) -> None:
+    content = disclosure_package_bytes(
+        customer_id=privacy_request.customer_id, privacy_request=privacy_request
+    )
+    storage = private_storage()
+    name = storage.save(
+        f"disclosures/{privacy_request.pk}/{secrets.token_hex(16)}.zip", ContentFile(content)
+    )
+    old = privacy_request.package.name
+    privacy_request.package = name
+    privacy_request.package_expires_at = timezone.now() + datetime.timedelta(
+        days=settings.PRIVACY_DISCLOSURE_LINK_DAYS
+    )
+    privacy_request.save(update_fields=["package", "package_expires_at", "updated_at"])
+    if old:
+        transaction.on_commit(lambda: storage.delete(old))
+
+
+def download_token(*, privacy_request: PrivacyRequest) -> str:
+    """A signed, expiring token naming the request and its current package (no personal data)."""
+    return signing.dumps(
+        {"r": privacy_request.pk, "p": privacy_request.package.name.rsplit("/", 1)[-1]},
+        salt=DOWNLOAD_SALT,
+    )
+
+
+def download_check(*, privacy_request: PrivacyRequest, token: str) -> bool:
+    if not privacy_request.package or privacy_request.package_expires_at is None:
+        return False
+    if privacy_request.package_expires_at <= timezone.now():
+        return False
+    try:
+        payload = signing.loads(
+            token,
+            salt=DOWNLOAD_SALT,
+            max_age=datetime.timedelta(days=settings.PRIVACY_DISCLOSURE_LINK_DAYS),
+        )
+    except signing.BadSignature:
+        return False
+    return payload == {
+        "r": privacy_request.pk,
+        "p": privacy_request.package.name.rsplit("/", 1)[-1],
+    }

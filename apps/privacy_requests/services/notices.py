@@ -1,0 +1,134 @@
+"""Mails to the requester at receipt, decision and completion, each sent exactly once."""
+
+from __future__ import annotations
+
+import logging
+
+from django.apps import apps
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from apps.customers.models import Customer
+from apps.privacy_requests.models import (
+    CLOSED_STATUSES,
+    Notice,
+    PrivacyRequest,
+    RequestEvent,
+)
+from apps.privacy_requests.services.workflow import event_add
+
+logger = logging.getLogger(__name__)
+
+CONTACT_FIELDS = (
+    "requester_name",
+    "requester_email",
+    "requester_postal_address",
+    "representative_name",
+)
+
+
+def _model_label(label: str) -> str:
+    try:
+        return str(apps.get_model(label)._meta.verbose_name_plural)
+    except (LookupError, ValueError):
+        return label
+
+
+def _field_label(name: str) -> str:
+    try:
+        return str(Customer._meta.get_field(name).verbose_name)
+    except Exception:
+        return name
+
+
+def notice_context(privacy_request: PrivacyRequest) -> dict:
+    report = privacy_request.erasure_report or {}
+    return {
+        "privacy_request": privacy_request,
+        "settings": settings,
+        "changes": [
+            {"field": _field_label(name), "old": old, "new": new}
+            for name, (old, new) in sorted(privacy_request.applied_changes.items())
+        ],
+        "deleted": [
+            {"what": _model_label(label), "count": count}
+            for label, count in sorted(report.get("deleted", {}).items())
+            if count
+        ],
+        "anonymised": [
+            {"what": _model_label(label), "count": count}
+            for label, count in sorted(report.get("anonymised", {}).items())
+            if count
+        ],
+        "kept": [
+            {"what": _model_label(label), "count": count, "why": why, "until": until}
+            for label, (count, why, until) in sorted(report.get("kept", {}).items())
+            if count
+        ],
+    }
+
+
+def notice_render(notice: Notice) -> tuple[str, str]:
+    template = f"privacy_requests/email/{notice.kind}"
+    context = notice_context(notice.privacy_request)
+    with translation.override(notice.privacy_request.language):
+        subject = render_to_string(f"{template}_subject.txt", context).strip()
+        body = render_to_string(f"{template}.txt", context)
+    return subject, body
+
+
+def notice_send(*, notice_id: int) -> bool:
+    """Send one notice, once. Returns False when it was already sent (or cannot be)."""
+    with transaction.atomic():
+        notice = (
+            Notice.objects.select_for_update()
+            .select_related("privacy_request")
+            .filter(pk=notice_id)
+            .first()
+        )
+        if notice is None or notice.sent_at is not None:
+            return False
+        privacy_request = notice.privacy_request
+        if not privacy_request.requester_email:
+            return False
+        subject, body = notice_render(notice)
+        send_mail(
+            subject=subject,
+            message=body,
+            from_email=None,
+            recipient_list=[privacy_request.requester_email],
+        )
+        notice.sent_at = timezone.now()
+        notice.save(update_fields=["sent_at"])
+        event_add(
+            privacy_request=privacy_request,
+            step=RequestEvent.Step.NOTICE_SENT,
+            note=Notice.Kind(notice.kind).label,
+        )
+        contact_erase_if_done(privacy_request=privacy_request)
+    logger.info("privacy notice sent notice_id=%s kind=%s", notice_id, notice.kind)
+    return True
+
+
+def contact_erase_if_done(*, privacy_request: PrivacyRequest) -> bool:
+    """Once the person is erased and every notice has gone out, the requester's contact
+    details go too: nothing remains to be sent."""
+    privacy_request = PrivacyRequest.objects.select_for_update().get(pk=privacy_request.pk)
+    if privacy_request.contact_erased_at is not None:
+        return False
+    if privacy_request.status not in CLOSED_STATUSES:
+        return False
+    customer = privacy_request.customer
+    if customer is None or customer.status != Customer.Status.ERASED:
+        return False
+    if privacy_request.notices.filter(sent_at=None).exists():
+        return False
+    for name in CONTACT_FIELDS:
+        setattr(privacy_request, name, "")
+    privacy_request.contact_erased_at = timezone.now()
+    privacy_request.save(update_fields=[*CONTACT_FIELDS, "contact_erased_at", "updated_at"])
+    event_add(privacy_request=privacy_request, step=RequestEvent.Step.CONTACT_ERASED)
+    return True

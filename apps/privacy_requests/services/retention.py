@@ -1,0 +1,102 @@
+"""Purging identity documents and expired disclosure packages."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.privacy_requests.models import (
+    CLOSED_STATUSES,
+    IdentityDocument,
+    PrivacyRequest,
+    RequestEvent,
+)
+from apps.privacy_requests.services.workflow import event_add
+from apps.privacy_requests.storage import private_storage
+
+logger = logging.getLogger(__name__)
+
+BATCH = 200
+
+
+def _delete_files_on_commit(names: list[str]) -> None:
+    storage = private_storage()
+
+    def delete():
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete)
+
+
+def documents_purge_for(*, privacy_request: PrivacyRequest) -> int:
+    """Delete the files of a request's documents, keeping what was checked, by whom and when."""
+    documents = list(
+        IdentityDocument.objects.select_for_update()
+        .filter(privacy_request=privacy_request, purged_at=None)
+        .exclude(file="")
+    )
+    if not documents:
+        return 0
+    _delete_files_on_commit([d.file.name for d in documents])
+    IdentityDocument.objects.filter(pk__in=[d.pk for d in documents]).update(
+        file="", purged_at=timezone.now()
+    )
+    event_add(
+        privacy_request=privacy_request,
+        step=RequestEvent.Step.DOCUMENTS_PURGED,
+        note=str(len(documents)),
+    )
+    return len(documents)
+
+
+def package_purge_for(*, privacy_request: PrivacyRequest) -> bool:
+    if not privacy_request.package:
+        return False
+    _delete_files_on_commit([privacy_request.package.name])
+    privacy_request.package = ""
+    privacy_request.save(update_fields=["package", "updated_at"])
+    event_add(privacy_request=privacy_request, step=RequestEvent.Step.PACKAGE_PURGED)
+    return True
+
+
+def privacy_requests_purge(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Purge documents of verified requests (where the procedure says so) and of requests
+    closed more than PRIVACY_DOCUMENT_RETENTION_DAYS ago, and expired disclosure packages.
+    In batches, each its own transaction; safe to run twice or on two workers at once."""
+    now = now or timezone.now()
+    closed_before = now - datetime.timedelta(days=settings.PRIVACY_DOCUMENT_RETENTION_DAYS)
+    due = Q(status__in=CLOSED_STATUSES, closed_at__lt=closed_before)
+    if settings.PRIVACY_PURGE_DOCUMENTS_ON_VERIFICATION:
+        due |= Q(identity_verified_at__isnull=False)
+    counts = {"documents": 0, "packages": 0}
+    with_documents = (
+        PrivacyRequest.objects.filter(due)
+        .filter(documents__purged_at=None)
+        .exclude(documents__file="")
+        .values_list("pk", flat=True)
+        .distinct()
+        .order_by("pk")
+    )
+    for pk in list(with_documents[:BATCH]):
+        with transaction.atomic():
+            privacy_request = PrivacyRequest.objects.select_for_update().get(pk=pk)
+            counts["documents"] += documents_purge_for(privacy_request=privacy_request)
+    expired = (
+        PrivacyRequest.objects.exclude(package="")
+        .filter(package_expires_at__lte=now)
+        .values_list("pk", flat=True)
+        .order_by("pk")
+    )
+    for pk in list(expired[:BATCH]):
+        with transaction.atomic():
+            privacy_request = PrivacyRequest.objects.select_for_update().get(pk=pk)
+            if privacy_request.package_expires_at and privacy_request.package_expires_at <= now:
+                counts["packages"] += int(package_purge_for(privacy_request=privacy_request))
+    logger.info("privacy requests purge %s", counts)
+    return counts

@@ -1,0 +1,143 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from apps.customers.decorators import member_required
+from apps.privacy_requests import selectors, services
+from apps.privacy_requests.forms import CodeForm, MemberRequestForm
+from apps.privacy_requests.models import Kind, Status
+from apps.privacy_requests.services.workflow import TRANSITIONS
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _own_or_404(request, reference):
+    privacy_request = selectors.privacy_request_get_for(
+        customer=request.customer, reference=reference
+    )
+    if privacy_request is None:
+        raise Http404
+    return privacy_request
+
+
+@member_required
+def request_list(request):
+    requests = selectors.privacy_request_list_for(customer=request.customer)
+    return render(request, "privacy_requests/list.html", {"privacy_requests": requests})
+
+
+@member_required
+def request_create(request):
+    initial = {}
+    if request.GET.get("kind") in Kind.values:
+        initial["kind"] = request.GET["kind"]
+    form = MemberRequestForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            privacy_request = services.privacy_request_create_from_mypage(
+                customer=request.customer,
+                kind=data["kind"],
+                law=data["law"],
+                details=data["details"],
+                requested_changes=form.requested_changes(),
+                disclosure_form=data["disclosure_form"],
+                language=get_language(),
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Your request %(reference)s has been received.")
+                % {"reference": privacy_request.reference},
+            )
+            return redirect("privacy_requests:detail", reference=privacy_request.reference)
+    return render(request, "privacy_requests/new.html", {"form": form})
+
+
+@never_cache
+@member_required
+def request_detail(request, reference):
+    privacy_request = _own_or_404(request, reference)
+    download_url = None
+    if privacy_request.package and privacy_request.package_expires_at > timezone.now():
+        download_url = _download_url(privacy_request)
+    context = {
+        "privacy_request": privacy_request,
+        "events": selectors.timeline(privacy_request=privacy_request),
+        "download_url": download_url,
+        "can_withdraw": Status.WITHDRAWN in TRANSITIONS[privacy_request.status],
+        "code_form": CodeForm() if privacy_request.code_hash else None,
+    }
+    return render(request, "privacy_requests/detail.html", context)
+
+
+def _download_url(privacy_request):
+    return reverse(
+        "privacy_requests:download",
+        kwargs={
+            "reference": privacy_request.reference,
+            "token": services.download_token(privacy_request=privacy_request),
+        },
+    )
+
+
+@require_POST
+@member_required
+def request_withdraw(request, reference):
+    privacy_request = _own_or_404(request, reference)
+    try:
+        services.privacy_request_withdraw(privacy_request=privacy_request, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Your request has been withdrawn."))
+    return redirect("privacy_requests:detail", reference=reference)
+
+
+@require_POST
+@member_required
+def request_code(request, reference):
+    privacy_request = _own_or_404(request, reference)
+    form = CodeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.privacy_request_check_code(
+                privacy_request=privacy_request, code=form.cleaned_data["code"], by=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Thank you: your identity has been verified."))
+    else:
+        messages.error(request, _("Enter the six-digit code from the e-mail."))
+    return redirect("privacy_requests:detail", reference=reference)
+
+
+@never_cache
+@member_required
+def request_download(request, reference, token):
+    privacy_request = _own_or_404(request, reference)
+    if not services.download_check(privacy_request=privacy_request, token=token):
+        raise Http404
+    response = FileResponse(
+        privacy_request.package.open("rb"),
+        as_attachment=True,
+        filename=f"{privacy_request.reference}.zip",
+        content_type="application/zip",
+    )
+    return response

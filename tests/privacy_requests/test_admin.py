@@ -1,0 +1,199 @@
+"""The admin: the privacy officer's queue and actions; Support may look and record, not decide
+nor see identity documents."""
+
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.customers.services import inquiry_create
+from apps.privacy_requests import services
+from apps.privacy_requests.models import IdentityDocument, Kind, PrivacyRequest, Status
+from tests.privacy_requests.conftest import PDF, make_request, to_review
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:privacy_requests_privacyrequest_changelist"
+
+
+def _document(pr, officer):
+    return services.identity_document_add(
+        privacy_request=pr,
+        purpose=IdentityDocument.Purpose.IDENTITY,
+        document_type=IdentityDocument.DocumentType.PASSPORT,
+        upload=SimpleUploadedFile("id.pdf", PDF),
+        by=officer,
+    )
+
+
+def test_document_view_is_for_the_privacy_officer_only(client, customer, officer, support):
+    pr = make_request(customer)
+    document = _document(pr, officer)
+    url = reverse("admin:privacy_requests_privacyrequest_document", args=[pr.pk, document.pk])
+    client.force_login(support)
+    assert client.get(url).status_code == 403
+    change = client.get(reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk]))
+    assert change.status_code == 200 and url not in change.content.decode()
+    client.force_login(officer)
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content) == PDF
+    assert (
+        url
+        in client.get(
+            reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk])
+        ).content.decode()
+    )
+
+
+def test_private_files_are_not_under_media_url(client, customer, officer):
+    pr = make_request(customer)
+    document = _document(pr, officer)
+    client.force_login(officer)
+    assert client.get(f"/private-media/{document.file.name}").status_code == 404
+
+
+def test_support_cannot_approve(client, customer, officer, support):
+    pr = to_review(make_request(customer, kind=Kind.DELETION), officer)
+    client.force_login(support)
+    response = client.get(reverse(CHANGELIST))
+    assert response.status_code == 200
+    form = response.context["action_form"]
+    actions = [name for name, _label in form.fields["action"].choices] if form else []
+    assert "approve" not in actions and "reject" not in actions
+    client.post(
+        reverse(CHANGELIST), {"action": "approve", "_selected_action": [pr.pk], "apply": "1"}
+    )
+    pr.refresh_from_db()
+    assert pr.status == Status.REVIEW
+
+
+def test_officer_approves_and_rejects_through_actions(client, customer, officer):
+    first = to_review(make_request(customer, kind=Kind.DELETION), officer)
+    second = to_review(make_request(customer, kind=Kind.STOP_OF_USE), officer)
+    client.force_login(officer)
+    client.post(
+        reverse(CHANGELIST), {"action": "approve", "_selected_action": [first.pk], "apply": "1"}
+    )
+    first.refresh_from_db()
+    assert first.status == Status.APPROVED
+    # Reject without reasons: the form comes back and nothing changes.
+    response = client.post(
+        reverse(CHANGELIST),
+        {"action": "reject", "_selected_action": [second.pk], "apply": "1", "reasons": ""},
+    )
+    assert response.status_code == 200 and response.context["form"].errors
+    second.refresh_from_db()
+    assert second.status == Status.REVIEW
+    client.post(
+        reverse(CHANGELIST),
+        {
+            "action": "reject",
+            "_selected_action": [second.pk],
+            "apply": "1",
+            "reasons": "Legal hold.",
+        },
+    )
+    second.refresh_from_db()
+    assert second.status == Status.REJECTED and second.decision_reasons == "Legal hold."
+
+
+def test_an_illegal_action_shows_an_error(client, customer, officer):
+    pr = make_request(customer, kind=Kind.ERASURE)
+    client.force_login(officer)
+    response = client.post(
+        reverse(CHANGELIST), {"action": "carry_out", "_selected_action": [pr.pk]}, follow=True
+    )
+    assert "cannot become" in response.content.decode()
+    pr.refresh_from_db()
+    assert pr.status == Status.RECEIVED
+
+
+def test_queue_highlights_overdue_and_due_soon(client, customer, officer):
+    late = make_request(customer, received_at=timezone.now() - datetime.timedelta(days=20))
+    soon = make_request(customer, received_at=timezone.now() - datetime.timedelta(days=12))
+    client.force_login(officer)
+    page = client.get(reverse(CHANGELIST)).content.decode()
+    assert "overdue" in page and "day(s) left" in page
+    overdue = client.get(reverse(CHANGELIST), {"deadline": "overdue"})
+    assert list(overdue.context["cl"].result_list) == [late]
+    due_soon = client.get(reverse(CHANGELIST), {"deadline": "soon"})
+    assert list(due_soon.context["cl"].result_list) == [soon]
+
+
+def test_erasure_preview_on_the_change_page(client, person_with_order, officer):
+    customer, _order = person_with_order
+    pr = to_review(make_request(customer, kind=Kind.ERASURE), officer)
+    client.force_login(officer)
+    page = client.get(
+        reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk])
+    ).content.decode()
+    assert "customers.Address" in page and "orders.Order" in page and "7 years" in page
+    customer.refresh_from_db()
+    assert customer.family_name  # the preview changed nothing
+
+
+def test_staff_record_a_letter_by_hand(client, customer, support):
+    client.force_login(support)
+    url = reverse("admin:privacy_requests_privacyrequest_add")
+    assert client.get(url).status_code == 200
+    bad = client.post(url, {"kind": "disclosure", "law": "appi", "channel": "postal_mail",
+                            "received_on": timezone.localdate().isoformat(),
+                            "requester_type": "person", "requester_name": "山田 花子"})  # fmt: skip
+    assert bad.status_code == 200 and not PrivacyRequest.objects.exists()
+    response = client.post(url, {"kind": "disclosure", "law": "appi", "channel": "postal_mail",
+                                 "received_on": timezone.localdate().isoformat(),
+                                 "requester_type": "person", "requester_name": "山田 花子",
+                                 "customer": customer.pk, "disclosure_form": "paper",
+                                 "requester_postal_address": "〒150-0001 東京都渋谷区神宮前1-2-3"})  # fmt: skip
+    assert response.status_code == 302
+    pr = PrivacyRequest.objects.get()
+    assert pr.channel == "postal_mail" and pr.customer == customer and pr.fee_status == "pending"
+    assert pr.events.get().actor_user == support
+
+
+def test_staff_turn_an_inquiry_into_a_request(client, customer, support):
+    inquiry = inquiry_create(
+        name="山田 花子", email=customer.email, topic="privacy", message="全部消してください"
+    )
+    client.force_login(support)
+    client.post(
+        reverse("admin:customers_inquiry_changelist"),
+        {"action": "create_privacy_request", "_selected_action": [inquiry.pk], "apply": "1",
+         "kind": "erasure", "law": "appi"},
+    )  # fmt: skip
+    pr = PrivacyRequest.objects.get()
+    assert pr.inquiry == inquiry and pr.customer == customer and pr.channel == "inquiry_form"
+    assert pr.kind == Kind.ERASURE and pr.details == "全部消してください"
+
+
+def test_officer_uploads_a_document_checked_by_content(client, customer, officer, support):
+    pr = make_request(customer)
+    url = reverse("admin:privacy_requests_privacyrequest_document_add", args=[pr.pk])
+    client.force_login(support)
+    assert client.get(url).status_code == 403
+    client.force_login(officer)
+    fake = SimpleUploadedFile("license.png", b"GIF89a not really a png", "image/png")
+    response = client.post(
+        url, {"purpose": "identity", "document_type": "drivers_license", "file": fake}
+    )
+    assert response.status_code == 200 and "PDF, JPEG or PNG" in response.content.decode()
+    assert not IdentityDocument.objects.exists()
+    good = SimpleUploadedFile("license.pdf", PDF, "application/pdf")
+    response = client.post(
+        url, {"purpose": "identity", "document_type": "drivers_license", "file": good}
+    )
+    assert response.status_code == 302
+    assert IdentityDocument.objects.get().uploaded_by == officer
+
+
+def test_printable_page_for_a_paper_disclosure(client, customer, officer, support):
+    pr = make_request(customer, kind=Kind.DISCLOSURE, disclosure_form="paper")
+    url = reverse("admin:privacy_requests_privacyrequest_print", args=[pr.pk])
+    client.force_login(support)
+    assert client.get(url).status_code == 403
+    client.force_login(officer)
+    page = client.get(url)
+    assert page.status_code == 200 and customer.family_name in page.content.decode()
