@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
-from django_otp.admin import OTPAdminAuthenticationForm
 
 from apps.audit.admin_mixins import AuditedAdminMixin
+from apps.audit.forms import StaffOTPAuthenticationForm
 
 
 class ShopAdminSite(admin.AdminSite):
@@ -19,7 +19,7 @@ class ShopAdminSite(admin.AdminSite):
 
     @property
     def login_form(self):
-        return OTPAdminAuthenticationForm if settings.ADMIN_REQUIRE_2FA else None
+        return StaffOTPAuthenticationForm if settings.ADMIN_REQUIRE_2FA else None
 
     @property
     def login_template(self):

@@ -197,9 +197,12 @@ def test_rows_cannot_be_edited_or_deleted_through_the_orm():
 def test_postgresql_trigger_rejects_update_and_delete(sql):
     access_log_record(staff_user_id=1, action="view", model_label="customers.Customer",
                       object_ids=[7])  # fmt: skip
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
     assert AccessLog.objects.get().action == "view"
 
 
