@@ -51,7 +51,9 @@ class Incident(models.Model):
         _("preliminary report sent on"), null=True, blank=True
     )
     final_reported_on = models.DateField(_("final report sent on"), null=True, blank=True)
-    created_by_id = models.PositiveBigIntegerField(_("recorded by (staff user id)"), null=True)
+    created_by_id = models.PositiveBigIntegerField(
+        _("recorded by (staff user id)"), null=True, blank=True
+    )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -126,7 +128,7 @@ class IncidentNotice(models.Model):
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     recipients = models.PositiveIntegerField(_("number of people notified"))
     summary = models.TextField(_("what the notice said"), max_length=5000)
-    sent_by_id = models.PositiveBigIntegerField(_("sent by (staff user id)"), null=True)
+    sent_by_id = models.PositiveBigIntegerField(_("sent by (staff user id)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notice to affected people")
