@@ -173,3 +173,16 @@ def celery_worker_process(transactional_db, smtp_sink, tmp_path):
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# ---------------------------------------------------------------------- cache
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
