@@ -214,3 +214,10 @@ def test_production_requires_staff_two_factor_and_secure_cookies(tmp_path):
     assert result.stdout.split() == [
         "True", "True", "True", "True", "django.core.cache.backends.redis.RedisCache",
     ]  # fmt: skip
+
+
+def test_the_limit_and_lockout_pages_speak_japanese(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "contact": "0/h"}
+    response = client.post("/contact/", CONTACT, HTTP_ACCEPT_LANGUAGE="ja")
+    assert response.status_code == 429
+    assert "送信回数が多すぎます" in response.content.decode()
