@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 
 from apps.audit.admin_mixins import AuditedAdminMixin
-from apps.audit.forms import StaffOTPAuthenticationForm
+from apps.audit.forms import StaffAuthenticationForm, StaffOTPAuthenticationForm
 
 
 class ShopAdminSite(admin.AdminSite):
@@ -19,7 +19,7 @@ class ShopAdminSite(admin.AdminSite):
 
     @property
     def login_form(self):
-        return StaffOTPAuthenticationForm if settings.ADMIN_REQUIRE_2FA else None
+        return StaffOTPAuthenticationForm if settings.ADMIN_REQUIRE_2FA else StaffAuthenticationForm
 
     @property
     def login_template(self):

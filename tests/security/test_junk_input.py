@@ -74,3 +74,33 @@ def test_junk_posted_to_a_form_answers_without_error_and_writes_nothing(client, 
         assert all_rows() == before
 
     post_junk()
+
+
+LONG_EMAIL = "a" * 64 + "." + "b" * 60 + "." + "c" * 60 + "." + "d" * 60 + "@example.com"
+
+
+def test_a_valid_but_overlong_email_is_a_signup_error_not_a_500(client, member):
+    """RFC-valid addresses can be longer than the 254 characters our columns hold."""
+    assert len(LONG_EMAIL) > 254
+    before = all_rows()
+    signup = client.post(
+        reverse("signup"),
+        {"email": LONG_EMAIL, "password1": "sakura-blossom-2026",
+         "password2": "sakura-blossom-2026", "family_name": "鈴木", "given_name": "一郎",
+         "family_name_kana": "スズキ", "given_name_kana": "イチロウ"},
+    )  # fmt: skip
+    assert signup.status_code == 200, signup.status_code
+    assert "email" in signup.context["form"].errors
+    assert all_rows() == before
+
+
+def test_a_valid_but_overlong_email_is_a_profile_error_not_a_500(client, member):
+    client.force_login(member.user)
+    before = all_rows()
+    profile = client.post(
+        reverse("customers:profile"),
+        {"email": LONG_EMAIL, "family_name": "鈴木", "given_name": "一郎"},
+    )
+    assert profile.status_code == 200, profile.status_code
+    assert "email" in profile.context["form"].errors
+    assert all_rows() == before

@@ -221,3 +221,14 @@ def test_the_limit_and_lockout_pages_speak_japanese(client, settings):
     response = client.post("/contact/", CONTACT, HTTP_ACCEPT_LANGUAGE="ja")
     assert response.status_code == 429
     assert "送信回数が多すぎます" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_an_oversized_login_is_refused_before_authentication(client, url):
+    """Found by the junk test on PostgreSQL: a 5,000-character login reached authenticate()
+    and django-axes failed to store it (varchar 255) -> 500."""
+    from axes.models import AccessAttempt
+
+    response = client.post(url, {"username": "0" * 5000, "password": "x"})
+    assert response.status_code == 200 and response.context["form"].errors
+    assert not AccessAttempt.objects.exists()
