@@ -57,6 +57,24 @@ def pytest_runtest_setup(item):
             missing("playwright is not installed")
 
 
+# ---------------------------------------------------------------------- migrated data
+
+
+@pytest.fixture(autouse=True)
+def _seeded_rows_in_transactional_tests(request):
+    """Transactional tests (live server, worker) start from tables the previous one flushed,
+    which also drops what data migrations wrote: put the purposes and policy back."""
+    if not {"transactional_db", "live_server"} & set(request.fixturenames):
+        return
+    import importlib
+
+    from django.apps import apps
+
+    request.getfixturevalue("transactional_db")
+    seed = importlib.import_module("apps.consents.migrations.0002_seed_purposes_and_policy")
+    seed.seed(apps, None)
+
+
 # ---------------------------------------------------------------------- SMTP sink
 
 
@@ -173,3 +191,16 @@ def celery_worker_process(transactional_db, smtp_sink, tmp_path):
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# ---------------------------------------------------------------------- cache
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -64,3 +64,21 @@ class ProductFactory(factory.django.DjangoModelFactory):
     sku = factory.Sequence(lambda n: f"SKU-{n:04d}")
     name = factory.Sequence(lambda n: f"商品{n}")
     price = 1500
+
+
+def make_staff(role: str | None = None, *, email: str | None = None, superuser: bool = False):
+    """A staff login in one role's group (the groups come from `setup_roles`)."""
+    from django.contrib.auth.models import Group
+
+    from apps.core.services import roles_setup
+
+    roles_setup()
+    user = User.objects.create_user(
+        email=email or f"{(role or 'admin').split()[0].lower()}-{User.objects.count()}@shop.test",
+        password=PASSWORD,
+        is_staff=True,
+        is_superuser=superuser,
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user

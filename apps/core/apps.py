@@ -10,7 +10,11 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
-        # Every app registers its personal-data exporter and eraser from its own privacy.py.
+        # Every app registers its personal-data exporter and eraser from its own privacy.py,
+        # and its retention rules from its own retention.py.
         for config in apps.get_app_configs():
-            if config.name.startswith("apps.") and module_has_submodule(config.module, "privacy"):
-                import_module(f"{config.name}.privacy")
+            if not config.name.startswith("apps."):
+                continue
+            for module in ("privacy", "retention"):
+                if module_has_submodule(config.module, module):
+                    import_module(f"{config.name}.{module}")

@@ -1,8 +1,19 @@
 """Staff roles and their least-privilege permissions.
 
-Each role gets only what its work needs. Marketing has no permission on customers, addresses,
-orders or inquiries at all, so it cannot open a customer's change page nor see personal fields.
-Later apps add their permissions here.
+Each role gets only what its work needs:
+
+- Support answers customers: views and corrects profiles, addresses, orders and inquiries.
+  It may not approve privacy requests, read identity documents, handle incidents or read the
+  access log.
+- The Privacy officer handles privacy requests, identity documents, incidents and the access
+  log, and is the only role that may export personal data.
+- Marketing never sees customers' names, addresses, phones or e-mails: it has no permission on
+  customers, addresses, orders or inquiries, nor ``audit.view_personal_data`` (without which the
+  admin hides personal fields of any model that holds them, see apps/audit/admin_mixins.py).
+
+``ROLE_FORBIDDEN`` says what a role must never get, as patterns; a test checks the grants
+against it, so a later app's permissions cannot slip to the wrong role unnoticed. Apps that
+land later add their grants in the marked places.
 """
 
 SUPPORT = "Support"
@@ -31,6 +42,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "marketing.change_subscription",
         "privacy_requests.view_privacyrequest",
         "privacy_requests.add_privacyrequest",
+        "audit.view_personal_data",
     ],
     PRIVACY_OFFICER: [
         "customers.view_customer",
@@ -67,6 +79,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "privacy_requests.add_privacyrequest",
         "privacy_requests.decide_privacyrequest",
         "privacy_requests.view_identity_document",
+        "audit.view_personal_data",
+        "audit.export_personal_data",
+        "audit.view_accesslog",
+        "incidents.view_incident",
+        "incidents.add_incident",
+        "incidents.change_incident",
+        "incidents.view_incidentnotice",
+        "incidents.add_incidentnotice",
     ],
     MARKETING: [
         "orders.view_product",
@@ -77,4 +97,35 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "marketing.delete_campaign",
         "consents.view_purpose",
     ],
+}
+
+# fnmatch patterns over "app_label.codename".
+ROLE_FORBIDDEN: dict[str, list[str]] = {
+    SUPPORT: [
+        "privacy_requests.approve_*",
+        "privacy_requests.decide_*",
+        "*.*identitydocument",
+        "*.*identity_document",
+        "incidents.*",
+        "audit.view_accesslog",
+        "audit.export_personal_data",
+    ],
+    MARKETING: [
+        "customers.*",
+        "marketing.*_subscription",
+        "marketing.*_suppressedaddress",
+        "marketing.*_delivery",
+        "consents.*_consentevent",
+        "consents.*_consentstate",
+        "consents.*_provisionrecord",
+        "orders.*_order",
+        "orders.*_payment",
+        "orders.*_orderline",
+        "privacy_requests.*",
+        "*.*identitydocument",
+        "*.*identity_document",
+        "incidents.*",
+        "audit.*",
+    ],
+    PRIVACY_OFFICER: [],
 }

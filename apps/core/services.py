@@ -1,8 +1,15 @@
+import datetime
+import logging
+
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
+from apps.core import retention
 from apps.core.roles import ROLE_PERMISSIONS
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -23,4 +30,32 @@ def roles_setup() -> dict[str, int]:
         group, _ = Group.objects.get_or_create(name=role)
         group.permissions.set(permissions)
         counts[role] = len(permissions)
+    return counts
+
+
+def retention_run(*, today: datetime.date | None = None, dry_run: bool = False) -> dict[str, int]:
+    """Apply every registered retention rule for ``today``; returns the count per rule.
+
+    Each rule manages its own transactions (one per person or per chunk), so one failing rule
+    neither undoes nor blocks the others' finished work; it is logged and re-raised at the end.
+    """
+    today = today or timezone.localdate()
+    counts: dict[str, int] = {}
+    failed: list[str] = []
+    for rule in retention.rules():
+        try:
+            counts[rule.name] = rule.apply(today=today, dry_run=dry_run)
+        except Exception:
+            logger.exception("retention rule failed rule=%s", rule.name)
+            failed.append(rule.name)
+            continue
+        logger.info(
+            "retention rule=%s dry_run=%s today=%s count=%d",
+            rule.name,
+            dry_run,
+            today.isoformat(),
+            counts[rule.name],
+        )
+    if failed:
+        raise RuntimeError(f"retention rules failed: {', '.join(failed)}")
     return counts

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from apps.core.ratelimit import rate_limit
 from apps.customers.forms import EmailAuthenticationForm
 
 urlpatterns = [
@@ -16,11 +17,13 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="account/password_reset.html",
-            email_template_name="account/email/password_reset.txt",
-            subject_template_name="account/email/password_reset_subject.txt",
-            success_url=reverse_lazy("password_reset_done"),
+        rate_limit("password_reset")(
+            auth_views.PasswordResetView.as_view(
+                template_name="account/password_reset.html",
+                email_template_name="account/email/password_reset.txt",
+                subject_template_name="account/email/password_reset_subject.txt",
+                success_url=reverse_lazy("password_reset_done"),
+            )
         ),
         name="password_reset",
     ),

@@ -3,6 +3,7 @@ from crispy_forms.layout import Div, Field, Layout, Submit
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from apps.customers.models import Address, Customer, Inquiry
@@ -46,7 +47,7 @@ class NameFieldsMixin:
 
 
 class SignupForm(NameFieldsMixin, forms.Form):
-    email = forms.EmailField(label=_("E-mail address"))
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
     password1 = forms.CharField(
         label=_("Password"),
         strip=False,
@@ -107,7 +108,17 @@ class SignupForm(NameFieldsMixin, forms.Form):
         return cleaned
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class BoundedUsernameMixin:
+    """AuthenticationForm only puts the length limit on the widget. Enforce it, so an oversized
+    login never reaches authenticate() (django-axes would try to store it, and fail)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))
+
+
+class EmailAuthenticationForm(BoundedUsernameMixin, AuthenticationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = _("E-mail address")
@@ -115,7 +126,7 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 
 class ProfileForm(NameFieldsMixin, forms.ModelForm):
-    email = forms.EmailField(label=_("E-mail address"))
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
 
     class Meta:
         model = Customer

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from apps.core.ratelimit import rate_limit
 from apps.customers import selectors, services
 from apps.customers.decorators import member_required
 from apps.customers.forms import AddressForm, InquiryForm, ProfileForm
@@ -109,6 +110,7 @@ def address_default(request, pk):
     return redirect("customers:addresses")
 
 
+@rate_limit("contact")
 def contact(request):
     form = InquiryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -11,6 +11,7 @@ from apps.consents import services as consent_services
 from apps.consents.forms import ConsentChoicesForm
 from apps.consents.models import Source
 from apps.consents.views import client_ip, user_agent
+from apps.core.ratelimit import rate_limit
 from apps.customers import services as customer_services
 from apps.customers.decorators import member_required
 from apps.customers.forms import SignupForm
@@ -30,6 +31,7 @@ def overview(request):
     return render(request, "mypage/overview.html", context)
 
 
+@rate_limit("signup")
 def signup(request):
     """Membership: the profile, then each optional consent as its own unticked box. Only the
     boxes ticked become grants; leaving one empty is not recorded as anything."""

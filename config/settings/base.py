@@ -1,8 +1,10 @@
 """Settings shared by every environment; each value comes from the environment or `.env`."""
 
+import datetime
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -31,7 +33,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ---------------------------------------------------------------- apps
 DJANGO_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the shop's site (two-factor login, access log) as admin.site
+    "apps.audit.admin_config.ShopAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,6 +46,10 @@ THIRD_PARTY_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
 ]
 LOCAL_APPS = [
     "apps.core",
@@ -53,6 +60,8 @@ LOCAL_APPS = [
     "apps.mypage",
     "apps.demo",
     "apps.privacy_requests",
+    "apps.audit",
+    "apps.incidents",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -60,6 +69,12 @@ AUTH_USER_MODEL = "customers.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "mypage:overview"
 LOGOUT_REDIRECT_URL = "login"
+
+# Axes first: it refuses locked-out credentials before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -79,9 +94,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.consents.middleware.ConsentMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: turns a lockout into a 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -123,6 +142,50 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Staff must pass a TOTP second factor to use the admin (always on in production).
+ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = "Shop privacy back office"
+
+# Login lockout (django-axes): after AXES_FAILURE_LIMIT failures for one e-mail from one
+# address, that pair is locked for the cool-off time. Per pair, not per address alone: shoppers
+# on mobile networks share carrier-grade NAT addresses.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
+# No table of successful logins, and axes' own log lines carry a keyed hash, not the e-mail/IP.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_CLIENT_STR_CALLABLE = "apps.core.security.axes_client_str"
+
+# Content-Security-Policy (django-csp): scripts and styles from our own origin only; no inline
+# script anywhere (templates use static/js/*.js).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Rate limits for public forms that write or send mail: "count/period" per client address,
+# period s, m, h or d (apps/core/ratelimit.py). Shared across processes through the cache.
+RATE_LIMITS = {
+    "contact": env("RATE_LIMIT_CONTACT", default="5/h"),
+    "signup": env("RATE_LIMIT_SIGNUP", default="10/h"),
+    "password_reset": env("RATE_LIMIT_PASSWORD_RESET", default="5/h"),
+    "privacy_request": env("RATE_LIMIT_PRIVACY_REQUEST", default="5/h"),
+}
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # ---------------------------------------------------------------- mail
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -146,6 +209,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# ---------------------------------------------------------------- retention (apps/*/retention.py)
+# Guests (customers without a login) with no order or inquiry for this many years are anonymised.
+RETENTION_GUEST_INACTIVE_YEARS = env.int("RETENTION_GUEST_INACTIVE_YEARS", default=3)
 
 # ---------------------------------------------------------------- the shop
 # These appear in the legally required mail footer and on the published notice (APPI Art. 32).

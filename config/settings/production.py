@@ -11,6 +11,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
+# Shared by every process: rate limits and lockouts must hold across gunicorn workers/machines.
+CACHES = {"default": env.cache("CACHE_URL")}
+
+# Every staff user passes a TOTP second factor to use the admin; not switchable here.
+ADMIN_REQUIRE_2FA = True
 
 SHOP_NAME = env("SHOP_NAME")
 SHOP_POSTAL_ADDRESS = env("SHOP_POSTAL_ADDRESS")

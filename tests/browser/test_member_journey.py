@@ -8,10 +8,8 @@ from apps.orders.services import LineItem, PaymentInput, order_place
 from tests.conftest import CHROMIUM
 from tests.factories import AddressFactory, ProductFactory
 
-# serialized_rollback: the purposes seeded by a data migration survive the table flush.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 CHROMIUM_ARGS = [

@@ -82,3 +82,108 @@ def test_seed_demo_is_idempotent_and_prints_logins(capsys):
     out = capsys.readouterr().out
     assert "member@example.com" in out and "marketing@example.com" in out
     assert first[1] == 51 and first[2] == 3
+
+
+# ---------------------------------------------------------------------- least privilege per role
+
+ADMIN_PAGES = {
+    # url name: expected status for (Support, Privacy officer, Marketing)
+    "admin:customers_customer_changelist": (200, 200, 403),
+    "admin:customers_customer_change": (200, 200, 403),
+    "admin:customers_inquiry_changelist": (200, 200, 403),
+    "admin:orders_order_changelist": (200, 200, 403),
+    "admin:orders_product_changelist": (200, 200, 200),
+    "admin:customers_user_changelist": (403, 403, 403),
+    "admin:audit_accesslog_changelist": (403, 200, 403),
+    "admin:audit_accesslog_export": (403, 200, 403),
+    "admin:incidents_incident_changelist": (403, 200, 403),
+    "admin:incidents_incident_add": (403, 200, 403),
+    "admin:otp_totp_totpdevice_changelist": (403, 403, 403),
+    "admin:django_celery_beat_periodictask_changelist": (403, 403, 403),
+}
+ROLES = [roles.SUPPORT, roles.PRIVACY_OFFICER, roles.MARKETING]
+
+
+@pytest.mark.parametrize("role_index", range(3), ids=ROLES)
+def test_which_admin_pages_each_role_opens(client, role_index):
+    role = ROLES[role_index]
+    customer = CustomerFactory()
+    client.force_login(_staff(role))
+    for name, expected in ADMIN_PAGES.items():
+        args = [customer.pk] if name.endswith("_change") else []
+        status = client.get(reverse(name, args=args)).status_code
+        assert status == expected[role_index], f"{role} on {name}: {status}"
+
+
+def test_no_role_is_granted_what_it_must_never_have():
+    from fnmatch import fnmatch
+
+    from apps.core.services import roles_setup
+
+    roles_setup()
+    for role, forbidden in roles.ROLE_FORBIDDEN.items():
+        granted = {
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in Group.objects.get(name=role).permissions.select_related("content_type")
+        }
+        assert granted == set(roles.ROLE_PERMISSIONS[role])
+        for permission in granted:
+            for pattern in forbidden:
+                assert not fnmatch(permission, pattern), f"{role} must not have {permission}"
+
+
+def test_only_the_privacy_officer_holds_incident_and_audit_permissions():
+    for role, permissions in roles.ROLE_PERMISSIONS.items():
+        governance = [p for p in permissions if p.startswith(("incidents.", "audit.view_access"))]
+        assert bool(governance) == (role == roles.PRIVACY_OFFICER), role
+
+
+PERSONAL = ["秘密", "ヒミツ", "secret.person@example.com", "06-1111-2222", "秘密区"]
+
+
+@pytest.fixture
+def secret_customer():
+    from tests.factories import AddressFactory
+
+    customer = CustomerFactory(
+        family_name="秘密",
+        family_name_kana="ヒミツ",
+        email="secret.person@example.com",
+        phone="06-1111-2222",
+        user=None,
+    )
+    AddressFactory(customer=customer, city="秘密区", is_default=True)
+    return customer
+
+
+def test_marketing_sees_no_personal_field_even_if_granted_a_view(client, secret_customer):
+    """Defence in depth: a later misconfiguration giving Marketing a view permission on a model
+    holding personal data still shows it ids and statuses only."""
+    from django.contrib.auth.models import Permission
+
+    marketing = _staff(roles.MARKETING)
+    Group.objects.get(name=roles.MARKETING).permissions.add(
+        Permission.objects.get(codename="view_customer")
+    )
+    client.force_login(marketing)
+    changelist = client.get(
+        reverse("admin:customers_customer_changelist"), {"q": "secret.person@example.com"}
+    )
+    change = client.get(reverse("admin:customers_customer_change", args=[secret_customer.pk]))
+    assert changelist.status_code == 200 and change.status_code == 200
+    for response in (changelist, change):
+        body = response.content.decode()
+        for value in PERSONAL:
+            assert value not in body, value
+    form_fields = set(change.context["adminform"].form.fields)
+    assert not form_fields & {"family_name", "email", "phone", "date_of_birth"}
+    assert change.context["inline_admin_formsets"] == []
+
+
+def test_support_does_see_personal_fields(client, secret_customer):
+    client.force_login(_staff(roles.SUPPORT))
+    body = client.get(
+        reverse("admin:customers_customer_change", args=[secret_customer.pk])
+    ).content.decode()
+    for value in PERSONAL:
+        assert value in body, value

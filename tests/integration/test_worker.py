@@ -10,7 +10,6 @@ from tests.conftest import wait_until
 pytestmark = [
     pytest.mark.services,
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 

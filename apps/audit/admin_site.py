@@ -1,0 +1,44 @@
+from django.conf import settings
+from django.contrib import admin
+
+from apps.audit.admin_mixins import AuditedAdminMixin
+from apps.audit.forms import StaffAuthenticationForm, StaffOTPAuthenticationForm
+
+
+class ShopAdminSite(admin.AdminSite):
+    """The admin for shop staff.
+
+    - With ``ADMIN_REQUIRE_2FA`` (always on in production) only staff verified by a confirmed
+      TOTP device in this session get in; the login form asks for the token.
+    - Every ModelAdmin registered here gets ``AuditedAdminMixin``: for models holding personal
+      data it writes the access log and hides personal fields from roles that must not see them.
+    """
+
+    site_header = "Shop privacy back office"
+    site_title = "Privacy back office"
+
+    @property
+    def login_form(self):
+        return StaffOTPAuthenticationForm if settings.ADMIN_REQUIRE_2FA else StaffAuthenticationForm
+
+    @property
+    def login_template(self):
+        return "otp/admin111/login.html" if settings.ADMIN_REQUIRE_2FA else None
+
+    def has_permission(self, request):
+        if not super().has_permission(request):
+            return False
+        if not settings.ADMIN_REQUIRE_2FA:
+            return True
+        is_verified = getattr(request.user, "is_verified", None)
+        return bool(is_verified and is_verified())
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, AuditedAdminMixin):
+            admin_class = type(
+                admin_class.__name__,
+                (AuditedAdminMixin, admin_class),
+                {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
+            )
+        return super().register(model_or_iterable, admin_class, **options)

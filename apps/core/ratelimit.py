@@ -1,0 +1,70 @@
+"""A small cache-based rate limiter for public forms (contact, signup, password reset, and
+later privacy-request creation).
+
+    @rate_limit("contact")
+    def contact(request): ...
+
+The limit for a scope comes from ``settings.RATE_LIMITS[scope]`` as "count/period" (period s,
+m, h or d). Counting is per client address in fixed windows, in the default cache (shared
+across processes in production). Over the limit the view is not called: the client gets 429
+with a clear message and ``Retry-After``. The cache key holds a keyed hash, never the address.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.shortcuts import render
+
+from apps.core.security import keyed_hash
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    count, _, period = rate.partition("/")
+    seconds = _PERIODS.get(period.strip()[-1:] or "", 0) * int(period.strip()[:-1] or 1)
+    if not count.strip().isdigit() or seconds <= 0:
+        raise ValueError(f"bad rate {rate!r}: use e.g. '5/h' or '10/15m'")
+    return int(count), seconds
+
+
+def hit(scope: str, request) -> tuple[bool, int]:
+    """Count one attempt; returns (over the limit?, seconds until the window ends)."""
+    limit, period = parse_rate(settings.RATE_LIMITS[scope])
+    now = int(time.time())
+    window = now // period
+    client = keyed_hash(request.META.get("REMOTE_ADDR", ""), purpose="ratelimit")
+    key = f"ratelimit:{scope}:{window}:{client}"
+    cache.add(key, 0, timeout=period + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=period + 1)
+        count = 1
+    return count > limit, (window + 1) * period - now
+
+
+def rate_limit(scope: str, *, methods: tuple[str, ...] = ("POST",)):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method in methods:
+                limited, retry_after = hit(scope, request)
+                if limited:
+                    response = render(
+                        request,
+                        "core/rate_limited.html",
+                        {"retry_minutes": max(1, (retry_after + 59) // 60)},
+                        status=429,
+                    )
+                    response["Retry-After"] = str(retry_after)
+                    return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,42 @@
+"""The retention registry.
+
+Each app that keeps data past its use registers, from its own ``retention.py``, the rules that
+end it: ``apply(today=..., dry_run=...)`` finds what is past its limit on that day, removes or
+anonymises it (unless ``dry_run``) and returns how many things it found. Rules report counts,
+never values. ``apps.core.services.retention_run`` (daily, from Celery beat, or
+``manage.py retention_run``) runs them all.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Apply = Callable[..., int]
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    name: str
+    description: str
+    apply: Apply
+    order: int = 100
+
+
+_registry: dict[str, RetentionRule] = {}
+
+
+def register(name: str, *, description: str, apply: Apply, order: int = 100) -> None:
+    _registry[name] = RetentionRule(name=name, description=description, apply=apply, order=order)
+
+
+def rules() -> list[RetentionRule]:
+    return sorted(_registry.values(), key=lambda r: (r.order, r.name))
+
+
+def years_before(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)

@@ -1,0 +1,116 @@
+"""Writes on the breach register. Each is one transaction."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.incidents.models import Incident, IncidentNotice
+
+logger = logging.getLogger(__name__)
+
+INCIDENT_FIELDS = (
+    "discovered_at",
+    "title",
+    "description",
+    "data_items",
+    "people_affected",
+    "sensitive_data",
+    "card_data",
+    "unauthorised_access",
+    "strongly_encrypted",
+    "preliminary_reported_on",
+    "final_reported_on",
+)
+
+
+def incident_errors(
+    *,
+    discovered_at: datetime.datetime | None,
+    preliminary_reported_on: datetime.date | None = None,
+    final_reported_on: datetime.date | None = None,
+) -> dict[str, str]:
+    """The register's rules beyond field validation (also used by the admin form)."""
+    errors = {}
+    if discovered_at is None:
+        return errors
+    if discovered_at > timezone.now():
+        errors["discovered_at"] = _("The discovery cannot be in the future.")
+    discovered_on = timezone.localtime(discovered_at).date()
+    for field, day in (
+        ("preliminary_reported_on", preliminary_reported_on),
+        ("final_reported_on", final_reported_on),
+    ):
+        if day and day < discovered_on:
+            errors[field] = _("A report cannot be sent before the incident was discovered.")
+    return errors
+
+
+def _check(incident: Incident) -> None:
+    incident.full_clean(exclude=["created_by_id"])
+    errors = incident_errors(
+        discovered_at=incident.discovered_at,
+        preliminary_reported_on=incident.preliminary_reported_on,
+        final_reported_on=incident.final_reported_on,
+    )
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def incident_create(*, created_by_id: int | None = None, **fields) -> Incident:
+    unknown = set(fields) - set(INCIDENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown incident fields: {sorted(unknown)}")
+    incident = Incident(created_by_id=created_by_id, **fields)
+    _check(incident)
+    incident.save()
+    logger.info(
+        "incident recorded incident_id=%s must_report=%s", incident.pk, incident.must_report
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_update(*, incident: Incident, **fields) -> Incident:
+    unknown = set(fields) - set(INCIDENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown incident fields: {sorted(unknown)}")
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    for name, value in fields.items():
+        setattr(incident, name, value)
+    _check(incident)
+    incident.save()
+    logger.info("incident updated incident_id=%s", incident.pk)
+    return incident
+
+
+@transaction.atomic
+def incident_notice_record(
+    *,
+    incident: Incident,
+    channel: str,
+    recipients: int,
+    summary: str,
+    sent_at: datetime.datetime | None = None,
+    sent_by_id: int | None = None,
+) -> IncidentNotice:
+    notice = IncidentNotice(
+        incident=incident,
+        channel=channel,
+        recipients=recipients,
+        summary=summary,
+        sent_at=sent_at or timezone.now(),
+        sent_by_id=sent_by_id,
+    )
+    notice.full_clean()
+    if notice.sent_at < incident.discovered_at:
+        raise ValidationError({"sent_at": _("A notice cannot precede the discovery.")})
+    notice.save()
+    logger.info("incident notice recorded incident_id=%s notice_id=%s", incident.pk, notice.pk)
+    return notice

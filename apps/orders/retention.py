@@ -1,0 +1,88 @@
+"""Retention rules for what the orders app knows about (registered with apps.core.retention).
+
+- ``inactive_guests``: a guest (a customer without a login) with no order and no inquiry for
+  ``RETENTION_GUEST_INACTIVE_YEARS`` years (default 3) is anonymised through every registered
+  eraser, exactly as an erasure request would be: the tax records of their orders stay, without
+  personal fields, until their hold expires. Restricted guests are left alone: the record
+  exists to prevent resale and is reviewed by staff.
+- ``expired_tax_holds``: an order whose personal fields were erased was kept only for the tax
+  hold. The day after ``hold_until`` the shop has no reason left to keep it, so the order is
+  deleted with its lines and payment ("release" = delete; sales statistics are aggregated
+  elsewhere before then, never from these rows).
+
+The rule lives here rather than in customers because "no order for N years" needs orders, and
+customers knows nothing of the apps above it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.privacy import personal_data_erase
+from apps.core.retention import register, years_before
+from apps.customers.models import Customer
+from apps.orders.models import Order
+
+logger = logging.getLogger(__name__)
+CHUNK = 500
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def inactive_guest_ids(*, today: datetime.date) -> list[int]:
+    years = settings.RETENTION_GUEST_INACTIVE_YEARS
+    cutoff = _start_of(years_before(today, years))
+    guests = (
+        Customer.objects.filter(user__isnull=True, created_at__lt=cutoff)
+        .exclude(status__in=[Customer.Status.ERASED, Customer.Status.RESTRICTED])
+        .exclude(orders__placed_at__gte=cutoff)
+        .exclude(inquiries__created_at__gte=cutoff)
+    )
+    return list(guests.order_by("pk").values_list("pk", flat=True).distinct())
+
+
+def anonymise_inactive_guests(*, today: datetime.date, dry_run: bool = False) -> int:
+    ids = inactive_guest_ids(today=today)
+    if dry_run:
+        return len(ids)
+    for customer_id in ids:
+        # One transaction per person (personal_data_erase is atomic): a failure leaves the
+        # others done, and the next run picks the rest up.
+        personal_data_erase(customer_id=customer_id)
+        logger.info("retention anonymised inactive guest customer_id=%s", customer_id)
+    return len(ids)
+
+
+def release_expired_tax_holds(*, today: datetime.date, dry_run: bool = False) -> int:
+    expired = Order.objects.filter(use_suspended=True, hold_until__lt=today)
+    if dry_run:
+        return expired.count()
+    done = 0
+    while True:
+        ids = list(expired.order_by("pk").values_list("pk", flat=True)[:CHUNK])
+        if not ids:
+            return done
+        with transaction.atomic():
+            Order.objects.filter(pk__in=ids).delete()
+        done += len(ids)
+
+
+register(
+    "inactive_guests",
+    description="anonymise guests with no order or inquiry for N years",
+    apply=anonymise_inactive_guests,
+    order=10,
+)
+register(
+    "expired_tax_holds",
+    description="delete erased orders whose tax hold has expired",
+    apply=release_expired_tax_holds,
+    order=20,
+)
