@@ -141,56 +141,72 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):
 # ---------------------------------------------------------------------- Celery worker
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, smtp_sink, tmp_path):
-    """A real `celery -A config worker` subprocess on the throwaway Redis and the test database.
-
-    The worker sends mail over SMTP to the sink; this process enqueues for real (not eager).
-    """
-    import subprocess
-
+def _test_database_url() -> str:
     from django.db import connection
+
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_workers(transactional_db, smtp_sink, tmp_path):
+    """Start real `celery -A config worker` subprocesses on the throwaway Redis and the test
+    database: `start(**env)` returns a running worker (with .node and .log_path). The workers
+    send mail over SMTP to the sink; this process enqueues for real (not eager)."""
+    import subprocess
 
     from config.celery_app import app
 
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        if not db.get("PASSWORD")
-        else f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.worker_test",
-        "DATABASE_URL": database_url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "EMAIL_URL": f"smtp://{smtp_sink.host}:{smtp_sink.port}",
-    }
-    node = f"test-{os.getpid()}@localhost"
-    log_path = tmp_path / "worker.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-             "--loglevel=INFO", "-n", node, "--without-gossip", "--without-mingle"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
-        )  # fmt: skip
-    was_eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
+    started = []
+
+    def start(name: str = "w", **extra_env) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.worker_test",
+            "DATABASE_URL": _test_database_url(),
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "EMAIL_URL": f"smtp://{smtp_sink.host}:{smtp_sink.port}",
+            **{key: str(value) for key, value in extra_env.items()},
+        }
+        node = f"{name}-{os.getpid()}-{len(started)}@localhost"
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+                 "--loglevel=INFO", "-n", node, "--without-gossip", "--without-mingle"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
+            )  # fmt: skip
+        process.node, process.log_path = node, log_path
+        started.append(process)
         try:
             wait_until(lambda: app.control.ping(destination=[node], timeout=0.5), timeout=60)
         except AssertionError:
             process.kill()
             pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
-        process.log_path = log_path
-        yield process
+        return process
+
+    was_eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield start
     finally:
         app.conf.task_always_eager = was_eager
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        for process in started:
+            if process.poll() is None:
+                process.terminate()
+        for process in started:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
+@pytest.fixture
+def celery_worker_process(celery_workers):
+    """One real worker (see celery_workers)."""
+    return celery_workers()
 
 
 # ---------------------------------------------------------------------- cache

@@ -34,7 +34,7 @@ def campaign_chunk_task(campaign_id: int, lo: int, hi: int) -> None:
         )
 
 
-@shared_task(time_limit=60, **COMMON)
+@shared_task(time_limit=60, soft_time_limit=55, **COMMON)
 def campaign_finalize_task(campaign_id: int) -> None:
     if pipeline.campaign_finalize(campaign_id=campaign_id) == pipeline.Finalize.IN_FLIGHT:
         campaign_finalize_task.apply_async(
@@ -42,11 +42,18 @@ def campaign_finalize_task(campaign_id: int) -> None:
         )
 
 
-@shared_task(time_limit=120, **COMMON)
+@shared_task(time_limit=120, soft_time_limit=110, **COMMON)
 def campaign_dispatch_due_task() -> None:
     services.campaign_dispatch_due()
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, time_limit=60, **COMMON)
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=60,
+    soft_time_limit=55,
+    **COMMON,
+)
 def subscription_confirmation_task(subscription_id: int, token: str) -> None:
     services.subscription_confirmation_send(subscription_id=subscription_id, token=token)

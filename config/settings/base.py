@@ -279,4 +279,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # aiosmtpd (the test and benchmark SMTP sink) logs every recipient address at INFO.
+    "loggers": {"mail.log": {"level": "WARNING"}},
 }
