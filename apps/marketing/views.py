@@ -77,7 +77,10 @@ def mypage_subscription(request):
     """Subscribe or unsubscribe per magazine, from /mypage/privacy/."""
     if request.method != "POST":
         return redirect("consents:mypage")
-    magazine = selectors.magazines_active().filter(pk=request.POST.get("magazine") or 0).first()
+    raw_id = request.POST.get("magazine", "")
+    magazine = (
+        selectors.magazines_active().filter(pk=int(raw_id)).first() if raw_id.isdigit() else None
+    )
     action = request.POST.get("action")
     if magazine is None or action not in ("subscribe", "unsubscribe", "reconfirm"):
         messages.error(request, _("That choice is not available."))

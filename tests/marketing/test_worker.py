@@ -1,0 +1,94 @@
+"""The campaign pipeline in real Celery workers on the throwaway Redis and PostgreSQL, sending
+to a real SMTP sink."""
+
+import os
+import signal
+from collections import Counter
+
+import pytest
+
+from apps.consents.services import consent_withdraw
+from apps.marketing import services
+from apps.marketing.models import Campaign, Delivery
+from tests.conftest import wait_until
+from tests.marketing.helpers import campaign, magazine, subscriber
+
+pytestmark = [pytest.mark.services, pytest.mark.postgres]
+
+
+def _sent(c):
+    c.refresh_from_db()
+    return c.status == Campaign.Status.SENT
+
+
+def test_only_eligible_people_receive_once(celery_workers, smtp_sink):
+    celery_workers(MARKETING_CHUNK_SIZE=7)
+    mag = magazine()
+    people = [subscriber(mag) for _ in range(30)]
+    for person in people[:5]:
+        consent_withdraw(purpose=mag.purpose, source="mypage", customer=person)
+    c = campaign(mag)
+    services.campaign_send_now(campaign=c)
+    wait_until(lambda: _sent(c), timeout=60)
+    received = Counter(rcpt for m in smtp_sink.messages for rcpt in m["to"])
+    assert sorted(received) == sorted(p.email for p in people[5:])
+    assert set(received.values()) == {1}
+    message = smtp_sink.messages[0]["message"]
+    assert message["List-Unsubscribe"] and message["List-Unsubscribe-Post"]
+    assert Delivery.objects.filter(campaign=c, status="sent").count() == 25
+
+
+def test_two_workers_on_duplicated_chunks_send_once(celery_workers, smtp_sink):
+    from apps.marketing import pipeline
+    from apps.marketing.tasks import campaign_chunk_task
+
+    celery_workers("a", MARKETING_CHUNK_SIZE=10)
+    celery_workers("b", MARKETING_CHUNK_SIZE=10)
+    mag = magazine()
+    people = [subscriber(mag) for _ in range(40)]
+    c = campaign(mag)
+    Campaign.objects.filter(pk=c.pk).update(status=Campaign.Status.SENDING)
+    ranges = pipeline.campaign_fanout(campaign_id=c.pk)
+    # Every chunk three times over, for two workers to race on.
+    for _ in range(3):
+        for lo, hi in ranges:
+            campaign_chunk_task.delay(c.pk, lo, hi)
+    wait_until(lambda: _sent(c), timeout=60)
+    received = Counter(rcpt for m in smtp_sink.messages for rcpt in m["to"])
+    assert sorted(received) == sorted(p.email for p in people)
+    assert max(received.values()) == 1
+
+
+def test_a_worker_killed_mid_campaign_is_replaced_without_duplicates(celery_workers, smtp_sink):
+    # A slow mail server, so the kill lands in the middle of the campaign.
+    original = smtp_sink.handle_DATA
+
+    async def slow_data(server, session, envelope):
+        import asyncio
+
+        await asyncio.sleep(0.02)
+        return await original(server, session, envelope)
+
+    smtp_sink.handle_DATA = slow_data
+    fast = {"MARKETING_CHUNK_SIZE": 20, "MARKETING_STALE_SENDING_SECONDS": 3,
+            "CELERY_VISIBILITY_TIMEOUT": 5}  # fmt: skip
+    first = celery_workers("first", **fast)
+    mag = magazine()
+    people = [subscriber(mag) for _ in range(120)]
+    c = campaign(mag)
+    services.campaign_send_now(campaign=c)
+    wait_until(lambda: len(smtp_sink.messages) >= 30, timeout=60, interval=0.01)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(10)
+    celery_workers("second", **fast)
+    wait_until(lambda: _sent(c), timeout=120)
+
+    received = Counter(rcpt for m in smtp_sink.messages for rcpt in m["to"])
+    assert max(received.values()) == 1, "somebody got the campaign twice"
+    statuses = Counter(Delivery.objects.filter(campaign=c).values_list("status", flat=True))
+    assert statuses["sent"] + statuses["unknown"] == len(people)
+    assert statuses["unknown"] <= 20  # at most the chunk the killed worker was sending
+    sent_to = set(
+        Delivery.objects.filter(campaign=c, status="sent").values_list("customer__email", flat=True)
+    )
+    assert sent_to <= set(received)
