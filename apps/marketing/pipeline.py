@@ -3,10 +3,10 @@
 1. fan-out: the eligible recipients are selected in SQL and their Delivery rows written in one
    INSERT … SELECT (unique per campaign and recipient, so a repeated fan-out adds nothing); then
    one chunk task per range of delivery ids.
-2. chunk: re-check eligibility in one query just before sending (a withdrawal a second ago
-   counts: those rows become `skipped`), claim the rows still pending (pending → sending, with
-   SKIP LOCKED, so two workers never claim the same row), send over one SMTP connection, record
-   the results. A row is only ever sent from `sending`, and only by the chunk that claimed it:
+2. chunk: claim the rows still pending (pending → sending, with SKIP LOCKED, so two workers
+   never claim the same row), re-check their eligibility in one query just before sending (a
+   withdrawal a second ago counts: those rows become `skipped`), send over one SMTP connection,
+   record the results. A row is only ever sent from `sending`, and only by the chunk that claimed it:
    a retried, redelivered or duplicated chunk finds nothing left to claim.
 3. finalize: when nothing is pending or in flight, the campaign is `sent`; rows a lost worker
    left in `sending` are reported `unknown` and never resent.
@@ -145,26 +145,30 @@ def _mark(ids: list[int], status: str, **extra) -> None:
 def campaign_send_chunk(*, campaign_id: int, lo: int, hi: int) -> dict[str, int]:
     """Send the pending deliveries with ids in [lo, hi]. Safe to run any number of times."""
     campaign = Campaign.objects.select_related("magazine").get(pk=campaign_id)
-    in_range = Delivery.objects.filter(
-        campaign_id=campaign_id, id__gte=lo, id__lte=hi, status=Delivery.Status.PENDING
-    )
     if campaign.status != Campaign.Status.SENDING:
-        skipped = in_range.update(status=Delivery.Status.SKIPPED, skip_reason="cancelled")
-        return {"sent": 0, "failed": 0, "skipped": skipped}
-    # Re-check just before sending: whoever stopped being eligible since the fan-out (a
-    # withdrawal, an unsubscribe, a restriction, an erasure, a suppression) is skipped.
-    still_eligible = eligible_subscriptions(magazine=campaign.magazine).values("pk")
-    skipped = in_range.exclude(subscription_id__in=still_eligible).update(
-        status=Delivery.Status.SKIPPED, skip_reason="not eligible at send time"
-    )
+        skipped = Delivery.objects.filter(
+            campaign_id=campaign_id, id__gte=lo, id__lte=hi, status=Delivery.Status.PENDING
+        ).update(status=Delivery.Status.SKIPPED, skip_reason="cancelled")
+        return {"sent": 0, "failed": 0, "skipped": skipped, "finalized": Finalize.PENDING}
     claimed = _claim(campaign_id, lo, hi)
-    sent_ids, failed_ids, changed_ids = [], [], []
+    sent_ids, failed_ids, changed_ids, ineligible_ids = [], [], [], []
     if claimed:
+        # Re-check just before sending, in one query over exactly the claimed subscriptions:
+        # whoever stopped being eligible since the fan-out (a withdrawal a second ago, an
+        # unsubscribe, a restriction, an erasure, a suppression) is skipped.
+        still_eligible = set(
+            eligible_subscriptions(magazine=campaign.magazine)
+            .filter(pk__in=[row[4] for row in claimed])
+            .values_list("pk", flat=True)
+        )
         prepared = PreparedCampaign(campaign)
         date = email.utils.format_datetime(timezone.now())
         try:
             with RawSender() as sender:
                 for delivery_id, address, family, given, subscription_id, confirmed_hash in claimed:
+                    if subscription_id not in still_eligible:
+                        ineligible_ids.append(delivery_id)
+                        continue
                     if address_hash(address) != confirmed_hash:
                         changed_ids.append(delivery_id)  # the address changed: confirm it first
                         continue
@@ -176,30 +180,30 @@ def campaign_send_chunk(*, campaign_id: int, lo: int, hi: int) -> dict[str, int]
                             delivery_id=delivery_id,
                         ),
                         date=date,
+                        eight_bit=sender.eight_bit,
                     )
                     accepted = sender.send(raw, prepared.from_address, address)
                     (sent_ids if accepted else failed_ids).append(delivery_id)
         except ConnectionLost:
-            done = set(sent_ids) | set(failed_ids) | set(changed_ids)
+            done = set(sent_ids) | set(failed_ids) | set(changed_ids) | set(ineligible_ids)
             remaining = [row[0] for row in claimed if row[0] not in done]
             # The message in flight may or may not have arrived: never resend it. The ones after
             # it were not attempted: they go back to pending for the retry.
             if remaining:
                 _mark(remaining[:1], Delivery.Status.UNKNOWN)
                 _mark(remaining[1:], Delivery.Status.PENDING, claimed_at=None)
-            _record(campaign, sent_ids, failed_ids, changed_ids)
+            _record(campaign, sent_ids, failed_ids, changed_ids, ineligible_ids)
             raise
-        _record(campaign, sent_ids, failed_ids, changed_ids)
-    result = {
+        _record(campaign, sent_ids, failed_ids, changed_ids, ineligible_ids)
+    return {
         "sent": len(sent_ids),
         "failed": len(failed_ids),
-        "skipped": skipped + len(changed_ids),
+        "skipped": len(changed_ids) + len(ineligible_ids),
+        "finalized": campaign_finalize(campaign_id=campaign_id),
     }
-    result["finalized"] = campaign_finalize(campaign_id=campaign_id)
-    return result
 
 
-def _record(campaign: Campaign, sent_ids, failed_ids, changed_ids) -> None:
+def _record(campaign: Campaign, sent_ids, failed_ids, changed_ids, ineligible_ids) -> None:
     now = timezone.now()
     domain = campaign.magazine.from_email.rsplit("@", 1)[-1]
     _mark(
@@ -214,6 +218,7 @@ def _record(campaign: Campaign, sent_ids, failed_ids, changed_ids) -> None:
     )
     _mark(failed_ids, Delivery.Status.FAILED, skip_reason="refused by the mail server")
     _mark(changed_ids, Delivery.Status.SKIPPED, skip_reason="address changed, not confirmed")
+    _mark(ineligible_ids, Delivery.Status.SKIPPED, skip_reason="not eligible at send time")
 
 
 class Finalize:

@@ -34,6 +34,10 @@ class RawSender:
 
     def __enter__(self):
         self.backend.open()
+        self.eight_bit = False
+        if self.is_smtp:
+            self.backend.connection.ehlo_or_helo_if_needed()
+            self.eight_bit = self.backend.connection.has_extn("8bitmime")
         return self
 
     def __exit__(self, *exc):
@@ -44,14 +48,20 @@ class RawSender:
         Raises ConnectionLost when the connection broke (the outcome of this one is unknown)."""
         if not self.is_smtp:
             return bool(self.backend.send_messages([RawMessage(raw, from_address, to)]))
+        if any(c in to for c in "\r\n<>") or any(c in from_address for c in "\r\n<>"):
+            return False
+        # MAIL, RCPT and DATA by hand: smtplib.sendmail re-parses both addresses with the email
+        # package on every message, which costs more than building the message itself.
+        smtp = self.backend.connection
+        body = " BODY=8BITMIME" if self.eight_bit else ""
         try:
-            self.backend.connection.sendmail(from_address, [to], raw)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError):
-            try:
-                self.backend.connection.rset()
-            except smtplib.SMTPException:
-                raise ConnectionLost from None
+            code, _ = smtp.docmd("mail", f"FROM:<{from_address}>{body}")
+            if code == 250:
+                code, _ = smtp.docmd("rcpt", f"TO:<{to}>")
+                if code in (250, 251):
+                    code, _ = smtp.data(raw)
+                    return code == 250
+            smtp.rset()
             return False
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise ConnectionLost from exc
-        return True

@@ -157,3 +157,21 @@ def test_prepared_message_is_valid_mime(mag):
     html = message.get_body(("html",)).get_content()
     assert "&lt;script&gt; 様" in html and "<script>" not in html
     assert "List-Unsubscribe=One-Click" in message["List-Unsubscribe-Post"]
+
+
+@pytest.mark.parametrize("eight_bit", [True, False])
+def test_8bit_and_base64_bodies_read_the_same(mag, eight_bit):
+    long_line = "長い行" * 400  # too long for an 8bit line: that part falls back to base64
+    c = campaign(mag, body_html=f"<p>{{name}} 様</p><p>{long_line}</p>")
+    prepared = mail.PreparedCampaign(c)
+    raw, _ = prepared.render(
+        mail.Recipient(address="a@example.com", name="佐藤 花子", subscription_id=3, delivery_id=9),
+        eight_bit=eight_bit,
+    )
+    message = email.message_from_bytes(raw, policy=policy.default)
+    text_part, html_part = message.get_body(("plain",)), message.get_body(("html",))
+    assert text_part["Content-Transfer-Encoding"] == ("8bit" if eight_bit else "base64")
+    assert html_part["Content-Transfer-Encoding"] == "base64"
+    assert "佐藤 花子 様" in text_part.get_content() and long_line in html_part.get_content()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert mail.unsubscribe_token(3) in message["List-Unsubscribe"]

@@ -1,0 +1,160 @@
+"""Pieces the benchmark commands share: a counting SMTP sink on loopback, real Celery worker
+subprocesses on the configured database and broker, and /proc readings of their CPU and memory.
+Benchmarks print figures; nothing here asserts timings."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+_CAMPAIGN_RE = re.compile(rb"^X-Campaign: (\d+)\r?$", re.MULTILINE)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class CountingSink:
+    """An aiosmtpd SMTP server that keeps counts, not messages: per recipient, and per
+    X-Campaign header (so the reference loops and the campaign can be told apart)."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.lock = threading.Lock()
+        self.reset()
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    def reset(self) -> None:
+        with getattr(self, "lock", threading.Lock()):
+            self.by_recipient: Counter = Counter()
+            self.by_campaign: Counter = Counter()
+            self.total = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        head = envelope.content[: envelope.content.find(b"\r\n\r\n")]
+        match = _CAMPAIGN_RE.search(head)
+        campaign = int(match.group(1)) if match else None
+        with self.lock:
+            self.total += 1
+            self.by_campaign[campaign] += 1
+            for rcpt in envelope.rcpt_tos:
+                self.by_recipient[(campaign, rcpt.lower())] += 1
+        return "250 OK"
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor != "postgresql":
+        raise SystemExit("benchmarks need PostgreSQL: set DATABASE_URL (see README)")
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+class Workers:
+    """`count` real `celery -A config worker` processes (solo pool) on this database and
+    broker, mailing to the sink."""
+
+    def __init__(self, *, count: int, sink_port: int, extra_env: dict | None = None):
+        self.count = count
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get(
+                "BENCH_WORKER_SETTINGS", "config.settings.local"
+            ),
+            "DATABASE_URL": database_url(),
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "EMAIL_URL": f"smtp://127.0.0.1:{sink_port}",
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_DEBUG": "false",
+            **(extra_env or {}),
+        }
+        self.processes: list[subprocess.Popen] = []
+        self.logdir = Path(tempfile.mkdtemp(prefix="bench-workers-"))
+
+    def __enter__(self):
+        from config.celery_app import app
+
+        app.conf.task_always_eager = False
+        nodes = []
+        for i in range(self.count):
+            node = f"bench{i}-{os.getpid()}@localhost"
+            log = open(self.logdir / f"{i}.log", "wb")
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "worker",
+                        "--pool=solo",
+                        f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
+                        "-n",
+                        node,
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--without-heartbeat",
+                    ],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=settings.BASE_DIR,
+                )
+            )
+            nodes.append(node)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if len(app.control.ping(destination=nodes, timeout=1)) == len(nodes):
+                return self
+            if any(p.poll() is not None for p in self.processes):
+                break
+        raise SystemExit(f"the Celery workers did not start; logs in {self.logdir}")
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def cpu_seconds(self) -> float:
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for process in self.processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        return total
+
+    def peak_rss_mb(self) -> float:
+        peak = 0
+        for process in self.processes:
+            for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        return round(peak / 1024, 1)

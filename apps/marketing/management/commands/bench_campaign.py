@@ -1,0 +1,172 @@
+"""Send one mail-magazine campaign to N generated customers through real Celery workers and a
+local SMTP sink, and print what it took beside the reference points measured in the same run:
+a raw smtplib loop over one connection (the limit) and a naive send_mail-per-recipient loop.
+
+    python scripts/with_services.py -- python manage.py bench_campaign --recipients 10000
+
+The last line printed is one JSON object."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import time
+import uuid
+
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from apps.core.benchkit import CountingSink, Workers
+
+
+class Command(BaseCommand):
+    help = "Benchmark the campaign pipeline (needs PostgreSQL and Redis)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--recipients", type=int, default=10_000)
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--chunk-size", type=int, default=1000)
+        parser.add_argument(
+            "--reference-sample",
+            type=int,
+            default=5000,
+            help="messages sent by the raw-smtplib limit loop (the naive loop sends a fifth)",
+        )
+
+    def handle(self, *args, **options):
+        from apps.marketing.benchdata import build_population
+
+        n = options["recipients"]
+        run = uuid.uuid4().hex[:8]
+        self.stderr.write(f"bench_campaign: building {n} customers (run {run})…")
+        population = build_population(n=n, run=run)
+        with CountingSink() as sink:
+            limit = self._limit(sink, population, options["reference_sample"])
+            self.stderr.write(f"bench_campaign: limit {limit:.0f} mails/s")
+            naive = self._naive(sink, population, max(200, options["reference_sample"] // 5))
+            self.stderr.write(f"bench_campaign: naive {naive:.0f} mails/s")
+            result = self._campaign(sink, population, options)
+        result.update(
+            {
+                "limit_mails_per_s": round(limit, 1),
+                "naive_mails_per_s": round(naive, 1),
+                "ratio_to_limit": round(result["mails_per_s"] / limit, 3),
+                "speedup_vs_naive": round(result["mails_per_s"] / naive, 2),
+            }
+        )
+        self.stdout.write(json.dumps(result))
+
+    # ------------------------------------------------------------------ the limit
+    def _limit(self, sink, population, sample: int) -> float:
+        """Raw smtplib: one prebuilt message per recipient over one connection."""
+        from apps.marketing.mail import PreparedCampaign, Recipient
+
+        prepared = PreparedCampaign(population.naive_campaign)
+        addresses = population.eligible_addresses[:sample]
+        raw, _ = prepared.render(
+            Recipient(address=addresses[0], name="山田 花子", subscription_id=1, delivery_id=1)
+        )
+        sink.reset()
+        started = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
+            for address in addresses:
+                smtp.sendmail(prepared.from_address, [address], raw)
+        return len(addresses) / (time.perf_counter() - started)
+
+    # ------------------------------------------------------------------ the baseline
+    def _naive(self, sink, population, sample: int) -> float:
+        """What one would write first: per recipient, a consent query, a Delivery save and a
+        send_mail (a new SMTP connection and a full MIME build each time)."""
+        from django.core.mail import send_mail
+        from django.test.utils import override_settings
+
+        from apps.consents.models import ConsentState
+        from apps.marketing.models import Delivery, Subscription
+
+        campaign = population.naive_campaign
+        subscriptions = list(
+            Subscription.objects.filter(magazine=campaign.magazine, status="active")
+            .select_related("customer")
+            .order_by("pk")[:sample]
+        )
+        sink.reset()
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=sink.port,
+            EMAIL_USE_TLS=False,
+            EMAIL_HOST_USER="",
+            EMAIL_HOST_PASSWORD="",
+        ):
+            started = time.perf_counter()
+            for subscription in subscriptions:
+                customer = subscription.customer
+                if not ConsentState.objects.filter(
+                    customer=customer, purpose=campaign.magazine.purpose, status="granted"
+                ).exists():
+                    continue
+                Delivery.objects.create(
+                    campaign=campaign, customer=customer, subscription=subscription, status="sent"
+                )
+                send_mail(
+                    campaign.subject,
+                    campaign.body_text.replace("{name}", customer.family_name),
+                    campaign.magazine.from_email,
+                    [customer.email],
+                    html_message=campaign.body_text,
+                )
+            elapsed = time.perf_counter() - started
+        return len(subscriptions) / elapsed
+
+    # ------------------------------------------------------------------ the pipeline
+    def _campaign(self, sink, population, options) -> dict:
+        import redis
+        from django.conf import settings
+
+        from apps.marketing import services
+        from apps.marketing.models import Campaign, Delivery
+
+        campaign = population.campaign
+        eligible = set(population.eligible_addresses)
+        extra_env = {
+            "MARKETING_CHUNK_SIZE": str(options["chunk_size"]),
+            "MARKETING_COUNT_QUERIES": "true",
+        }
+        with Workers(count=options["workers"], sink_port=sink.port, extra_env=extra_env) as workers:
+            sink.reset()
+            cpu_before = workers.cpu_seconds()
+            started = time.perf_counter()
+            services.campaign_send_now(campaign=campaign)
+            while (
+                Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True)[0]
+                == Campaign.Status.SENDING
+            ):
+                time.sleep(0.05)
+            seconds = time.perf_counter() - started
+            cpu = workers.cpu_seconds() - cpu_before
+            rss = workers.peak_rss_mb()
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        queries = int(client.get(f"bench:queries:{campaign.pk}") or 0)
+        received = {
+            rcpt: count
+            for (campaign_id, rcpt), count in sink.by_recipient.items()
+            if campaign_id == campaign.pk
+        }
+        delivered = sum(received.values())
+        connection.close()
+        return {
+            "recipients": population.n,
+            "eligible": len(eligible),
+            "delivered": delivered,
+            "wrong_recipients": len(set(received) - eligible),
+            "duplicates": sum(count - 1 for count in received.values() if count > 1),
+            "missing": len(eligible - set(received)),
+            "unknown": Delivery.objects.filter(campaign=campaign, status="unknown").count(),
+            "seconds": round(seconds, 2),
+            "mails_per_s": round(delivered / seconds, 1),
+            "worker_cpu_us_per_mail": round(cpu / max(delivered, 1) * 1e6, 1),
+            "db_queries_per_1000": round(queries / max(delivered, 1) * 1000, 2),
+            "worker_peak_rss_mb": rss,
+            "workers": options["workers"],
+            "chunk_size": options["chunk_size"],
+        }
