@@ -18,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+WORKER_SETTINGS = {"config.settings.test": "config.settings.worker_test"}
 _CAMPAIGN_RE = re.compile(rb"^X-Campaign: (\d+)\r?$", re.MULTILINE)
 
 
@@ -43,15 +44,20 @@ class CountingSink:
         with getattr(self, "lock", threading.Lock()):
             self.by_recipient: Counter = Counter()
             self.by_campaign: Counter = Counter()
+            self.first_at: dict = {}
+            self.last_at: dict = {}
             self.total = 0
 
     async def handle_DATA(self, server, session, envelope):
         head = envelope.content[: envelope.content.find(b"\r\n\r\n")]
         match = _CAMPAIGN_RE.search(head)
         campaign = int(match.group(1)) if match else None
+        now = time.perf_counter()
         with self.lock:
             self.total += 1
             self.by_campaign[campaign] += 1
+            self.first_at.setdefault(campaign, now)
+            self.last_at[campaign] = now
             for rcpt in envelope.rcpt_tos:
                 self.by_recipient[(campaign, rcpt.lower())] += 1
         return "250 OK"
@@ -78,11 +84,14 @@ class Workers:
 
     def __init__(self, *, count: int, sink_port: int, extra_env: dict | None = None):
         self.count = count
+        current_settings = os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local")
         self.env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": os.environ.get(
-                "BENCH_WORKER_SETTINGS", "config.settings.local"
-            ),
+            # The workers run this process's settings (under pytest: the worker variant, which
+            # mails over SMTP), with the same keys, so hashes and tokens agree.
+            "DJANGO_SETTINGS_MODULE": WORKER_SETTINGS.get(current_settings, current_settings),
+            "SECRET_KEY": settings.SECRET_KEY,
+            "SUPPRESSION_HMAC_KEY": settings.SUPPRESSION_HMAC_KEY,
             "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "CELERY_TASK_ALWAYS_EAGER": "false",

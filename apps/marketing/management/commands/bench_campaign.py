@@ -163,6 +163,8 @@ class Command(BaseCommand):
             "missing": len(eligible - set(received)),
             "unknown": Delivery.objects.filter(campaign=campaign, status="unknown").count(),
             "seconds": round(seconds, 2),
+            # From "send now" to the first mail: the fan-out (selection and Delivery rows).
+            "first_mail_after_s": round(sink.first_at.get(campaign.pk, started) - started, 2),
             "mails_per_s": round(delivered / seconds, 1),
             "worker_cpu_us_per_mail": round(cpu / max(delivered, 1) * 1e6, 1),
             "db_queries_per_1000": round(queries / max(delivered, 1) * 1000, 2),
