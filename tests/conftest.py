@@ -64,13 +64,16 @@ def pytest_runtest_setup(item):
 def _seeded_rows_in_transactional_tests(request):
     """Transactional tests (live server, worker) start from tables the previous one flushed,
     which also drops what data migrations wrote: put the purposes and policy back."""
-    if not {"transactional_db", "live_server"} & set(request.fixturenames):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction"))
+    if not transactional and not {"transactional_db", "live_server"} & set(request.fixturenames):
         return
     import importlib
 
     from django.apps import apps
 
-    request.getfixturevalue("transactional_db")
+    if not transactional:
+        request.getfixturevalue("transactional_db")
     seed = importlib.import_module("apps.consents.migrations.0002_seed_purposes_and_policy")
     seed.seed(apps, None)
 
