@@ -154,6 +154,34 @@ def consent_withdraw_all(
     return count
 
 
+def consent_events_purge(*, event_ids: list[int]) -> int:
+    """Delete ledger events whose keeping period is over (the retention job only): the one
+    path past the append-only rule. Events that still decide a current state are kept."""
+    from django.db import connection
+
+    if not event_ids:
+        return 0
+    deciding = set(
+        ConsentState.objects.filter(last_event_id__in=event_ids).values_list(
+            "last_event_id", flat=True
+        )
+    )
+    ids = [pk for pk in event_ids if pk not in deciding]
+    if not ids:
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL consents.retention_purge = 'on'")
+        ConsentEventContext.objects.filter(event_id__in=ids).delete()
+        cursor.execute(
+            f"DELETE FROM {ConsentEvent._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(ids))})",  # noqa: S608
+            ids,
+        )
+        deleted = cursor.rowcount
+    logger.info("consent events purged count=%s", deleted)
+    return deleted
+
+
 # ------------------------------------------------------------------ the policy
 
 
