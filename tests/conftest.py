@@ -57,6 +57,32 @@ def pytest_runtest_setup(item):
             missing("playwright is not installed")
 
 
+# ---------------------------------------------------------------------- live server
+
+
+@pytest.fixture(scope="session")
+def live_server(request, django_db_setup, django_db_blocker):
+    """pytest-django's live server, but stopped before the test database is dropped (its
+    thread's connection otherwise keeps the database busy at teardown)."""
+    from pytest_django import live_server_helper
+
+    server = live_server_helper.LiveServer(
+        os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    )
+    yield server
+    server.stop()
+    # Connections the server's finished request threads left open (idle, their thread gone)
+    # would keep the test database from being dropped.
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
 # ---------------------------------------------------------------------- migrated data
 
 
