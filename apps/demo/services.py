@@ -116,13 +116,42 @@ def _crowd(target: int) -> int:
     return len(batch)
 
 
+def _marketing(member: Customer) -> None:
+    from django.conf import settings
+
+    from apps.consents.models import Purpose
+    from apps.marketing.models import Campaign, MailMagazine, Subscription
+    from apps.marketing.services import subscription_subscribe_member
+
+    magazine, _ = MailMagazine.objects.get_or_create(
+        slug="weekly",
+        defaults={
+            "name": "週刊デモショップ通信",
+            "description": "新商品とセールのお知らせを毎週お届けします。",
+            "purpose": Purpose.objects.get(code="newsletter"),
+            "from_name": settings.SHOP_NAME or "デモショップ",
+            "from_email": settings.DEFAULT_FROM_EMAIL,
+        },
+    )
+    if not Subscription.objects.filter(customer=member, magazine=magazine).exists():
+        subscription_subscribe_member(customer=member, magazine=magazine)
+    Campaign.objects.get_or_create(
+        magazine=magazine,
+        subject="【デモショップ】秋の新茶のご案内",
+        defaults={
+            "body_text": "{name} 様\n\n静岡の新茶が入荷しました。5,000円以上で送料無料です。"
+        },
+    )
+
+
 @transaction.atomic
 def demo_seed(*, crowd: int = 300) -> dict:
     roles_setup()
     for sku, name, price in PRODUCTS:
         Product.objects.get_or_create(sku=sku, defaults={"name": name, "price": price})
     staff = _staff()
-    _member()
+    member = _member()
+    _marketing(member)
     created = _crowd(crowd)
     return {
         "staff": staff,
