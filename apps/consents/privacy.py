@@ -7,6 +7,7 @@ provision and receipt records for their statutory 3 years (APPI Art. 29/30)."""
 from __future__ import annotations
 
 from django.db.models import Max
+from django.utils.translation import gettext_noop
 
 from apps.consents import services
 from apps.consents.models import (
@@ -86,28 +87,35 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
     )
     contexts = ConsentEventContext.objects.filter(event__customer_id=customer_id)
     links = VisitorLink.objects.filter(customer_id=customer_id)
-    report.anonymised["consents.ConsentState (withdrawn)"] = open_states.count()
+    report.anonymised["consents.ConsentState"] = open_states.count()
     report.deleted["consents.ConsentEventContext"] = contexts.count()
     report.deleted["consents.VisitorLink"] = links.count()
     provisions = ProvisionRecord.objects.filter(customers=customer_id)
     if provisions.exists():
         report.kept["consents.ProvisionRecord"] = (
             provisions.count(),
-            "Records of provision to third parties must be kept for 3 years (APPI Art. 29).",
+            gettext_noop(
+                "Records of provision to third parties must be kept for 3 years (APPI Art. 29)."
+            ),
             provisions.aggregate(until=Max("retain_until"))["until"],
         )
     receipts = ReceiptRecord.objects.filter(customers=customer_id)
     if receipts.exists():
         report.kept["consents.ReceiptRecord"] = (
             receipts.count(),
-            "Records of data received from third parties must be kept for 3 years (APPI Art. 30).",
+            gettext_noop(
+                "Records of data received from third parties must be kept for 3 years "
+                "(APPI Art. 30)."
+            ),
             receipts.aggregate(until=Max("retain_until"))["until"],
         )
     events = ConsentEvent.objects.filter(customer_id=customer_id).count()
     if events:
         report.kept["consents.ConsentEvent"] = (
             events,
-            "The consent ledger is evidence of what the person agreed to; it keeps ids only.",
+            gettext_noop(
+                "The consent ledger is evidence of what the person agreed to; it keeps ids only."
+            ),
             None,
         )
     if dry_run:

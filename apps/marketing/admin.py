@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.marketing import selectors, services
@@ -65,11 +66,13 @@ class CampaignAdmin(admin.ModelAdmin):
             return "-"
         p = selectors.campaign_progress(campaign=obj)
         return format_html(
-            '<span class="campaign-progress">{} sent · {} skipped · {} failed · {} unknown · '
-            "{} pending of {}</span>",
-            p["sent"], p["skipped"], p["failed"], p["unknown"], p["pending"] + p["sending"],
-            p["total"],
-        )  # fmt: skip
+            '<span class="campaign-progress">{}</span>',
+            gettext(
+                "%(sent)s sent · %(skipped)s skipped · %(failed)s failed · %(unknown)s unknown · "
+                "%(pending)s pending of %(total)s"
+            )
+            % {**p, "pending": p["pending"] + p["sending"]},
+        )
 
     @admin.display(description=_("before it can be sent"))
     def problems(self, obj):

@@ -20,6 +20,7 @@ from email.header import Header
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 UNSUBSCRIBE_SALT = b"apps.marketing.unsubscribe"
 # SMTP allows 998 bytes a line; a part whose template has longer lines goes base64 instead.
@@ -90,9 +91,9 @@ def missing_sender_settings(campaign=None) -> list[str]:
     ]
     if campaign is not None:
         if not campaign.magazine.from_name.strip():
-            missing.append("sender name (magazine)")
+            missing.append(gettext("sender name (magazine)"))
         if not campaign.magazine.from_email.strip():
-            missing.append("sender address (magazine)")
+            missing.append(gettext("sender address (magazine)"))
     return missing
 
 

@@ -6,6 +6,8 @@ hold ids only and stay as the record of what was sent on which consent."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from apps.consents.models import Source
 from apps.core.privacy import ErasureReport, register
 from apps.customers.models import Customer
@@ -49,13 +51,15 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
         ).values_list("address_hash", flat=True)
     )
     report.deleted["marketing.Subscription"] = subscriptions.count()
-    report.anonymised["marketing.SuppressedAddress (added)"] = len(new_hashes)
+    report.anonymised["marketing.SuppressedAddress"] = len(new_hashes)
     deliveries = Delivery.objects.filter(customer_id=customer_id).count()
     if deliveries:
         report.kept["marketing.Delivery"] = (
             deliveries,
-            "Which mail was sent on which consent (ids only), kept as the record of consent "
-            "for 3 years after the last mail.",
+            gettext_noop(
+                "Which mail was sent on which consent (ids only), kept as the record of consent "
+                "for 3 years after the last mail."
+            ),
             None,
         )
     if dry_run:

@@ -10,6 +10,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from apps.customers.models import Customer
 from apps.privacy_requests.models import (
@@ -64,7 +65,8 @@ def notice_context(privacy_request: PrivacyRequest) -> dict:
             if count
         ],
         "kept": [
-            {"what": _model_label(label), "count": count, "why": why, "until": until}
+            # Erasers give their reasons in English, marked for translation (gettext_noop).
+            {"what": _model_label(label), "count": count, "why": gettext(why), "until": until}
             for label, (count, why, until) in sorted(report.get("kept", {}).items())
             if count
         ],
@@ -73,8 +75,8 @@ def notice_context(privacy_request: PrivacyRequest) -> dict:
 
 def notice_render(notice: Notice) -> tuple[str, str]:
     template = f"privacy_requests/email/{notice.kind}"
-    context = notice_context(notice.privacy_request)
     with translation.override(notice.privacy_request.language):
+        context = notice_context(notice.privacy_request)
         subject = render_to_string(f"{template}_subject.txt", context).strip()
         body = render_to_string(f"{template}.txt", context)
     return subject, body
