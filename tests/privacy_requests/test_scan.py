@@ -147,7 +147,7 @@ def test_after_erasure_no_column_of_any_table_and_no_file_holds_the_person(
         "consents_consenteventcontext",
     } <= found  # fmt: skip
     assert any(hit.where.startswith("file:disclosures/") for hit in before)
-    assert any(hit.where.startswith("file:documents/") for hit in before)
+    assert any(hit.where.startswith("file:identity/") for hit in before)
 
     with django_capture_on_commit_callbacks(execute=True):
         erasure = services.privacy_request_create_from_mypage(customer=customer, kind=Kind.ERASURE)
