@@ -53,10 +53,7 @@ class Hit:
 
 
 def _to_hiragana(text: str) -> str:
-    return "".join(
-        chr(ord(c) - HIRAGANA_OFFSET) if "ァ" <= c <= "ヶ" else c  # noqa: RUF001
-        for c in text
-    )
+    return "".join(chr(ord(c) - HIRAGANA_OFFSET) if "ァ" <= c <= "ヶ" else c for c in text)
 
 
 def _variants(kind: str, value: str) -> set[str]:

@@ -53,7 +53,10 @@ def media_root(settings, tmp_path):
 def person_everywhere(officer, capture):
     """One member with data in every app that holds personal data."""
     customer = CustomerFactory(
-        user=UserFactory(email=EMAIL), email=EMAIL, date_of_birth=datetime.date(1988, 2, 29), **PERSON
+        user=UserFactory(email=EMAIL),
+        email=EMAIL,
+        date_of_birth=datetime.date(1988, 2, 29),
+        **PERSON,
     )
     address = AddressFactory(customer=customer, is_default=True, **ADDRESS)
     AddressFactory(customer=customer, **{**ADDRESS, "line1": "旭町3-14-15", "line2": ""})
