@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -285,6 +286,36 @@ def insert_people(
     return built
 
 
+# ------------------------------------------------------------------ query counting
+
+
+class QueryCounter:
+    """Counts the SQL statements a block runs (not BEGIN, SAVEPOINT, RELEASE or COMMIT), and
+    which app's eraser ran each, for `with connection.execute_wrapper(counter):`."""
+
+    CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+    def __init__(self):
+        self.total = 0
+        self.by_part: Counter[str] = Counter()
+
+    def __call__(self, execute, sql, params, many, context):
+        if not sql.lstrip().upper().startswith(self.CONTROL):
+            self.total += 1
+            self.by_part[self._part()] += 1
+        return execute(sql, params, many, context)
+
+    @staticmethod
+    def _part() -> str:
+        frame = sys._getframe(2)
+        while frame is not None:
+            path = Path(frame.f_code.co_filename)
+            if path.name == "privacy.py" and path.parent.parent.name == "apps":
+                return path.parent.name  # the eraser of that app
+            frame = frame.f_back
+        return "workflow"
+
+
 # ------------------------------------------------------------------ SMTP sink
 
 
@@ -350,7 +381,15 @@ class Worker:
     """`python -m celery -A config worker` as a subprocess on the configured database and broker,
     sending mail to the sink; its memory is sampled while it runs."""
 
-    def __init__(self, *, settings_module: str, email_url: str, concurrency: int, log: Path):
+    def __init__(
+        self,
+        *,
+        settings_module: str,
+        email_url: str,
+        concurrency: int,
+        log: Path,
+        loglevel: str = "WARNING",
+    ):
         self.node = f"bench-{os.getpid()}@localhost"
         self.env = {
             **os.environ,
@@ -364,7 +403,7 @@ class Worker:
         }
         self.command = [
             sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
-            f"--concurrency={concurrency}", "--loglevel=WARNING", "-n", self.node,
+            f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-n", self.node,
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
         self.log = log
