@@ -303,9 +303,12 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("printable answer"))
     def printable_link(self, obj):
-        if obj.pk is None or obj.customer_id is None:
+        if obj.pk is None:
             return "—"
-        if obj.disclosure_form != DisclosureForm.PAPER and obj.kind != Kind.PURPOSE_NOTIFICATION:
+        if obj.kind == Kind.PURPOSE_NOTIFICATION:
+            if not obj.answer:
+                return "—"
+        elif obj.disclosure_form != DisclosureForm.PAPER or obj.customer_id is None:
             return "—"
         url = reverse("admin:privacy_requests_privacyrequest_print", args=[obj.pk])
         return format_html('<a href="{}" target="_blank">{}</a>', url, _("Printable page"))
@@ -460,11 +463,20 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
     def print_view(self, request, pk):
         if not request.user.has_perm(DECIDE):
             raise PermissionDenied
+        from django.conf import settings
+
         privacy_request = get_object_or_404(PrivacyRequest, pk=pk)
+        if privacy_request.kind == Kind.PURPOSE_NOTIFICATION:
+            if not privacy_request.answer:
+                raise Http404
+            return TemplateResponse(
+                request,
+                "privacy_requests/purpose_letter.html",
+                {"privacy_request": privacy_request, "settings": settings},
+            )
         data = selectors.disclosure_data(privacy_request=privacy_request)
         if data is None:
             raise Http404
-        from django.conf import settings
 
         return TemplateResponse(
             request,
