@@ -42,7 +42,6 @@ PLACES = [
 ]  # fmt: skip
 PRODUCTS = [("有機緑茶 100g", 1200), ("ほうじ茶ティーバッグ", 800), ("急須 常滑焼", 5400)]
 CONSENTED_PURPOSES = ("newsletter", "new_products")
-BIG_ORDERS = 1000
 
 
 @dataclass

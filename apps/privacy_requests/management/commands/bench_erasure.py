@@ -39,6 +39,9 @@ class Command(BaseCommand):
             "--naive", type=int, default=None, help="people in the inline baseline (default N/5)"
         )
         parser.add_argument("--orders-each", type=int, default=2)
+        parser.add_argument(
+            "--big-orders", type=int, default=1000, help="orders of the second query probe"
+        )
         parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
         parser.add_argument(
             "--worker-settings", default=None, help="DJANGO_SETTINGS_MODULE for the worker"
@@ -62,14 +65,18 @@ class Command(BaseCommand):
         naive_n = options["naive"] if options["naive"] is not None else max(1, n // 5)
         if not options["no_migrate"]:
             call_command("migrate", verbosity=0, interactive=False)
+        was_eager = app.conf.task_always_eager
         app.conf.task_always_eager = False  # the real broker, whatever the settings default
         settings_module = options["worker_settings"] or os.environ["DJANGO_SETTINGS_MODULE"]
         self.workdir = Path(tempfile.mkdtemp(prefix="bench-erasure-"))
         self.run_id = get_random_string(6, "abcdefghijkmnpqrstuvwxyz23456789")
         self.officer = self._officer()
         result = {"customers": n}
-        with self._sink() as sink:
-            result.update(self._run(n, naive_n, options, sink, settings_module))
+        try:
+            with self._sink() as sink:
+                result.update(self._run(n, naive_n, options, sink, settings_module))
+        finally:
+            app.conf.task_always_eager = was_eager
         self.stdout.write(json.dumps(result, ensure_ascii=False))
 
     # ------------------------------------------------------------------ steps
@@ -77,13 +84,13 @@ class Command(BaseCommand):
     def _run(self, n, naive_n, options, sink, settings_module) -> dict:
         from apps.privacy_requests import scan
         from apps.privacy_requests.bench import (
-            BIG_ORDERS,
             Worker,
             insert_people,
             needles_of,
             plan_people,
         )
 
+        big_orders = options["big_orders"]
         started = time.monotonic()
         runs = {"t": n, "n": naive_n + 1, "b": 1}
         plans = {key: plan_people(count, run=self.run_id + key) for key, count in runs.items()}
@@ -98,7 +105,7 @@ class Command(BaseCommand):
             insert_people(plans[key], run=self.run_id + key, orders_each=options["orders_each"])
             for key in ("t", "n")
         )
-        big = insert_people(plans["b"], run=self.run_id + "b", big_orders=BIG_ORDERS)
+        big = insert_people(plans["b"], run=self.run_id + "b", big_orders=big_orders)
         setup_s = time.monotonic() - started
         self._log(f"built {n}+{naive_n}+1 people, {timed.orders + naive.orders + big.orders} "
                   f"orders in {setup_s:.1f}s")  # fmt: skip
@@ -151,7 +158,7 @@ class Command(BaseCommand):
             "db_queries_per_erasure": queries_1.total,
             "queries_per_erasure": {
                 "1_order": queries_1.total,
-                f"{BIG_ORDERS}_orders": queries_1000.total,
+                f"{big_orders}_orders": queries_1000.total,
             },
             "queries_per_erasure_by_part": dict(sorted(queries_1.by_part.items())),
             "worker_peak_rss_mb": round(worker.peak_rss_mb, 1),
