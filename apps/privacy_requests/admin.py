@@ -25,6 +25,7 @@ from apps.privacy_requests.forms import (
     ApproveForm,
     CodeCheckForm,
     DocumentForm,
+    ExtendForm,
     FeeForm,
     InquiryToRequestForm,
     ReasonsForm,
@@ -188,6 +189,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
                     "reference",
                     ("kind", "law", "channel"),
                     ("status", "deadline"),
+                    ("extended_at", "extension_reasons"),
                     "customer",
                     "requester_type",
                     "received_at",
@@ -246,6 +248,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
         "approve",
         "reject",
         "answer_no_data",
+        "extend_deadline",
         "carry_out",
         "complete",
         "withdraw",
@@ -628,6 +631,20 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
                 privacy_request=pr, reasons=data["reasons"], by=request.user
             ),
             _("Answered"),
+        )
+
+    @admin.action(description=_("Extend the deadline (GDPR), with reasons"), permissions=["decide"])
+    def extend_deadline(self, request, queryset):
+        return self._with_form(
+            request,
+            queryset,
+            ExtendForm,
+            "extend_deadline",
+            _("Extend the deadline"),
+            lambda pr, data: services.privacy_request_extend(
+                privacy_request=pr, months=data["months"], reasons=data["reasons"], by=request.user
+            ),
+            _("Deadline extended"),
         )
 
     @admin.action(description=_("Carry out (runs in the background)"), permissions=["decide"])
