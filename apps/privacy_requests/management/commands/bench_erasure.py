@@ -19,6 +19,7 @@ The last line of output is one JSON object.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -47,12 +48,17 @@ class Command(BaseCommand):
             "--worker-settings", default=None, help="DJANGO_SETTINGS_MODULE for the worker"
         )
         parser.add_argument("--worker-loglevel", default="WARNING")
+        parser.add_argument(
+            "--conn-max-age",
+            type=int,
+            default=600,
+            help="the worker's persistent database connections (DATABASE_URL ?conn_max_age=)",
+        )
         parser.add_argument("--timeout", type=float, default=600)
         parser.add_argument("--no-migrate", action="store_true")
 
     def handle(self, *args, **options):
         import logging
-        import os
 
         from config.celery_app import app
 
@@ -129,6 +135,7 @@ class Command(BaseCommand):
             concurrency=options["concurrency"],
             log=self.workdir / "worker.log",
             loglevel=options["worker_loglevel"],
+            conn_max_age=options["conn_max_age"],
         )
         worker.start()
         try:
@@ -163,6 +170,7 @@ class Command(BaseCommand):
             "queries_per_erasure_by_part": dict(sorted(queries_1.by_part.items())),
             "worker_peak_rss_mb": round(worker.peak_rss_mb, 1),
             "worker_concurrency": options["concurrency"],
+            "cpus": os.cpu_count(),
             "notices_sent": sink.received - sent_before,
             "naive_customers": len(naive_ids),
             "naive_erasures_per_s": round(naive_rate, 1),
@@ -243,6 +251,7 @@ class Command(BaseCommand):
             return 0.0
         host, port = sink.url.removeprefix("smtp://").split(":")
         overrides = {
+            "DEBUG": False,  # like the worker
             "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "EMAIL_HOST": host,
             "EMAIL_PORT": int(port),
