@@ -354,11 +354,10 @@ def free_port() -> int:
 # ------------------------------------------------------------------ worker
 
 
-def database_url(conn_max_age: int = 0) -> str:
+def database_url() -> str:
     db = connection.settings_dict
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    url = f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    return f"{url}?conn_max_age={conn_max_age}" if conn_max_age else url
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def rss_mb_of_tree(pid: int) -> float:
@@ -389,13 +388,12 @@ class Worker:
         concurrency: int,
         log: Path,
         loglevel: str = "WARNING",
-        conn_max_age: int = 0,
     ):
         self.node = f"bench-{os.getpid()}@localhost"
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": settings_module,
-            "DATABASE_URL": database_url(conn_max_age),
+            "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "DJANGO_DEBUG": "false",  # as in production: no query log kept in memory

@@ -49,12 +49,6 @@ class Command(BaseCommand):
             "--worker-settings", default=None, help="DJANGO_SETTINGS_MODULE for the worker"
         )
         parser.add_argument("--worker-loglevel", default="WARNING")
-        parser.add_argument(
-            "--conn-max-age",
-            type=int,
-            default=600,
-            help="the worker's persistent database connections (DATABASE_URL ?conn_max_age=)",
-        )
         parser.add_argument("--timeout", type=float, default=600)
         parser.add_argument("--no-migrate", action="store_true")
 
@@ -135,7 +129,6 @@ class Command(BaseCommand):
             concurrency=options["concurrency"],
             log=self.workdir / "worker.log",
             loglevel=options["worker_loglevel"],
-            conn_max_age=options["conn_max_age"],
         )
         worker.start()
         try:
