@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.sessions.models import Session
 from django.db.models import Q
 from django.utils import timezone
@@ -31,6 +32,9 @@ ADDRESS_FIELDS = (
 )
 INQUIRY_FIELDS = ("name", "email", "phone", "message")
 USER_FIELDS = ("email", "password", "last_login")
+# The login lockout (django-axes) keeps the e-mail typed at each failed login.
+LOCKOUT_MODELS = (AccessAttempt, AccessFailureLog, AccessLog)
+LOCKOUT_FIELDS = ("username", "ip_address", "user_agent")
 
 
 def _inquiries(customer: Customer):
@@ -73,6 +77,16 @@ def export(customer_id: int) -> dict[str, list[dict]]:
     return data
 
 
+def _lockout_records(customer: Customer) -> list:
+    emails = {e for e in (customer.email, customer.user.email if customer.user_id else "") if e}
+    if not emails:
+        return []
+    query = Q()
+    for email in emails:
+        query |= Q(username__iexact=email)
+    return [model.objects.filter(query) for model in LOCKOUT_MODELS]
+
+
 def _live_sessions_of(user_id: int) -> list[str]:
     keys = []
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500):
@@ -88,7 +102,9 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
     still point somewhere; it holds no personal field. Running it twice changes nothing more.
     """
     report = ErasureReport()
-    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    customer = (
+        Customer.objects.select_for_update(of=("self",)).select_related("user").get(pk=customer_id)
+    )
     addresses = Address.objects.filter(customer=customer)
     inquiries = _inquiries(customer)
     session_keys = _live_sessions_of(customer.user_id) if customer.user_id else []
@@ -99,8 +115,15 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
     report.deleted["customers.User"] = 1 if customer.user_id else 0
     report.deleted["sessions.Session"] = len(session_keys)
     report.anonymised["customers.Customer"] = 1 if has_personal or customer.user_id else 0
+    lockout = _lockout_records(customer)
     if dry_run:
+        for records in lockout:
+            report.deleted[records.model._meta.label] = records.count()
         return report
+
+    for records in lockout:
+        label = records.model._meta.label
+        report.deleted[label] = records.delete()[1].get(label, 0)
 
     addresses.delete()
     inquiries.delete()
@@ -127,6 +150,7 @@ register(
         "customers.Address": ADDRESS_FIELDS,
         "customers.Inquiry": INQUIRY_FIELDS,
         "customers.User": USER_FIELDS,
+        **{model._meta.label: LOCKOUT_FIELDS for model in LOCKOUT_MODELS},
     },
     order=100,
 )

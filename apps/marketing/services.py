@@ -185,7 +185,9 @@ def subscription_confirmation_send(*, subscription_id: int, token: str) -> bool:
 @transaction.atomic
 def subscription_confirm(*, token: str, ip_address=None, user_agent="") -> Subscription:
     subscription = (
-        Subscription.objects.select_for_update()
+        # Lock the subscription only: locking the joined magazine and purpose rows too would
+        # serialise every unsubscribe (and erasure) of the magazine's readers on one row.
+        Subscription.objects.select_for_update(of=("self",))
         .select_related("magazine__purpose", "customer")
         .filter(confirm_token_hash=_token_hash(token or ""), status=Subscription.Status.PENDING)
         .first()
@@ -215,7 +217,9 @@ def subscription_unsubscribe(
     relies on the same purpose) and suppresses the address for this magazine, so a campaign in
     flight skips them at its next chunk."""
     subscription = (
-        Subscription.objects.select_for_update()
+        # Lock the subscription only: locking the joined magazine and purpose rows too would
+        # serialise every unsubscribe (and erasure) of the magazine's readers on one row.
+        Subscription.objects.select_for_update(of=("self",))
         .select_related("magazine__purpose", "customer")
         .get(pk=subscription.pk)
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.db.models import Max, Q
+from django.db.models import Count, DateField, Func, Max, Q
+from django.db.models.functions import TruncDate
 
 from apps.core.privacy import ErasureReport, register
 from apps.orders.models import Order, Payment
@@ -21,7 +22,7 @@ PAYMENT_FIELDS = ("card_last4",)
 
 def tax_hold_until(placed: datetime.datetime) -> datetime.date:
     years = getattr(settings, "TAX_HOLD_YEARS", 7)
-    day = placed.date()
+    day = placed.astimezone(datetime.UTC).date()
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
@@ -61,7 +62,32 @@ def export(customer_id: int) -> dict[str, list[dict]]:
     return {"orders": rows}
 
 
+class AddYears(Func):
+    """`date + n years` in SQL, with 29 February becoming the 28th like `tax_hold_until`."""
+
+    output_field = DateField()
+
+    def __init__(self, date, years: int):
+        self.years = int(years)
+        super().__init__(date)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(({sql}) + make_interval(years => {self.years}))::date", params
+
+    def as_sql(self, compiler, connection, **extra):  # SQLite
+        sql, params = compiler.compile(self.source_expressions[0])
+        shifted = f"date({sql}, '+{self.years} years')"
+        return (
+            f"CASE WHEN strftime('%%m', {shifted}) = strftime('%%m', {sql}) THEN {shifted} "
+            f"ELSE date({shifted}, 'start of month', '-1 day') END",
+            [*params] * 4,
+        )
+
+
 def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
+    """One UPDATE for all of the person's orders and one for their payments, however many
+    there are: the number of queries does not grow with the number of orders."""
     report = ErasureReport()
     orders = Order.objects.filter(customer_id=customer_id)
     with_personal = orders.filter(
@@ -72,29 +98,24 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
         | Q(use_suspended=False)
     )
     payments = Payment.objects.filter(order__customer_id=customer_id).exclude(card_last4="")
-    to_anonymise = list(with_personal.select_for_update().only("pk", "placed_at"))
-    report.anonymised["orders.Order"] = len(to_anonymise)
-    report.anonymised["orders.Payment"] = payments.count()
-    if not dry_run:
-        for order in to_anonymise:
-            Order.objects.filter(pk=order.pk).update(
-                **dict.fromkeys(ORDER_FIELDS, ""),
-                use_suspended=True,
-                hold_until=tax_hold_until(order.placed_at),
-            )
-        payments.update(card_last4="")
-    kept = orders.count()
-    if kept:
-        until = (
-            orders.aggregate(until=Max("hold_until"))["until"]
-            if not dry_run
-            else max(tax_hold_until(o.placed_at) for o in orders.only("placed_at"))
+    if dry_run:
+        report.anonymised["orders.Order"] = with_personal.count()
+        report.anonymised["orders.Payment"] = payments.count()
+    else:
+        years = getattr(settings, "TAX_HOLD_YEARS", 7)
+        report.anonymised["orders.Order"] = with_personal.update(
+            **dict.fromkeys(ORDER_FIELDS, ""),
+            use_suspended=True,
+            hold_until=AddYears(TruncDate("placed_at", tzinfo=datetime.UTC), years),
         )
+        report.anonymised["orders.Payment"] = payments.update(card_last4="")
+    kept = orders.aggregate(count=Count("pk"), last=Max("placed_at"))
+    if kept["count"]:
         report.kept["orders.Order"] = (
-            kept,
+            kept["count"],
             "Order numbers, amounts and dates are tax records the law requires us to keep "
             "(7 years); their personal fields are removed and their use is suspended.",
-            until,
+            tax_hold_until(kept["last"]),
         )
     return report
 

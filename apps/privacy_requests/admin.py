@@ -25,6 +25,7 @@ from apps.privacy_requests.forms import (
     ApproveForm,
     CodeCheckForm,
     DocumentForm,
+    ExtendForm,
     FeeForm,
     InquiryToRequestForm,
     ReasonsForm,
@@ -188,6 +189,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
                     "reference",
                     ("kind", "law", "channel"),
                     ("status", "deadline"),
+                    ("extended_at", "extension_reasons"),
                     "customer",
                     "requester_type",
                     "received_at",
@@ -246,6 +248,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
         "approve",
         "reject",
         "answer_no_data",
+        "extend_deadline",
         "carry_out",
         "complete",
         "withdraw",
@@ -303,9 +306,12 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("printable answer"))
     def printable_link(self, obj):
-        if obj.pk is None or obj.customer_id is None:
+        if obj.pk is None:
             return "—"
-        if obj.disclosure_form != DisclosureForm.PAPER and obj.kind != Kind.PURPOSE_NOTIFICATION:
+        if obj.kind == Kind.PURPOSE_NOTIFICATION:
+            if not obj.answer:
+                return "—"
+        elif obj.disclosure_form != DisclosureForm.PAPER or obj.customer_id is None:
             return "—"
         url = reverse("admin:privacy_requests_privacyrequest_print", args=[obj.pk])
         return format_html('<a href="{}" target="_blank">{}</a>', url, _("Printable page"))
@@ -460,11 +466,20 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
     def print_view(self, request, pk):
         if not request.user.has_perm(DECIDE):
             raise PermissionDenied
+        from django.conf import settings
+
         privacy_request = get_object_or_404(PrivacyRequest, pk=pk)
+        if privacy_request.kind == Kind.PURPOSE_NOTIFICATION:
+            if not privacy_request.answer:
+                raise Http404
+            return TemplateResponse(
+                request,
+                "privacy_requests/purpose_letter.html",
+                {"privacy_request": privacy_request, "settings": settings},
+            )
         data = selectors.disclosure_data(privacy_request=privacy_request)
         if data is None:
             raise Http404
-        from django.conf import settings
 
         return TemplateResponse(
             request,
@@ -616,6 +631,20 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
                 privacy_request=pr, reasons=data["reasons"], by=request.user
             ),
             _("Answered"),
+        )
+
+    @admin.action(description=_("Extend the deadline (GDPR), with reasons"), permissions=["decide"])
+    def extend_deadline(self, request, queryset):
+        return self._with_form(
+            request,
+            queryset,
+            ExtendForm,
+            "extend_deadline",
+            _("Extend the deadline"),
+            lambda pr, data: services.privacy_request_extend(
+                privacy_request=pr, months=data["months"], reasons=data["reasons"], by=request.user
+            ),
+            _("Deadline extended"),
         )
 
     @admin.action(description=_("Carry out (runs in the background)"), permissions=["decide"])

@@ -113,6 +113,20 @@ class ReasonsForm(forms.Form):
     )
 
 
+class ExtendForm(forms.Form):
+    months = forms.TypedChoiceField(
+        label=_("Extend by"),
+        choices=[(1, _("1 month")), (2, _("2 months"))],
+        coerce=int,
+        initial=2,
+    )
+    reasons = forms.CharField(
+        label=_("Reasons (sent to the requester)"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+        max_length=5000,
+    )
+
+
 class ApproveForm(forms.Form):
     partial_refusal_reasons = forms.CharField(
         label=_("If refused in part: what is refused and why (sent to the requester)"),

@@ -159,6 +159,10 @@ class PrivacyRequest(models.Model):
 
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     due_on = models.DateField(_("due on"))
+    # GDPR Art. 12(3): one month, extendable once by up to two more, with the reasons told to
+    # the requester within the first month.
+    extended_at = models.DateTimeField(_("deadline extended at"), null=True, blank=True)
+    extension_reasons = models.TextField(_("reasons for the extension"), blank=True)
 
     identity_method = models.CharField(
         _("identity verified by"),
@@ -234,6 +238,11 @@ class PrivacyRequest(models.Model):
                 | ~Q(decision_reasons=""),
                 name="privacyrequest_refusal_has_reasons",
             ),
+            # APPI has no extension: only a GDPR request's deadline can be extended.
+            models.CheckConstraint(
+                condition=Q(extended_at__isnull=True) | Q(law=Law.GDPR),
+                name="privacyrequest_extension_only_gdpr",
+            ),
             # APPI Art. 38: never a fee outside notification of purpose and disclosure, nor
             # for GDPR requesters.
             models.CheckConstraint(
@@ -280,6 +289,7 @@ class RequestEvent(models.Model):
         FEE_REQUESTED = "fee_requested", _("Fee requested")
         FEE_RECORDED = "fee_recorded", _("Fee recorded")
         IN_REVIEW = "in_review", _("In review")
+        EXTENDED = "extended", _("Deadline extended (GDPR)")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
         NO_DATA = "no_data", _("Answered: no data held")
@@ -338,6 +348,7 @@ class Notice(models.Model):
     class Kind(models.TextChoices):
         RECEIPT = "receipt", _("Receipt")
         DECISION = "decision", _("Decision")
+        EXTENSION = "extension", _("Deadline extension")
         COMPLETION = "completion", _("Completion")
 
     privacy_request = models.ForeignKey(

@@ -258,6 +258,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # ---------------------------------------------------------------- privacy requests
 PRIVACY_REQUEST_DUE_DAYS = env.int("PRIVACY_REQUEST_DUE_DAYS", default=14)
+# GDPR Art. 12(3): one month from receipt, extendable once by at most two further months.
+PRIVACY_REQUEST_GDPR_DUE_MONTHS = env.int("PRIVACY_REQUEST_GDPR_DUE_MONTHS", default=1)
+PRIVACY_REQUEST_GDPR_MAX_EXTENSION_MONTHS = 2
 PRIVACY_REQUEST_FEE_YEN = env.int("PRIVACY_REQUEST_FEE_YEN", default=1000)
 PRIVACY_MYPAGE_COUNTS_AS_VERIFIED = env.bool("PRIVACY_MYPAGE_COUNTS_AS_VERIFIED", default=True)
 PRIVACY_REQUIRE_SEAL_CERTIFICATE = env.bool("PRIVACY_REQUIRE_SEAL_CERTIFICATE", default=True)

@@ -197,3 +197,21 @@ def test_printable_page_for_a_paper_disclosure(client, customer, officer, suppor
     client.force_login(officer)
     page = client.get(url)
     assert page.status_code == 200 and customer.family_name in page.content.decode()
+
+
+def test_printable_letter_for_a_purpose_notification_shows_the_purposes_not_the_person(
+    client, customer, officer, django_capture_on_commit_callbacks
+):
+    pr = make_request(
+        customer, kind=Kind.PURPOSE_NOTIFICATION, requester_email="", requester_postal_address="x"
+    )
+    url = reverse("admin:privacy_requests_privacyrequest_print", args=[pr.pk])
+    client.force_login(officer)
+    assert client.get(url).status_code == 404  # no answer yet
+    with django_capture_on_commit_callbacks(execute=True):
+        pr = to_review(pr, officer)
+        services.privacy_request_approve(privacy_request=pr, by=officer)
+        services.privacy_request_carry_out(privacy_request=pr, by=officer)
+    page = client.get(url).content.decode()
+    assert "Selling and delivering products" in page
+    assert customer.family_name not in page and customer.phone not in page

@@ -200,20 +200,52 @@ def test_paper_disclosure_waits_for_staff(customer, officer, django_capture_on_c
     assert pr.status == Status.COMPLETED
 
 
-def test_purpose_notification_needs_an_answer(
+def test_purpose_notification_is_answered_from_the_purpose_table(
     customer, officer, django_capture_on_commit_callbacks
 ):
-    pr = make_request(customer, kind=Kind.PURPOSE_NOTIFICATION)
+    from apps.consents.models import Purpose
+
+    Purpose.objects.filter(code="remarketing").update(is_active=False)
+    pr = make_request(customer, kind=Kind.PURPOSE_NOTIFICATION, language="ja")
     pr = approve_and_carry_out(pr, officer, django_capture_on_commit_callbacks)
+    assert pr.status == Status.COMPLETED
+    active = list(Purpose.objects.filter(is_active=True).order_by("sort_order", "pk"))
+    assert pr.answer.startswith("当店は、お客様の個人情報を次の目的で利用いたします。")
+    for number, purpose in enumerate(active, start=1):
+        assert f"{number}. {purpose.name_ja}" in pr.answer
+        assert purpose.description_ja in pr.answer
+    assert "リマーケティング広告" not in pr.answer  # inactive purposes are not listed
+    assert "ご同意いただいた場合に限ります" in pr.answer  # opt-in purposes say so
+    completion = [m for m in mail.outbox if "complete" in m.subject or "完了" in m.subject]
+    assert pr.answer in completion[-1].body
+
+
+def test_purpose_notification_in_english(customer, officer, django_capture_on_commit_callbacks):
+    pr = make_request(customer, kind=Kind.PURPOSE_NOTIFICATION, language="en")
+    pr = approve_and_carry_out(pr, officer, django_capture_on_commit_callbacks)
+    assert pr.answer.startswith("We use your personal information for the following purposes:")
+    assert "1. Selling and delivering products" in pr.answer
+
+
+def test_purpose_notification_by_post_waits_for_staff_with_the_letter_ready(
+    customer, officer, django_capture_on_commit_callbacks
+):
     from django.core.exceptions import ValidationError
 
-    with pytest.raises(ValidationError):
-        services.privacy_request_complete(privacy_request=pr, by=officer, answer="")
+    pr = make_request(
+        customer,
+        kind=Kind.PURPOSE_NOTIFICATION,
+        requester_email="",
+        requester_postal_address="〒980-0811 仙台市青葉区一番町1-1",
+    )
+    pr = approve_and_carry_out(pr, officer, django_capture_on_commit_callbacks)
+    assert pr.status == Status.CARRYING_OUT and "1. " in pr.answer
     with django_capture_on_commit_callbacks(execute=True):
-        services.privacy_request_complete(
-            privacy_request=pr, by=officer, answer="We use your data to fulfil sales."
-        )
-    assert "We use your data to fulfil sales." in mail.outbox[-1].body
+        services.privacy_request_complete(privacy_request=pr, by=officer)
+    pr.refresh_from_db()
+    assert pr.status == Status.COMPLETED and "1. " in pr.answer
+    with pytest.raises(ValidationError):  # a completed request cannot be completed again
+        services.privacy_request_complete(privacy_request=pr, by=officer, answer="x")
 
 
 def test_carry_out_refused_when_nobody_matches(officer):

@@ -21,6 +21,7 @@ from apps.privacy_requests.services.retention import privacy_requests_purge
 from apps.privacy_requests.services.workflow import (
     TRANSITIONS,
     IllegalTransition,
+    add_months,
     due_date,
     fee_applies,
     privacy_request_answer_no_data,
@@ -28,6 +29,7 @@ from apps.privacy_requests.services.workflow import (
     privacy_request_create,
     privacy_request_create_from_inquiry,
     privacy_request_create_from_mypage,
+    privacy_request_extend,
     privacy_request_reject,
     privacy_request_withdraw,
 )
@@ -35,6 +37,7 @@ from apps.privacy_requests.services.workflow import (
 __all__ = [
     "TRANSITIONS",
     "IllegalTransition",
+    "add_months",
     "disclosure_package_bytes",
     "download_check",
     "download_token",
@@ -51,6 +54,7 @@ __all__ = [
     "privacy_request_create_from_inquiry",
     "privacy_request_create_from_mypage",
     "privacy_request_execute",
+    "privacy_request_extend",
     "privacy_request_record_fee",
     "privacy_request_reject",
     "privacy_request_send_code",

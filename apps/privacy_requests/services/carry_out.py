@@ -53,8 +53,8 @@ logger = logging.getLogger(__name__)
 
 Step = RequestEvent.Step
 
-# Requests staff finish by hand: a paper reply goes by post, a purpose notification is a letter.
-MANUAL_KINDS = {Kind.PURPOSE_NOTIFICATION}
+# Answered the same for everyone (from the Purpose table): no person on file is needed.
+NO_PERSON_KINDS = {Kind.PURPOSE_NOTIFICATION}
 DOWNLOAD_SALT = "privacy_requests.download"
 
 
@@ -63,7 +63,7 @@ def privacy_request_carry_out(*, privacy_request: PrivacyRequest, by: User) -> P
     from apps.privacy_requests.tasks import privacy_request_execute_task
 
     privacy_request = lock(privacy_request)
-    if privacy_request.customer_id is None and privacy_request.kind not in MANUAL_KINDS:
+    if privacy_request.customer_id is None and privacy_request.kind not in NO_PERSON_KINDS:
         raise ValidationError(
             _("Nobody on file matches this request: answer “no data held” instead.")
         )
@@ -109,8 +109,26 @@ def privacy_request_execute(*, privacy_request_id: int) -> bool:
             _build_package(privacy_request)
             _complete(privacy_request, by=None)
             return True
-    # Paper disclosure and purpose notification: staff post the answer and complete it.
+        if kind == Kind.PURPOSE_NOTIFICATION and not privacy_request.answer:
+            privacy_request.answer = purpose_notification_answer(language=privacy_request.language)
+            privacy_request.save(update_fields=["answer", "updated_at"])
+            if privacy_request.requester_email:
+                _complete(privacy_request, by=None)  # the completion mail carries the answer
+                return True
+            return False  # by post: staff print the letter and complete it
+    # Paper disclosure: staff post the answer and complete it.
     return False
+
+
+def purpose_notification_answer(*, language: str) -> str:
+    """APPI Art. 32(2): the purposes of use, from the Purpose table, in the requester's
+    language (Japanese or English)."""
+    from apps.consents.selectors import purposes_active
+
+    with translation.override(language):
+        return render_to_string(
+            "privacy_requests/purpose_answer.txt", {"purposes": list(purposes_active())}
+        ).strip()
 
 
 def _complete(privacy_request: PrivacyRequest, *, by: User | None, note: str = "") -> None:
@@ -122,16 +140,18 @@ def _complete(privacy_request: PrivacyRequest, *, by: User | None, note: str = "
 def privacy_request_complete(
     *, privacy_request: PrivacyRequest, by: User, answer: str = ""
 ) -> PrivacyRequest:
-    """Staff finish a request answered by post or by letter (paper disclosure, purposes)."""
+    """Staff finish a request answered by post (paper disclosure, a purpose notification to a
+    postal address); a purpose notification keeps the generated answer unless staff replace it."""
     privacy_request = lock(privacy_request)
-    manual = privacy_request.kind in MANUAL_KINDS or (
+    manual = privacy_request.kind == Kind.PURPOSE_NOTIFICATION or (
         privacy_request.disclosure_form == DisclosureForm.PAPER
     )
     if not manual:
         raise ValidationError(_("This request is completed by its task, not by hand."))
-    if privacy_request.kind in MANUAL_KINDS and not answer.strip():
+    answer = answer.strip() or privacy_request.answer
+    if privacy_request.kind == Kind.PURPOSE_NOTIFICATION and not answer:
         raise ValidationError({"answer": _("Write the answer that is sent to the requester.")})
-    privacy_request.answer = answer.strip()
+    privacy_request.answer = answer
     privacy_request.save(update_fields=["answer", "updated_at"])
     _complete(privacy_request, by=by)
     return privacy_request

@@ -6,6 +6,7 @@ notice to the requester) beside the change.
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import logging
 
@@ -64,10 +65,23 @@ def fee_applies(*, kind: str, law: str) -> bool:
     return law == Law.APPI and kind in FEE_KINDS
 
 
-def due_date(received_at: datetime.datetime) -> datetime.date:
-    return timezone.localdate(received_at) + datetime.timedelta(
-        days=settings.PRIVACY_REQUEST_DUE_DAYS
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` later, or the month's last day where there is no such day (a
+    month from 31 January is 28/29 February), as periods in months are counted in the EU."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
     )
+
+
+def due_date(received_at: datetime.datetime, law: str = Law.APPI) -> datetime.date:
+    """APPI: the shop's configured number of days (after two weeks a requester may sue);
+    GDPR: one month (Art. 12(3))."""
+    received = timezone.localdate(received_at)
+    if law == Law.GDPR:
+        return add_months(received, settings.PRIVACY_REQUEST_GDPR_DUE_MONTHS)
+    return received + datetime.timedelta(days=settings.PRIVACY_REQUEST_DUE_DAYS)
 
 
 def _actor(by: User | None) -> str:
@@ -251,7 +265,7 @@ def privacy_request_create(
         disclosure_form=disclosure_form,
         language=language or settings.LANGUAGE_CODE,
         received_at=received_at,
-        due_on=due_date(received_at),
+        due_on=due_date(received_at, law),
         fee_status=FeeStatus.PENDING if pending_fee else FeeStatus.NOT_APPLICABLE,
         fee_amount=settings.PRIVACY_REQUEST_FEE_YEN if pending_fee else 0,
     )
@@ -416,6 +430,43 @@ def privacy_request_answer_no_data(
         extra_fields=("outcome", "decision_reasons", "decided_at"),
     )
     notice_queue(privacy_request=privacy_request, kind=Notice.Kind.DECISION)
+    return privacy_request
+
+
+@transaction.atomic
+def privacy_request_extend(
+    *, privacy_request: PrivacyRequest, by: User, months: int, reasons: str
+) -> PrivacyRequest:
+    """GDPR Art. 12(3): extend the deadline once, by one or two months, telling the requester
+    why before the first month is over. APPI has no such extension."""
+    reasons = _require_reasons(reasons)
+    privacy_request = lock(privacy_request)
+    if privacy_request.law != Law.GDPR:
+        raise ValidationError(_("Only a GDPR request's deadline can be extended."))
+    if not privacy_request.is_open:
+        raise ValidationError(_("This request is closed."))
+    if privacy_request.extended_at is not None:
+        raise ValidationError(_("The deadline can be extended only once."))
+    if privacy_request.is_overdue:
+        raise ValidationError(
+            _("The deadline has passed: an extension must be notified before it.")
+        )
+    maximum = settings.PRIVACY_REQUEST_GDPR_MAX_EXTENSION_MONTHS
+    if not 1 <= int(months) <= maximum:
+        raise ValidationError({"months": _("Extend by 1 to %(max)d months.") % {"max": maximum}})
+    privacy_request.due_on = add_months(privacy_request.due_on, int(months))
+    privacy_request.extended_at = timezone.now()
+    privacy_request.extension_reasons = reasons
+    privacy_request.save(update_fields=["due_on", "extended_at", "extension_reasons", "updated_at"])
+    # The note holds the new date only; the reasons are on the request and in the mail.
+    event_add(
+        privacy_request=privacy_request,
+        step=Step.EXTENDED,
+        by=by,
+        note=privacy_request.due_on.isoformat(),
+    )
+    notice_queue(privacy_request=privacy_request, kind=Notice.Kind.EXTENSION)
+    logger.info("privacy request deadline extended request_id=%s", privacy_request.pk)
     return privacy_request
 
 
