@@ -6,7 +6,7 @@ provision and receipt records for their statutory 3 years (APPI Art. 29/30)."""
 
 from __future__ import annotations
 
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.utils.translation import gettext_noop
 
 from apps.consents import services
@@ -80,35 +80,45 @@ def export(customer_id: int) -> dict[str, list[dict]]:
 
 def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
     report = ErasureReport()
-    customer = Customer.objects.get(pk=customer_id)
-    open_states = ConsentState.objects.filter(
-        customer_id=customer_id,
-        status__in=[ConsentState.Status.GRANTED, ConsentState.Status.PENDING],
-    )
     contexts = ConsentEventContext.objects.filter(event__customer_id=customer_id)
     links = VisitorLink.objects.filter(customer_id=customer_id)
-    report.anonymised["consents.ConsentState"] = open_states.count()
-    report.deleted["consents.ConsentEventContext"] = contexts.count()
-    report.deleted["consents.VisitorLink"] = links.count()
-    provisions = ProvisionRecord.objects.filter(customers=customer_id)
-    if provisions.exists():
-        report.kept["consents.ProvisionRecord"] = (
-            provisions.count(),
+    for model, label, reason in (
+        (
+            ProvisionRecord,
+            "consents.ProvisionRecord",
             gettext_noop(
                 "Records of provision to third parties must be kept for 3 years (APPI Art. 29)."
             ),
-            provisions.aggregate(until=Max("retain_until"))["until"],
-        )
-    receipts = ReceiptRecord.objects.filter(customers=customer_id)
-    if receipts.exists():
-        report.kept["consents.ReceiptRecord"] = (
-            receipts.count(),
+        ),
+        (
+            ReceiptRecord,
+            "consents.ReceiptRecord",
             gettext_noop(
                 "Records of data received from third parties must be kept for 3 years "
                 "(APPI Art. 30)."
             ),
-            receipts.aggregate(until=Max("retain_until"))["until"],
+        ),
+    ):
+        kept = model.objects.filter(customers=customer_id).aggregate(
+            n=Count("id"), until=Max("retain_until")
         )
+        if kept["n"]:
+            report.kept[label] = (kept["n"], reason, kept["until"])
+    if dry_run:
+        report.anonymised["consents.ConsentState"] = ConsentState.objects.filter(
+            customer_id=customer_id,
+            status__in=[ConsentState.Status.GRANTED, ConsentState.Status.PENDING],
+        ).count()
+        report.deleted["consents.ConsentEventContext"] = contexts.count()
+        report.deleted["consents.VisitorLink"] = links.count()
+    else:
+        report.anonymised["consents.ConsentState"] = services.consent_withdraw_all(
+            customer=Customer(pk=customer_id),
+            source=Source.PRIVACY_REQUEST,
+            wording="Withdrawn on erasure of the person's data.",
+        )
+        report.deleted["consents.ConsentEventContext"] = contexts._raw_delete(contexts.db)
+        report.deleted["consents.VisitorLink"] = links._raw_delete(links.db)
     events = ConsentEvent.objects.filter(customer_id=customer_id).count()
     if events:
         report.kept["consents.ConsentEvent"] = (
@@ -118,15 +128,6 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
             ),
             None,
         )
-    if dry_run:
-        return report
-    services.consent_withdraw_all(
-        customer=customer,
-        source=Source.PRIVACY_REQUEST,
-        wording="Withdrawn on erasure of the person's data.",
-    )
-    contexts.delete()
-    links.delete()
     return report
 
 

@@ -136,22 +136,43 @@ def consent_set(*, purpose: Purpose, granted: bool, source: str, **kwargs) -> Co
 def consent_withdraw_all(
     *, customer: Customer, source: str, actor: User | None = None, wording: str | None = None
 ) -> int:
-    """Withdraw every consent the person has granted or left pending. Returns how many."""
-    open_states = ConsentState.objects.filter(
-        customer=customer, status__in=[Status.GRANTED, Status.PENDING]
-    ).select_related("purpose")
-    count = 0
-    for state in open_states.order_by("purpose_id"):
-        _record(
-            action=Action.WITHDRAW,
-            purpose=state.purpose,
-            source=source,
-            customer=customer,
-            actor=actor,
-            wording=wording if wording is not None else state.purpose.description,
-        )
-        count += 1
-    return count
+    """Withdraw every consent the person has granted or left pending, in a fixed number of
+    statements: one withdrawal event each (appended in bulk) and their states updated.
+    Returns how many."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    states = list(
+        ConsentState.objects.select_for_update()
+        .filter(customer=customer, status__in=[Status.GRANTED, Status.PENDING])
+        .select_related("purpose")
+        .order_by("purpose_id")
+    )
+    if not states:
+        return 0
+    now = timezone.now()
+    policy = policy_current()
+    shared = wording_for(wording) if wording is not None else None
+    events = ConsentEvent.objects.bulk_create(
+        [
+            ConsentEvent(
+                customer=customer,
+                purpose=state.purpose,
+                action=Action.WITHDRAW,
+                policy_version=policy,
+                source=source,
+                occurred_at=now,
+                actor=actor,
+                wording=shared or wording_for(state.purpose.description),
+            )
+            for state in states
+        ]
+    )
+    for state, event in zip(states, events, strict=True):
+        state.status, state.last_event, state.updated_at = Status.WITHDRAWN, event, now
+    ConsentState.objects.bulk_update(states, ["status", "last_event", "updated_at"])
+    logger.info(
+        "consents withdrawn customer_id=%s count=%s source=%s", customer.pk, len(states), source
+    )
+    return len(states)
 
 
 def consent_events_purge(*, event_ids: list[int]) -> int:

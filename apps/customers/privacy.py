@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.models import Session
 from django.db.models import Q
 from django.utils import timezone
@@ -96,10 +97,13 @@ def _live_sessions_of(user_id: int) -> list[str]:
 
 
 def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
-    """Anonymise the profile, delete addresses, inquiries, the login and its sessions.
+    """Anonymise the profile and the login; delete addresses, inquiries, sessions and the
+    lockout records that hold the e-mail typed at a failed login.
 
     The anonymised customer row stays (status "erased") so that orders kept for the tax hold
-    still point somewhere; it holds no personal field. Running it twice changes nothing more.
+    still point somewhere; it holds no personal field. The login row stays too, emptied (no
+    address, no usable password, inactive, no groups): deleting it would make Django visit every
+    table that can point at a user. Running it twice changes nothing more.
     """
     report = ErasureReport()
     customer = (
@@ -109,25 +113,23 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
     inquiries = _inquiries(customer)
     session_keys = _live_sessions_of(customer.user_id) if customer.user_id else []
     has_personal = any(getattr(customer, name) for name in CUSTOMER_FIELDS)
-
-    report.deleted["customers.Address"] = addresses.count()
-    report.deleted["customers.Inquiry"] = inquiries.count()
-    report.deleted["customers.User"] = 1 if customer.user_id else 0
-    report.deleted["sessions.Session"] = len(session_keys)
-    report.anonymised["customers.Customer"] = 1 if has_personal or customer.user_id else 0
     lockout = _lockout_records(customer)
+    report.anonymised["customers.Customer"] = 1 if has_personal or customer.user_id else 0
+    report.anonymised["customers.User"] = 1 if customer.user_id else 0
+    report.deleted["sessions.Session"] = len(session_keys)
     if dry_run:
+        report.deleted["customers.Address"] = addresses.count()
+        report.deleted["customers.Inquiry"] = inquiries.count()
         for records in lockout:
             report.deleted[records.model._meta.label] = records.count()
         return report
 
     for records in lockout:
-        label = records.model._meta.label
-        report.deleted[label] = records.delete()[1].get(label, 0)
-
-    addresses.delete()
-    inquiries.delete()
-    Session.objects.filter(session_key__in=session_keys).delete()
+        report.deleted[records.model._meta.label] = records._raw_delete(records.db)
+    report.deleted["customers.Address"] = addresses._raw_delete(addresses.db)
+    report.deleted["customers.Inquiry"] = inquiries.delete()[1].get("customers.Inquiry", 0)
+    if session_keys:
+        Session.objects.filter(session_key__in=session_keys).delete()
     user_id = customer.user_id
     if report.anonymised["customers.Customer"]:
         for name in CUSTOMER_FIELDS:
@@ -135,9 +137,19 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
         customer.user = None
         customer.status = Customer.Status.ERASED
         customer.erased_at = customer.erased_at or timezone.now()
-        customer.save()
+        customer.save(update_fields=[*CUSTOMER_FIELDS, "user", "status", "erased_at", "updated_at"])
     if user_id:
-        User.objects.filter(pk=user_id).delete()
+        User.objects.filter(pk=user_id).update(
+            email=f"erased-{user_id}@erased.invalid",
+            password=make_password(None),
+            is_active=False,
+            is_staff=False,
+            is_superuser=False,
+            last_login=None,
+        )
+        for through in (User.groups.through, User.user_permissions.through):
+            links = through.objects.filter(user_id=user_id)
+            links._raw_delete(links.db)
     return report
 
 

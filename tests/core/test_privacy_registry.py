@@ -133,7 +133,9 @@ def test_erasure_leaves_no_personal_data_and_keeps_the_tax_record(person):
     assert customer.status == Customer.Status.ERASED and customer.erased_at
     for name in PERSONAL_FIELDS["customers.Customer"]:
         assert not getattr(customer, name), name
-    assert not User.objects.filter(pk=user_id).exists()
+    login = User.objects.get(pk=user_id)  # emptied, not deleted
+    assert login.email == f"erased-{user_id}@erased.invalid" and not login.is_active
+    assert not login.has_usable_password() and login.last_login is None
     assert not Address.objects.filter(customer=customer).exists()
     assert not Inquiry.objects.exists()
     assert not Session.objects.exists()

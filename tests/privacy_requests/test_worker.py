@@ -63,7 +63,9 @@ def test_erasure_through_a_real_worker(
     ):
         assert getattr(customer, name) == "", name
     assert customer.date_of_birth is None
-    assert not User.objects.filter(pk=user_id).exists()
+    login = User.objects.get(pk=user_id)  # emptied, not deleted
+    assert login.email == f"erased-{user_id}@erased.invalid" and not login.is_active
+    assert not login.has_usable_password() and login.last_login is None
     assert not Address.objects.filter(customer=customer).exists()
     assert not Inquiry.objects.filter(email__iexact=email).exists()
     order.refresh_from_db()
