@@ -69,6 +69,14 @@ class CountingSink:
     def __exit__(self, *exc):
         self.controller.stop()
 
+    @property
+    def received(self) -> int:
+        return self.total
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
 
 def database_url() -> str:
     db = connection.settings_dict

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -316,39 +315,6 @@ class QueryCounter:
 
 
 # ------------------------------------------------------------------ SMTP sink
-
-
-class CountingSink:
-    """An aiosmtpd server on loopback that counts what it receives (and keeps nothing)."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        self.received = 0
-        self._lock = threading.Lock()
-        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
-
-    async def handle_DATA(self, server, session, envelope):
-        with self._lock:
-            self.received += 1
-        return "250 Message accepted for delivery"
-
-    def __enter__(self):
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.controller.stop()
-
-    @property
-    def url(self) -> str:
-        return f"smtp://{self.controller.hostname}:{self.controller.port}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ------------------------------------------------------------------ worker

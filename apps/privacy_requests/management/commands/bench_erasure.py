@@ -195,7 +195,7 @@ class Command(BaseCommand):
         return User.objects.get(pk=user.pk)
 
     def _sink(self):
-        from apps.privacy_requests.bench import CountingSink
+        from apps.core.benchkit import CountingSink
 
         try:
             return CountingSink()
