@@ -82,28 +82,30 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
     report = ErasureReport()
     contexts = ConsentEventContext.objects.filter(event__customer_id=customer_id)
     links = VisitorLink.objects.filter(customer_id=customer_id)
-    for model, label, reason in (
-        (
-            ProvisionRecord,
-            "consents.ProvisionRecord",
+    # What stays, in one query: provision and receipt records (3 years) and the ledger.
+    kept = Customer.objects.filter(pk=customer_id).aggregate(
+        provisions=Count("provision_records", distinct=True),
+        provisions_until=Max("provision_records__retain_until"),
+        receipts=Count("receipt_records", distinct=True),
+        receipts_until=Max("receipt_records__retain_until"),
+    )
+    if kept["provisions"]:
+        report.kept["consents.ProvisionRecord"] = (
+            kept["provisions"],
             gettext_noop(
                 "Records of provision to third parties must be kept for 3 years (APPI Art. 29)."
             ),
-        ),
-        (
-            ReceiptRecord,
-            "consents.ReceiptRecord",
+            kept["provisions_until"],
+        )
+    if kept["receipts"]:
+        report.kept["consents.ReceiptRecord"] = (
+            kept["receipts"],
             gettext_noop(
                 "Records of data received from third parties must be kept for 3 years "
                 "(APPI Art. 30)."
             ),
-        ),
-    ):
-        kept = model.objects.filter(customers=customer_id).aggregate(
-            n=Count("id"), until=Max("retain_until")
+            kept["receipts_until"],
         )
-        if kept["n"]:
-            report.kept[label] = (kept["n"], reason, kept["until"])
     if dry_run:
         report.anonymised["consents.ConsentState"] = ConsentState.objects.filter(
             customer_id=customer_id,

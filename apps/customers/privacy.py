@@ -113,6 +113,8 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
     inquiries = _inquiries(customer)
     session_keys = _live_sessions_of(customer.user_id) if customer.user_id else []
     has_personal = any(getattr(customer, name) for name in CUSTOMER_FIELDS)
+    # Only staff logins carry groups and permissions.
+    staff_login = bool(customer.user_id and (customer.user.is_staff or customer.user.is_superuser))
     lockout = _lockout_records(customer)
     report.anonymised["customers.Customer"] = 1 if has_personal or customer.user_id else 0
     report.anonymised["customers.User"] = 1 if customer.user_id else 0
@@ -147,9 +149,10 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
             is_superuser=False,
             last_login=None,
         )
-        for through in (User.groups.through, User.user_permissions.through):
-            links = through.objects.filter(user_id=user_id)
-            links._raw_delete(links.db)
+        if staff_login:
+            for through in (User.groups.through, User.user_permissions.through):
+                links = through.objects.filter(user_id=user_id)
+                links._raw_delete(links.db)
     return report
 
 
