@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.dates import add_years
 from apps.customers.models import Customer
 
 
@@ -326,11 +327,7 @@ class ExternalTag(models.Model):
 
 
 def three_years_from_today() -> datetime.date:
-    today = timezone.localdate()
-    try:
-        return today.replace(year=today.year + 3)
-    except ValueError:
-        return today.replace(year=today.year + 3, day=28)
+    return add_years(timezone.localdate(), 3)
 
 
 class ProvisionRecord(models.Model):

@@ -13,6 +13,8 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from apps.core.dates import add_years
+
 Apply = Callable[..., int]
 
 
@@ -36,7 +38,4 @@ def rules() -> list[RetentionRule]:
 
 
 def years_before(day: datetime.date, years: int) -> datetime.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
+    return add_years(day, -years)

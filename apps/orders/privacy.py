@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Count, DateField, Func, Max, Q
 from django.db.models.functions import TruncDate
 
+from apps.core.dates import add_years
 from apps.core.privacy import ErasureReport, register
 from apps.orders.models import Order, Payment
 
@@ -21,12 +22,7 @@ PAYMENT_FIELDS = ("card_last4",)
 
 
 def tax_hold_until(placed: datetime.datetime) -> datetime.date:
-    years = getattr(settings, "TAX_HOLD_YEARS", 7)
-    day = placed.astimezone(datetime.UTC).date()
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+    return add_years(placed.date(), getattr(settings, "TAX_HOLD_YEARS", 7))
 
 
 def export(customer_id: int) -> dict[str, list[dict]]:

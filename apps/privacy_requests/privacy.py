@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.dates import add_years
 from apps.core.privacy import ErasureReport, register
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
@@ -81,12 +82,7 @@ def export(customer_id: int) -> dict[str, list[dict]]:
 
 
 def _record_hold_until() -> datetime.date:
-    today = timezone.localdate()
-    years = settings.PRIVACY_REQUEST_RECORD_YEARS
-    try:
-        return today.replace(year=today.year + years)
-    except ValueError:
-        return today.replace(year=today.year + years, day=28)
+    return add_years(timezone.localdate(), settings.PRIVACY_REQUEST_RECORD_YEARS)
 
 
 def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from apps.core.dates import add_months
 
 # Detected from the first bytes of the content, never from the name or the browser's claim.
 MAGIC = (
@@ -52,12 +53,7 @@ def validate_upload(upload) -> str:
 
 def months_before(day: datetime.date, months: int) -> datetime.date:
     """The same day `months` earlier, clamped to the month's end (31 May - 3 months = 28/29 Feb)."""
-    month_index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(month_index, 12)
-    month += 1
-    return day.replace(
-        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
-    )
+    return add_months(day, -months)
 
 
 SEAL_CERTIFICATE_MAX_AGE_MONTHS = 3

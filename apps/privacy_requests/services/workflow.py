@@ -6,7 +6,6 @@ notice to the requester) beside the change.
 
 from __future__ import annotations
 
-import calendar
 import datetime
 import logging
 
@@ -17,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.dates import add_months
 from apps.customers.models import Customer, Inquiry, User
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
@@ -63,16 +63,6 @@ class IllegalTransition(ValidationError):
 
 def fee_applies(*, kind: str, law: str) -> bool:
     return law == Law.APPI and kind in FEE_KINDS
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    """The same day `months` later, or the month's last day where there is no such day (a
-    month from 31 January is 28/29 February), as periods in months are counted in the EU."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return day.replace(
-        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
-    )
 
 
 def due_date(received_at: datetime.datetime, law: str = Law.APPI) -> datetime.date:
