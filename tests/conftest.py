@@ -12,6 +12,8 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 
+from apps.core.benchkit import database_url, free_port
+
 # Playwright's sync API runs an event loop in this thread; the ORM beside it needs this.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -124,19 +126,13 @@ class SinkHandler:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_sink():
     """A real SMTP server (aiosmtpd) on loopback that keeps every message it receives."""
     from aiosmtpd.controller import Controller
 
     handler = SinkHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     handler.host, handler.port = controller.hostname, controller.port
     try:
@@ -170,14 +166,6 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):
 # ---------------------------------------------------------------------- Celery worker
 
 
-def _test_database_url() -> str:
-    from django.db import connection
-
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 @pytest.fixture
 def celery_workers(transactional_db, smtp_sink, tmp_path):
     """Start real `celery -A config worker` subprocesses on the throwaway Redis and the test
@@ -193,7 +181,7 @@ def celery_workers(transactional_db, smtp_sink, tmp_path):
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.worker_test",
-            "DATABASE_URL": _test_database_url(),
+            "DATABASE_URL": database_url(),
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "EMAIL_URL": f"smtp://{smtp_sink.host}:{smtp_sink.port}",
             **{key: str(value) for key, value in extra_env.items()},

@@ -20,8 +20,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
+
+from apps.core.benchkit import database_url
 
 FAMILY = [
     ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"),
@@ -318,12 +320,6 @@ class QueryCounter:
 
 
 # ------------------------------------------------------------------ worker
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def rss_mb_of_tree(pid: int) -> float:
