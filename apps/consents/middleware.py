@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from apps.consents import cookies, services
 from apps.consents.selectors import pending_confirmations_for
-from apps.customers.selectors import customer_for_user
+from apps.customers.selectors import customer_for_request
 
 
 class ConsentMiddleware:
@@ -17,7 +17,7 @@ class ConsentMiddleware:
     def __call__(self, request):
         request.cookie_choices = cookies.read_choices(request)
         if request.user.is_authenticated and request.path.startswith("/mypage/"):
-            customer = customer_for_user(user=request.user)
+            customer = customer_for_request(request)
             if customer is not None:
                 visitor_id = cookies.read_visitor_id(request)
                 if visitor_id is not None and not request.session.get("visitor_linked"):

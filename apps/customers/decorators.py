@@ -3,7 +3,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 
-from apps.customers.selectors import customer_for_user
+from apps.customers.selectors import customer_for_request
 
 
 def member_required(view):
@@ -12,7 +12,7 @@ def member_required(view):
     @wraps(view)
     @login_required
     def wrapper(request, *args, **kwargs):
-        customer = customer_for_user(user=request.user)
+        customer = customer_for_request(request)
         if customer is None:
             raise Http404("No member profile for this login.")
         request.customer = customer

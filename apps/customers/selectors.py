@@ -9,6 +9,14 @@ def customer_for_user(*, user: User) -> Customer | None:
     return Customer.objects.filter(user=user).exclude(status=Customer.Status.ERASED).first()
 
 
+def customer_for_request(request) -> Customer | None:
+    """The logged-in member's own profile, looked up once per request (the consent middleware
+    and the My Page views both need it)."""
+    if not hasattr(request, "_member_customer"):
+        request._member_customer = customer_for_user(user=request.user)
+    return request._member_customer
+
+
 def address_list(*, customer: Customer) -> QuerySet[Address]:
     return Address.objects.filter(customer=customer).order_by("-is_default", "pk")
 
