@@ -1,4 +1,4 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin_actions import ServiceActionsMixin
 from apps.marketing import selectors, services
 from apps.marketing.mail import PreparedCampaign, Recipient
 from apps.marketing.models import Campaign, MailMagazine, Subscription, SuppressedAddress
@@ -24,7 +25,7 @@ class MailMagazineAdmin(admin.ModelAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ServiceActionsMixin, admin.ModelAdmin):
     """Marketing writes, previews, tests and sends; they see counts, never recipients."""
 
     list_display = ["subject", "magazine", "status", "scheduled_at", "progress", "finished_at"]
@@ -81,18 +82,9 @@ class CampaignAdmin(admin.ModelAdmin):
         found = services.campaign_problems(obj)
         return "; ".join(str(p) for p in found) if found else _("Ready to send")
 
-    def _each(self, request, queryset, func, done_message):
-        for campaign in queryset.order_by("pk"):
-            try:
-                func(campaign)
-            except ValidationError as exc:
-                self.message_user(request, f"{campaign}: {' '.join(exc.messages)}", messages.ERROR)
-            else:
-                self.message_user(request, f"{campaign}: {done_message}", messages.SUCCESS)
-
     @admin.action(description=_("Send now"), permissions=["change"])
     def send_now(self, request, queryset):
-        self._each(
+        self.apply_service(
             request,
             queryset,
             lambda c: services.campaign_send_now(campaign=c, by=request.user),
@@ -106,11 +98,11 @@ class CampaignAdmin(admin.ModelAdmin):
                 raise ValidationError(_("Set “send at” first."))
             services.campaign_schedule(campaign=campaign, at=campaign.scheduled_at, by=request.user)
 
-        self._each(request, queryset, run, _("scheduled"))
+        self.apply_service(request, queryset, run, _("scheduled"))
 
     @admin.action(description=_("Cancel"), permissions=["change"])
     def cancel(self, request, queryset):
-        self._each(
+        self.apply_service(
             request,
             queryset,
             lambda c: services.campaign_cancel(campaign=c, by=request.user),
@@ -119,7 +111,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send a test to my own address"), permissions=["view"])
     def send_test_to_me(self, request, queryset):
-        self._each(
+        self.apply_service(
             request,
             queryset,
             lambda c: services.campaign_send_test(campaign=c, to_address=request.user.email),

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin_actions import ServiceActionsMixin
 from apps.customers.admin import InquiryAdmin
 from apps.customers.models import Customer
 from apps.privacy_requests import selectors, services
@@ -165,7 +166,7 @@ class StaffRequestForm(forms.Form):
 
 
 @admin.register(PrivacyRequest)
-class PrivacyRequestAdmin(admin.ModelAdmin):
+class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
     list_display = [
         "reference",
         "kind",
@@ -490,19 +491,9 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
     # ------------------------------------------------------------ actions
 
     def _each(self, request, queryset, apply, done_message):
-        done = 0
-        for privacy_request in queryset.order_by("pk"):
-            try:
-                apply(privacy_request)
-                done += 1
-            except ValidationError as exc:
-                self.message_user(
-                    request,
-                    f"{privacy_request.reference}: {' '.join(exc.messages)}",
-                    messages.ERROR,
-                )
-        if done:
-            self.message_user(request, f"{done_message} ({done})", messages.SUCCESS)
+        return self.apply_service(
+            request, queryset, apply, done_message, label=lambda pr: pr.reference
+        )
 
     def _with_form(self, request, queryset, form_class, action, title, apply, done_message):
         form = form_class(request.POST if "apply" in request.POST else None)

@@ -382,24 +382,38 @@ def _require_reasons(reasons: str) -> str:
     return reasons
 
 
-@transaction.atomic
-def privacy_request_reject(
-    *, privacy_request: PrivacyRequest, by: User, reasons: str
+def _decide_without_carrying_out(
+    privacy_request: PrivacyRequest, *, by: User, reasons: str, outcome: str, status: str, step: str
 ) -> PrivacyRequest:
+    """A decision that ends the request with reasons the requester is sent."""
     reasons = _require_reasons(reasons)
     privacy_request = lock(privacy_request)
-    privacy_request.outcome = Outcome.REJECTED
+    privacy_request.outcome = outcome
     privacy_request.decision_reasons = reasons
     privacy_request.decided_at = timezone.now()
     transition(
         privacy_request,
-        Status.REJECTED,
-        step=Step.REJECTED,
+        status,
+        step=step,
         by=by,
         extra_fields=("outcome", "decision_reasons", "decided_at"),
     )
     notice_queue(privacy_request=privacy_request, kind=Notice.Kind.DECISION)
     return privacy_request
+
+
+@transaction.atomic
+def privacy_request_reject(
+    *, privacy_request: PrivacyRequest, by: User, reasons: str
+) -> PrivacyRequest:
+    return _decide_without_carrying_out(
+        privacy_request,
+        by=by,
+        reasons=reasons,
+        outcome=Outcome.REJECTED,
+        status=Status.REJECTED,
+        step=Step.REJECTED,
+    )
 
 
 @transaction.atomic
@@ -407,20 +421,14 @@ def privacy_request_answer_no_data(
     *, privacy_request: PrivacyRequest, by: User, reasons: str
 ) -> PrivacyRequest:
     """We hold no data about this person: that is the answer, with what was searched."""
-    reasons = _require_reasons(reasons)
-    privacy_request = lock(privacy_request)
-    privacy_request.outcome = Outcome.NO_DATA
-    privacy_request.decision_reasons = reasons
-    privacy_request.decided_at = timezone.now()
-    transition(
+    return _decide_without_carrying_out(
         privacy_request,
-        Status.COMPLETED,
-        step=Step.NO_DATA,
         by=by,
-        extra_fields=("outcome", "decision_reasons", "decided_at"),
+        reasons=reasons,
+        outcome=Outcome.NO_DATA,
+        status=Status.COMPLETED,
+        step=Step.NO_DATA,
     )
-    notice_queue(privacy_request=privacy_request, kind=Notice.Kind.DECISION)
-    return privacy_request
 
 
 @transaction.atomic
