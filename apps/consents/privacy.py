@@ -6,7 +6,8 @@ provision and receipt records for their statutory 3 years (APPI Art. 29/30)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_noop
 
 from apps.consents import services
@@ -20,6 +21,7 @@ from apps.consents.models import (
     Source,
     VisitorLink,
 )
+from apps.core.db import delete_together
 from apps.core.privacy import ErasureReport, RestrictionScope, register
 from apps.customers.models import Customer
 
@@ -78,17 +80,51 @@ def export(customer_id: int) -> dict[str, list[dict]]:
     }
 
 
+def _kept(customer_id: int) -> dict:
+    """What stays, in one query: provision and receipt records (3 years) and the ledger."""
+    events = (
+        ConsentEvent.objects.filter(customer_id=OuterRef("pk"))
+        .values("customer_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return (
+        Customer.objects.filter(pk=customer_id)
+        .values("pk")
+        .annotate(
+            provisions=Count("provision_records", distinct=True),
+            provisions_until=Max("provision_records__retain_until"),
+            receipts=Count("receipt_records", distinct=True),
+            receipts_until=Max("receipt_records__retain_until"),
+            events=Coalesce(Subquery(events), 0),
+        )
+        .get()
+    )
+
+
 def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
     report = ErasureReport()
     contexts = ConsentEventContext.objects.filter(event__customer_id=customer_id)
     links = VisitorLink.objects.filter(customer_id=customer_id)
-    # What stays, in one query: provision and receipt records (3 years) and the ledger.
-    kept = Customer.objects.filter(pk=customer_id).aggregate(
-        provisions=Count("provision_records", distinct=True),
-        provisions_until=Max("provision_records__retain_until"),
-        receipts=Count("receipt_records", distinct=True),
-        receipts_until=Max("receipt_records__retain_until"),
-    )
+    if dry_run:
+        report.anonymised["consents.ConsentState"] = ConsentState.objects.filter(
+            customer_id=customer_id,
+            status__in=[ConsentState.Status.GRANTED, ConsentState.Status.PENDING],
+        ).count()
+        report.deleted["consents.ConsentEventContext"] = contexts.count()
+        report.deleted["consents.VisitorLink"] = links.count()
+    else:
+        report.anonymised["consents.ConsentState"] = services.consent_withdraw_all(
+            customer=Customer(pk=customer_id),
+            source=Source.PRIVACY_REQUEST,
+            wording="Withdrawn on erasure of the person's data.",
+        )
+        (
+            report.deleted["consents.ConsentEventContext"],
+            report.deleted["consents.VisitorLink"],
+        ) = delete_together(contexts, links)
+    # After the withdrawal, so that the ledger count includes its events.
+    kept = _kept(customer_id)
     if kept["provisions"]:
         report.kept["consents.ProvisionRecord"] = (
             kept["provisions"],
@@ -106,25 +142,9 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
             ),
             kept["receipts_until"],
         )
-    if dry_run:
-        report.anonymised["consents.ConsentState"] = ConsentState.objects.filter(
-            customer_id=customer_id,
-            status__in=[ConsentState.Status.GRANTED, ConsentState.Status.PENDING],
-        ).count()
-        report.deleted["consents.ConsentEventContext"] = contexts.count()
-        report.deleted["consents.VisitorLink"] = links.count()
-    else:
-        report.anonymised["consents.ConsentState"] = services.consent_withdraw_all(
-            customer=Customer(pk=customer_id),
-            source=Source.PRIVACY_REQUEST,
-            wording="Withdrawn on erasure of the person's data.",
-        )
-        report.deleted["consents.ConsentEventContext"] = contexts._raw_delete(contexts.db)
-        report.deleted["consents.VisitorLink"] = links._raw_delete(links.db)
-    events = ConsentEvent.objects.filter(customer_id=customer_id).count()
-    if events:
+    if kept["events"]:
         report.kept["consents.ConsentEvent"] = (
-            events,
+            kept["events"],
             gettext_noop(
                 "The consent ledger is evidence of what the person agreed to; it keeps ids only."
             ),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.hashers import make_password
-from django.contrib.sessions.models import Session
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.db import delete_together
 from apps.core.privacy import ErasureReport, register
-from apps.customers.models import Address, Customer, Inquiry, User
+from apps.customers.models import Address, Customer, Inquiry, Session, User
 
 CUSTOMER_FIELDS = (
     "family_name",
@@ -88,51 +88,45 @@ def _lockout_records(customer: Customer) -> list:
     return [model.objects.filter(query) for model in LOCKOUT_MODELS]
 
 
-def _live_sessions_of(user_id: int) -> list[str]:
-    keys = []
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500):
-        if str(session.get_decoded().get("_auth_user_id")) == str(user_id):
-            keys.append(session.session_key)
-    return keys
-
-
 def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
-    """Anonymise the profile and the login; delete addresses, inquiries, sessions and the
-    lockout records that hold the e-mail typed at a failed login.
+    """Anonymise the profile, the login and the person's inquiries; delete addresses, sessions
+    and the lockout records that hold the e-mail typed at a failed login.
 
     The anonymised customer row stays (status "erased") so that orders kept for the tax hold
     still point somewhere; it holds no personal field. The login row stays too, emptied (no
     address, no usable password, inactive, no groups): deleting it would make Django visit every
-    table that can point at a user. Running it twice changes nothing more.
+    table that can point at a user. Inquiries keep their topic and dates (a privacy request may
+    name the inquiry it came from) without name, address, phone or message. Five statements
+    whatever the person has; running it twice changes nothing more.
     """
     report = ErasureReport()
     customer = (
         Customer.objects.select_for_update(of=("self",)).select_related("user").get(pk=customer_id)
     )
-    addresses = Address.objects.filter(customer=customer)
-    inquiries = _inquiries(customer)
-    session_keys = _live_sessions_of(customer.user_id) if customer.user_id else []
+    user_id = customer.user_id
+    # Deleted outright: nothing points at these rows.
+    gone = [
+        Address.objects.filter(customer=customer),
+        Session.objects.filter(user_id=user_id) if user_id else Session.objects.none(),
+        *_lockout_records(customer),
+    ]
+    inquiries = _inquiries(customer).filter(
+        ~Q(name="") | ~Q(email="") | ~Q(phone="") | ~Q(message="")
+    )
     has_personal = any(getattr(customer, name) for name in CUSTOMER_FIELDS)
     # Only staff logins carry groups and permissions.
-    staff_login = bool(customer.user_id and (customer.user.is_staff or customer.user.is_superuser))
-    lockout = _lockout_records(customer)
-    report.anonymised["customers.Customer"] = 1 if has_personal or customer.user_id else 0
-    report.anonymised["customers.User"] = 1 if customer.user_id else 0
-    report.deleted["sessions.Session"] = len(session_keys)
+    staff_login = bool(user_id and (customer.user.is_staff or customer.user.is_superuser))
+    report.anonymised["customers.Customer"] = 1 if has_personal or user_id else 0
+    report.anonymised["customers.User"] = 1 if user_id else 0
     if dry_run:
-        report.deleted["customers.Address"] = addresses.count()
-        report.deleted["customers.Inquiry"] = inquiries.count()
-        for records in lockout:
+        for records in gone:
             report.deleted[records.model._meta.label] = records.count()
+        report.anonymised["customers.Inquiry"] = inquiries.count()
         return report
 
-    for records in lockout:
-        report.deleted[records.model._meta.label] = records._raw_delete(records.db)
-    report.deleted["customers.Address"] = addresses._raw_delete(addresses.db)
-    report.deleted["customers.Inquiry"] = inquiries.delete()[1].get("customers.Inquiry", 0)
-    if session_keys:
-        Session.objects.filter(session_key__in=session_keys).delete()
-    user_id = customer.user_id
+    for records, count in zip(gone, delete_together(*gone), strict=True):
+        report.deleted[records.model._meta.label] = count
+    report.anonymised["customers.Inquiry"] = inquiries.update(**dict.fromkeys(INQUIRY_FIELDS, ""))
     if report.anonymised["customers.Customer"]:
         for name in CUSTOMER_FIELDS:
             setattr(customer, name, None if name == "date_of_birth" else "")
@@ -150,9 +144,10 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
             last_login=None,
         )
         if staff_login:
-            for through in (User.groups.through, User.user_permissions.through):
-                links = through.objects.filter(user_id=user_id)
-                links._raw_delete(links.db)
+            delete_together(
+                User.groups.through.objects.filter(user_id=user_id),
+                User.user_permissions.through.objects.filter(user_id=user_id),
+            )
     return report
 
 

@@ -251,8 +251,8 @@ def inquiry_acknowledge(*, inquiry_id: int) -> bool:
 
     with transaction.atomic():
         inquiry = Inquiry.objects.select_for_update().filter(pk=inquiry_id).first()
-        if inquiry is None or inquiry.acknowledged_at is not None:
-            return False
+        if inquiry is None or inquiry.acknowledged_at is not None or not inquiry.email:
+            return False  # gone, answered already, or its sender's data was erased
         context = {"inquiry": inquiry, "settings": settings}
         send_mail(
             subject=render_to_string("customers/email/inquiry_ack_subject.txt", context).strip(),

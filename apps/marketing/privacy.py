@@ -38,45 +38,36 @@ def export(customer_id: int) -> dict[str, list[dict]]:
     }
 
 
-def _suppress(hashes: list[str]) -> int:
-    """Add the hashes to the global suppression list; how many were not on it yet (one
-    statement: INSERT … ON CONFLICT DO NOTHING RETURNING, on PostgreSQL and SQLite alike)."""
-    if not hashes:
-        return 0
-    now = timezone.now()
-    rows = ", ".join(["(%s, NULL, %s, %s)"] * len(hashes))
-    params = [value for h in hashes for value in (h, SuppressedAddress.Reason.ERASED, now)]
+def _suppress(*, customer_id: int, hashes: set[str]) -> int:
+    """Put on the global suppression list (no magazine: every one) the hashes of the person's subscriptions and the
+    given ones; how many were not on it yet. One statement (INSERT … SELECT … ON CONFLICT DO
+    NOTHING RETURNING), on PostgreSQL and SQLite alike."""
+    table = SuppressedAddress._meta.db_table
+    given = " UNION ".join(["SELECT %s"] * len(hashes))
+    sql = (
+        f"INSERT INTO {table} (address_hash, reason, created_at) "  # noqa: S608
+        "SELECT DISTINCT h, %s, %s FROM ("
+        f"SELECT email_hash AS h FROM {Subscription._meta.db_table} WHERE customer_id = %s"
+        f"{' UNION ' + given if given else ''}"
+        ") AS person WHERE h <> '' ON CONFLICT DO NOTHING RETURNING id"
+    )  # table names are ours; every value is a parameter
+    params = [SuppressedAddress.Reason.ERASED, timezone.now(), customer_id, *sorted(hashes)]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {SuppressedAddress._meta.db_table} "  # noqa: S608 (our table name)
-            f"(address_hash, magazine_id, reason, created_at) VALUES {rows} "
-            "ON CONFLICT DO NOTHING RETURNING id",
-            params,
-        )
+        cursor.execute(sql, params)
         return len(cursor.fetchall())
 
 
 def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
     """Suppress the person's addresses (keyed hashes), unlink and delete their subscriptions.
-    Their consents are withdrawn by the consents eraser, which runs after this one. A handful of
+    Their consents are withdrawn by the consents eraser, which runs after this one. Four
     statements whatever the number of subscriptions and mails."""
     report = ErasureReport()
     email = Customer.objects.filter(pk=customer_id).values_list("email", flat=True).first() or ""
+    hashes = {address_hash(email)} if email else set()
     subscriptions = Subscription.objects.filter(customer_id=customer_id)
-    hashes = set(subscriptions.values_list("email_hash", flat=True))
-    if email:
-        hashes.add(address_hash(email))
-    deliveries = Delivery.objects.filter(customer_id=customer_id).count()
-    if deliveries:
-        report.kept["marketing.Delivery"] = (
-            deliveries,
-            gettext_noop(
-                "Which mail was sent on which consent (ids only), kept as the record of consent "
-                "for 3 years after the last mail."
-            ),
-            None,
-        )
+    deliveries = Delivery.objects.filter(customer_id=customer_id)
     if dry_run:
+        hashes |= set(subscriptions.values_list("email_hash", flat=True))
         suppressed = set(
             SuppressedAddress.objects.filter(
                 address_hash__in=hashes, magazine__isnull=True
@@ -84,14 +75,25 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
         )
         report.anonymised["marketing.SuppressedAddress"] = len(hashes - suppressed)
         report.deleted["marketing.Subscription"] = subscriptions.count()
-        return report
-    report.anonymised["marketing.SuppressedAddress"] = _suppress(sorted(hashes))
-    if deliveries:
-        Delivery.objects.filter(customer_id=customer_id, subscription__isnull=False).update(
-            subscription=None
+        kept = deliveries.count()
+    else:
+        report.anonymised["marketing.SuppressedAddress"] = _suppress(
+            customer_id=customer_id, hashes=hashes
         )
-    # Nothing points at a subscription any more: one DELETE, no collector.
-    report.deleted["marketing.Subscription"] = subscriptions._raw_delete(subscriptions.db)
+        # Every row of the person's matches (already unlinked ones too), so the count of what
+        # is kept comes with it.
+        kept = deliveries.update(subscription=None)
+        # Nothing points at a subscription any more: one DELETE, no collector.
+        report.deleted["marketing.Subscription"] = subscriptions._raw_delete(subscriptions.db)
+    if kept:
+        report.kept["marketing.Delivery"] = (
+            kept,
+            gettext_noop(
+                "Which mail was sent on which consent (ids only), kept as the record of consent "
+                "for 3 years after the last mail."
+            ),
+            None,
+        )
     return report
 
 

@@ -295,14 +295,19 @@ class QueryCounter:
 
     CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
-    def __init__(self):
+    def __init__(self, *, keep_sql: bool = False):
         self.total = 0
         self.by_part: Counter[str] = Counter()
+        # (part, SQL text) when asked: the statement only, never its parameters (personal data).
+        self.statements: list[tuple[str, str]] | None = [] if keep_sql else None
 
     def __call__(self, execute, sql, params, many, context):
         if not sql.lstrip().upper().startswith(self.CONTROL):
+            part = self._part()
             self.total += 1
-            self.by_part[self._part()] += 1
+            self.by_part[part] += 1
+            if self.statements is not None:
+                self.statements.append((part, sql))
         return execute(sql, params, many, context)
 
     @staticmethod

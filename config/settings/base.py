@@ -136,6 +136,8 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "/private-media/"  # no URL pattern serves it
 
 # ---------------------------------------------------------------- sessions & security
+# Database sessions that know their login, so a person's sessions end with one DELETE.
+SESSION_ENGINE = "apps.customers.sessions"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -6,11 +6,10 @@ import re
 
 import pytest
 from django.apps import apps
-from django.contrib.sessions.models import Session
 from django.test import Client
 
 from apps.core.privacy import covered_fields, personal_data_erase, personal_data_export
-from apps.customers.models import Address, Customer, Inquiry, User
+from apps.customers.models import Address, Customer, Inquiry, Session, User
 from apps.customers.services import inquiry_create
 from apps.orders.models import Payment
 from apps.orders.services import LineItem, PaymentInput, order_place
@@ -125,7 +124,11 @@ def test_erasure_leaves_no_personal_data_and_keeps_the_tax_record(person):
     user_id = customer.user_id
     client = Client()
     client.force_login(customer.user)
-    assert Session.objects.count() == 1
+    someone_else = Client()
+    someone_else.force_login(CustomerFactory().user)
+    assert Client().session.session_key  # a visitor's session, signed in to nobody
+    assert Session.objects.filter(user_id=user_id).count() == 1
+    others = set(Session.objects.exclude(user_id=user_id).values_list("session_key", flat=True))
 
     report = personal_data_erase(customer_id=customer.pk)
 
@@ -137,8 +140,12 @@ def test_erasure_leaves_no_personal_data_and_keeps_the_tax_record(person):
     assert login.email == f"erased-{user_id}@erased.invalid" and not login.is_active
     assert not login.has_usable_password() and login.last_login is None
     assert not Address.objects.filter(customer=customer).exists()
-    assert not Inquiry.objects.exists()
-    assert not Session.objects.exists()
+    inquiry = Inquiry.objects.get()  # its topic and date stay, nothing of its sender
+    assert (inquiry.name, inquiry.email, inquiry.phone, inquiry.message) == ("", "", "", "")
+    assert report.anonymised["customers.Inquiry"] == 1
+    assert not Session.objects.filter(user_id=user_id).exists()
+    assert report.deleted["customers.Session"] == 1
+    assert set(Session.objects.values_list("session_key", flat=True)) == others
     order.refresh_from_db()
     assert order.number and order.total and order.placed_at
     assert order.use_suspended and order.hold_until.year == order.placed_at.year + 7

@@ -86,8 +86,7 @@ def privacy_request_execute(*, privacy_request_id: int) -> bool:
         if kind in ERASURE_KINDS:
             report = personal_data_erase(customer_id=privacy_request.customer_id)
             privacy_request.erasure_report = erasure_report_as_json(report)
-            privacy_request.save(update_fields=["erasure_report", "updated_at"])
-            _complete(privacy_request, by=None)
+            _complete(privacy_request, by=None, extra_fields=("erasure_report",))
             return True
         if kind in RESTRICTION_KINDS:
             scope = (
@@ -99,8 +98,7 @@ def privacy_request_execute(*, privacy_request_id: int) -> bool:
                 customer_id=privacy_request.customer_id, scope=scope, active=True
             )
             privacy_request.restriction_result = {"scope": scope, "changed": result}
-            privacy_request.save(update_fields=["restriction_result", "updated_at"])
-            _complete(privacy_request, by=None)
+            _complete(privacy_request, by=None, extra_fields=("restriction_result",))
             return True
         if (
             kind in DISCLOSURE_KINDS
@@ -131,8 +129,22 @@ def purpose_notification_answer(*, language: str) -> str:
         ).strip()
 
 
-def _complete(privacy_request: PrivacyRequest, *, by: User | None, note: str = "") -> None:
-    transition(privacy_request, Status.COMPLETED, step=Step.COMPLETED, by=by, note=note)
+def _complete(
+    privacy_request: PrivacyRequest,
+    *,
+    by: User | None,
+    note: str = "",
+    extra_fields: tuple[str, ...] = (),
+) -> None:
+    """Close the request (saving `extra_fields` with its status) and queue the final notice."""
+    transition(
+        privacy_request,
+        Status.COMPLETED,
+        step=Step.COMPLETED,
+        by=by,
+        note=note,
+        extra_fields=extra_fields,
+    )
     notice_queue(privacy_request=privacy_request, kind=Notice.Kind.COMPLETION)
 
 

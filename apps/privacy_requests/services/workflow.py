@@ -11,7 +11,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -129,16 +129,27 @@ def transition(
     return privacy_request
 
 
-def notice_queue(*, privacy_request: PrivacyRequest, kind: str) -> Notice | None:
-    """Write the notice row now; a task sends it once the transaction commits."""
+def notice_queue(*, privacy_request: PrivacyRequest, kind: str) -> int | None:
+    """Write the notice row now, once per kind (a second decision after a correction went back
+    to review mails nothing more); a task sends it once the transaction commits. Returns the new
+    notice's id, or None when nothing was queued. One statement: INSERT … ON CONFLICT DO
+    NOTHING RETURNING, on PostgreSQL and SQLite alike."""
     from apps.privacy_requests.tasks import notice_send_task
 
     if not privacy_request.requester_email:
         return None  # a postal requester gets the answer by post; staff print it
-    notice, created = Notice.objects.get_or_create(privacy_request=privacy_request, kind=kind)
-    if created:
-        notice_send_task.delay_on_commit(notice.pk)
-    return notice
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Notice._meta.db_table} "  # noqa: S608 (our table name)
+            "(privacy_request_id, kind, created_at, sent_at) VALUES (%s, %s, %s, NULL) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            [privacy_request.pk, kind, timezone.now()],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    notice_send_task.delay_on_commit(row[0])
+    return row[0]
 
 
 # ------------------------------------------------------------------ receipt

@@ -51,6 +51,11 @@ class Command(BaseCommand):
         parser.add_argument("--worker-loglevel", default="WARNING")
         parser.add_argument("--timeout", type=float, default=600)
         parser.add_argument("--no-migrate", action="store_true")
+        parser.add_argument(
+            "--show-queries",
+            action="store_true",
+            help="print the SQL text (never its parameters) of the 1-order probe to stderr",
+        )
 
     def handle(self, *args, **options):
         import logging
@@ -72,6 +77,7 @@ class Command(BaseCommand):
         self.workdir = Path(tempfile.mkdtemp(prefix="bench-erasure-"))
         self.run_id = get_random_string(6, "abcdefghijkmnpqrstuvwxyz23456789")
         self.officer = self._officer()
+        self.show_queries = options["show_queries"]
         result = {"customers": n}
         try:
             with self._sink() as sink:
@@ -119,7 +125,7 @@ class Command(BaseCommand):
         filing_s = time.monotonic() - started
         # The baseline first: the probes then run warm, like every erasure but the first.
         naive_rate = self._naive(naive_ids, sink)
-        queries_1 = self._queries_of_one_erasure(probe_small_id)
+        queries_1 = self._queries_of_one_erasure(probe_small_id, show=self.show_queries)
         queries_1000 = self._queries_of_one_erasure(big_id)
         self._log(f"queries per erasure: {dict(queries_1.by_part)} (1 order)")
 
@@ -245,17 +251,19 @@ class Command(BaseCommand):
         for request in PrivacyRequest.objects.filter(pk__in=request_ids).order_by("pk"):
             services.privacy_request_carry_out(privacy_request=request, by=self.officer)
 
-    def _queries_of_one_erasure(self, request_id: int) -> QueryCounter:
+    def _queries_of_one_erasure(self, request_id: int, *, show: bool = False) -> QueryCounter:
         """The SQL statements the erasure task runs, by part (its completion mail is left to
         the worker)."""
         from apps.privacy_requests import services
 
         self._carry_out([request_id])  # the task it enqueues will find nothing left to do
-        counter = QueryCounter()
+        counter = QueryCounter(keep_sql=show)
         with connection.execute_wrapper(counter):
             done = services.privacy_request_execute(privacy_request_id=request_id)
         if not done:
             raise CommandError("the probe erasure did not run")
+        for part, sql in counter.statements or ():
+            self.stderr.write(f"[{part}] {sql}")
         return counter
 
     def _naive(self, request_ids: list[int], sink) -> float:
