@@ -1,0 +1,67 @@
+"""An erasure costs the same number of SQL statements however much a person has, and at most 30
+(issue 5's target), counted the way `bench_erasure` counts them (transaction control aside)."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from apps.consents.models import Purpose, Source
+from apps.consents.services import consent_grant
+from apps.core.privacy import personal_data_erase
+from apps.customers.models import Session
+from apps.customers.services import inquiry_create
+from apps.marketing.services import subscription_subscribe_member
+from apps.orders.services import LineItem, PaymentInput, order_place
+from apps.privacy_requests.bench import QueryCounter
+from tests.factories import AddressFactory, CustomerFactory, ProductFactory
+from tests.marketing.helpers import magazine
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def person_with(n: int, magazines):
+    """A member with n of everything: addresses, orders, inquiries, signed-in sessions,
+    subscriptions, and a consent (with IP address and browser) for every purpose."""
+    customer = CustomerFactory()
+    product = ProductFactory()
+    for i in range(n):
+        address = AddressFactory(customer=customer, is_default=i == 0)
+        order_place(
+            customer=customer,
+            items=[LineItem(product.pk, 1)],
+            ship_to=address,
+            payment=PaymentInput(method="card", card_brand="VISA", card_last4="4242"),
+        )
+        inquiry_create(name="山田 花子", email=customer.email, topic="order", message="質問です")
+        Client().force_login(customer.user)
+        subscription_subscribe_member(customer=customer, magazine=magazines[i])
+    for purpose in Purpose.objects.all():
+        consent_grant(
+            purpose=purpose,
+            source=Source.MYPAGE,
+            customer=customer,
+            ip_address="192.0.2.10",
+            user_agent="Mozilla/5.0",
+        )
+    assert Session.objects.filter(user_id=customer.user_id).count() == n
+    return customer
+
+
+def statements_to_erase(customer) -> int:
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        report = personal_data_erase(customer_id=customer.pk)
+    assert report.changed_anything
+    return counter.total
+
+
+def test_erasure_statements_do_not_grow_with_what_the_person_has():
+    magazines = [magazine(slug=f"m{i}", name=f"マガジン{i}") for i in range(5)]
+    bare, rich = person_with(1, magazines), person_with(5, magazines)
+    # The first erasure in a database also stores the withdrawal wording (once, for everyone).
+    personal_data_erase(customer_id=person_with(1, magazines[1:]).pk)
+
+    one, five = statements_to_erase(bare), statements_to_erase(rich)
+
+    assert one == five
+    assert five <= 30
