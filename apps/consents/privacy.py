@@ -102,8 +102,9 @@ def _kept(customer_id: int) -> dict:
     )
 
 
-def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
+def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     report = ErasureReport()
+    customer_id = person.pk
     contexts = ConsentEventContext.objects.filter(event__customer_id=customer_id)
     links = VisitorLink.objects.filter(customer_id=customer_id)
     if dry_run:
@@ -115,7 +116,8 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
         report.deleted["consents.VisitorLink"] = links.count()
     else:
         report.anonymised["consents.ConsentState"] = services.consent_withdraw_all(
-            customer=Customer(pk=customer_id),
+            customer=person,
+            locked=True,
             source=Source.PRIVACY_REQUEST,
             wording="Withdrawn on erasure of the person's data.",
         )

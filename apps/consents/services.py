@@ -134,12 +134,18 @@ def consent_set(*, purpose: Purpose, granted: bool, source: str, **kwargs) -> Co
 
 @transaction.atomic
 def consent_withdraw_all(
-    *, customer: Customer, source: str, actor: User | None = None, wording: str | None = None
+    *,
+    customer: Customer,
+    source: str,
+    actor: User | None = None,
+    wording: str | None = None,
+    locked: bool = False,
 ) -> int:
     """Withdraw every consent the person has granted or left pending, in a fixed number of
     statements: one withdrawal event each (appended in bulk) and their states updated.
-    Returns how many."""
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    `locked`: the caller already holds the person's row lock (an erasure). Returns how many."""
+    if not locked:
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
     states = list(
         ConsentState.objects.select_for_update()
         .filter(customer=customer, status__in=[Status.GRANTED, Status.PENDING])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 
@@ -39,6 +40,7 @@ class ErasureReport:
 
 
 Exporter = Callable[[int], dict[str, list[dict]]]
+# eraser(person, *, dry_run) where person is the customers.Customer row, locked (see below).
 Eraser = Callable[..., ErasureReport]
 # restricter(customer_id, scope, *, active) -> how many things it changed. Scopes below.
 Restricter = Callable[..., int]
@@ -66,6 +68,15 @@ class PersonalDataHandler:
 
 
 _registry: dict[str, PersonalDataHandler] = {}
+# Loads and locks the person an erasure is about (registered by the customers app): taken before
+# any eraser runs, so nothing new (an order, a consent) can be written for them halfway through,
+# and loaded once for every eraser.
+_person_lock: Callable[[int], Any] | None = None
+
+
+def register_person_lock(lock: Callable[[int], Any]) -> None:
+    global _person_lock  # set once, when the customers app loads
+    _person_lock = lock
 
 
 def register(
@@ -105,11 +116,15 @@ def personal_data_export(*, customer_id: int) -> dict[str, dict[str, list[dict]]
 
 
 def personal_data_erase(*, customer_id: int, dry_run: bool = False) -> ErasureReport:
-    """Run every registered eraser in one transaction; a dry run rolls everything back."""
+    """Lock the person, then run every registered eraser, in one transaction. A dry run only
+    counts (each eraser reads; none writes)."""
+    if _person_lock is None:
+        raise RuntimeError("no app registered the person lock (apps.customers.privacy)")
     report = ErasureReport()
     with transaction.atomic():
+        person = _person_lock(customer_id)
         for handler in handlers():
-            report.merge(handler.eraser(customer_id, dry_run=dry_run))
+            report.merge(handler.eraser(person, dry_run=dry_run))
     return report
 
 

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.db import delete_together
-from apps.core.privacy import ErasureReport, register
+from apps.core.privacy import ErasureReport, register, register_person_lock
 from apps.customers.models import Address, Customer, Inquiry, Session, User
 
 CUSTOMER_FIELDS = (
@@ -88,7 +88,16 @@ def _lockout_records(customer: Customer) -> list:
     return [model.objects.filter(query) for model in LOCKOUT_MODELS]
 
 
-def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
+def lock_person(customer_id: int) -> Customer:
+    """The person an erasure is about, with their login, locked until it commits: orders,
+    consents and subscriptions all take this lock before writing, so none can be added halfway
+    through an erasure."""
+    return (
+        Customer.objects.select_for_update(of=("self",)).select_related("user").get(pk=customer_id)
+    )
+
+
+def erase(customer: Customer, *, dry_run: bool = False) -> ErasureReport:
     """Anonymise the profile, the login and the person's inquiries; delete addresses, sessions
     and the lockout records that hold the e-mail typed at a failed login.
 
@@ -100,9 +109,6 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
     whatever the person has; running it twice changes nothing more.
     """
     report = ErasureReport()
-    customer = (
-        Customer.objects.select_for_update(of=("self",)).select_related("user").get(pk=customer_id)
-    )
     user_id = customer.user_id
     # Deleted outright: nothing points at these rows.
     gone = [
@@ -151,6 +157,7 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
     return report
 
 
+register_person_lock(lock_person)
 register(
     "customers",
     exporter=export,

@@ -57,15 +57,14 @@ def _suppress(*, customer_id: int, hashes: set[str]) -> int:
         return len(cursor.fetchall())
 
 
-def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
+def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     """Suppress the person's addresses (keyed hashes), unlink and delete their subscriptions.
     Their consents are withdrawn by the consents eraser, which runs after this one. Four
     statements whatever the number of subscriptions and mails."""
     report = ErasureReport()
-    email = Customer.objects.filter(pk=customer_id).values_list("email", flat=True).first() or ""
-    hashes = {address_hash(email)} if email else set()
-    subscriptions = Subscription.objects.filter(customer_id=customer_id)
-    deliveries = Delivery.objects.filter(customer_id=customer_id)
+    hashes = {address_hash(person.email)} if person.email else set()
+    subscriptions = Subscription.objects.filter(customer_id=person.pk)
+    deliveries = Delivery.objects.filter(customer_id=person.pk)
     if dry_run:
         hashes |= set(subscriptions.values_list("email_hash", flat=True))
         suppressed = set(
@@ -78,7 +77,7 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
         kept = deliveries.count()
     else:
         report.anonymised["marketing.SuppressedAddress"] = _suppress(
-            customer_id=customer_id, hashes=hashes
+            customer_id=person.pk, hashes=hashes
         )
         # Every row of the person's matches (already unlinked ones too), so the count of what
         # is kept comes with it.

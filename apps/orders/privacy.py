@@ -15,6 +15,7 @@ from django.db.models.functions import TruncDate
 
 from apps.core.dates import add_years
 from apps.core.privacy import ErasureReport, register
+from apps.customers.models import Customer
 from apps.orders.models import Order, Payment
 
 ORDER_FIELDS = ("ship_name", "ship_postal_code", "ship_address", "ship_phone")
@@ -81,11 +82,11 @@ class AddYears(Func):
         )
 
 
-def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
+def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     """One UPDATE for all of the person's orders and one for their payments, however many
     there are: the number of queries does not grow with the number of orders."""
     report = ErasureReport()
-    orders = Order.objects.filter(customer_id=customer_id)
+    orders = Order.objects.filter(customer_id=person.pk)
     with_personal = orders.filter(
         ~Q(ship_name="")
         | ~Q(ship_postal_code="")
@@ -93,7 +94,7 @@ def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
         | ~Q(ship_phone="")
         | Q(use_suspended=False)
     )
-    payments = Payment.objects.filter(order__customer_id=customer_id).exclude(card_last4="")
+    payments = Payment.objects.filter(order__customer_id=person.pk).exclude(card_last4="")
     if dry_run:
         report.anonymised["orders.Order"] = with_personal.count()
         report.anonymised["orders.Payment"] = payments.count()

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.core.dates import add_years
 from apps.core.privacy import ErasureReport, register
+from apps.customers.models import Customer
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
     IdentityDocument,
@@ -86,12 +87,13 @@ def _record_hold_until() -> datetime.date:
     return add_years(timezone.localdate(), settings.PRIVACY_REQUEST_RECORD_YEARS)
 
 
-def erase(customer_id: int, *, dry_run: bool = False) -> ErasureReport:
+def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     """Three statements when there is nothing to empty (one read of the requests, one of the
     documents, one update of the notes), at most three more when there is."""
     from apps.privacy_requests.services.retention import _delete_files_on_commit
 
     report = ErasureReport()
+    customer_id = person.pk
     notices = Notice.objects.filter(privacy_request=OuterRef("pk"))
     has_content = (
         ~Q(details="")

@@ -48,10 +48,15 @@ def person_with(n: int, magazines):
 
 
 def statements_to_erase(customer) -> int:
-    counter = QueryCounter()
+    counter = QueryCounter(keep_sql=True)
     with connection.execute_wrapper(counter):
         report = personal_data_erase(customer_id=customer.pk)
     assert report.changed_anything
+    # The person is locked before any eraser writes: an order or a consent being added at the
+    # same moment waits, then finds them erased.
+    first = counter.statements[0][1]
+    assert first.startswith("SELECT") and '"customers_customer"' in first
+    assert first.rstrip().endswith('FOR UPDATE OF "customers_customer"')
     return counter.total
 
 

@@ -36,7 +36,7 @@ def orders_for(customer, count):
 
 def queries_to_erase(customer) -> int:
     with CaptureQueriesContext(connection) as queries:
-        erase(customer.pk)
+        erase(customer)
     return len(queries.captured_queries)
 
 
@@ -45,7 +45,7 @@ def test_hold_dates_match_tax_hold_until():
     orders = orders_for(customer, len(PLACED))
     for order, placed in zip(orders.order_by("pk"), PLACED, strict=True):
         Order.objects.filter(pk=order.pk).update(placed_at=placed)
-    report = erase(customer.pk)
+    report = erase(customer)
     for order in orders:
         assert order.hold_until == tax_hold_until(order.placed_at)
         assert order.use_suspended and order.ship_name == "" and order.payment.card_last4 == ""
