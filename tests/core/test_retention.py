@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.core import retention
 from apps.core.services import retention_run
-from apps.customers.models import Customer, Inquiry
+from apps.customers.models import Customer, Inquiry, Session
 from apps.orders.models import Order, OrderLine, Payment
 from apps.orders.services import LineItem, PaymentInput, order_place
 from tests.factories import AddressFactory, CustomerFactory, GuestFactory, ProductFactory
@@ -47,6 +47,7 @@ def test_every_rule_is_registered():
         "expired_tax_holds",
         "marketing_consent_records",
         "provision_records",
+        "expired_sessions",
     ]
 
 
@@ -164,7 +165,8 @@ def test_a_second_run_finds_nothing_left(caplog):
     with caplog.at_level("INFO"):
         first = retention_run(today=TODAY)
     assert first == {"inactive_guests": 1, "expired_tax_holds": 1,
-                     "marketing_consent_records": 0, "provision_records": 0}  # fmt: skip
+                     "marketing_consent_records": 0, "provision_records": 0,
+                     "expired_sessions": 0}  # fmt: skip
     assert set(retention_run(today=TODAY).values()) == {0}
     # The log says what was done with counts and ids, never personal data.
     assert "retention rule=inactive_guests dry_run=False today=2030-06-15 count=1" in caplog.text
@@ -189,3 +191,16 @@ def test_the_task_runs_the_schedule():
     retention_run_task.delay()
     customer.refresh_from_db()
     assert customer.status == Customer.Status.ERASED
+
+
+def test_sessions_go_the_day_after_they_expired():
+    from django.test import Client
+
+    for expires in (at(TODAY - datetime.timedelta(1), 23), at(TODAY, 0)):
+        client = Client()
+        client.force_login(CustomerFactory().user)
+        Session.objects.filter(pk=client.session.session_key).update(expire_date=expires)
+    assert retention_run(today=TODAY, dry_run=True)["expired_sessions"] == 1
+    assert Session.objects.count() == 2
+    assert retention_run(today=TODAY)["expired_sessions"] == 1
+    assert [s.expire_date for s in Session.objects.all()] == [at(TODAY, 0)]
