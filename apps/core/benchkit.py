@@ -87,17 +87,28 @@ def database_url() -> str:
 
 
 class Workers:
-    """`count` real `celery -A config worker` processes (solo pool) on this database and
-    broker, mailing to the sink."""
+    """`count` real `celery -A config worker` processes on this database and broker, mailing to
+    the sink: solo pool by default, or prefork with `concurrency` children each."""
 
-    def __init__(self, *, count: int, sink_port: int, extra_env: dict | None = None):
+    def __init__(
+        self,
+        *,
+        count: int = 1,
+        sink_port: int,
+        pool: str = "solo",
+        concurrency: int = 1,
+        settings_module: str | None = None,
+        loglevel: str | None = None,
+        extra_env: dict | None = None,
+    ):
         self.count = count
         current_settings = os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local")
         self.env = {
             **os.environ,
             # The workers run this process's settings (under pytest: the worker variant, which
             # mails over SMTP), with the same keys, so hashes and tokens agree.
-            "DJANGO_SETTINGS_MODULE": WORKER_SETTINGS.get(current_settings, current_settings),
+            "DJANGO_SETTINGS_MODULE": settings_module
+            or WORKER_SETTINGS.get(current_settings, current_settings),
             "SECRET_KEY": settings.SECRET_KEY,
             "SUPPRESSION_HMAC_KEY": settings.SUPPRESSION_HMAC_KEY,
             "DATABASE_URL": database_url(),
@@ -105,9 +116,15 @@ class Workers:
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "EMAIL_URL": f"smtp://127.0.0.1:{sink_port}",
             "LOG_LEVEL": "WARNING",
-            "DJANGO_DEBUG": "false",
+            "DJANGO_DEBUG": "false",  # as in production: no query log kept in memory
+            "PRIVACY_PRIVATE_ROOT": str(settings.PRIVACY_PRIVATE_ROOT),
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
             **(extra_env or {}),
         }
+        loglevel = loglevel or os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
+        self.options = [f"--pool={pool}", f"--loglevel={loglevel}"]
+        if pool != "solo":
+            self.options.append(f"--concurrency={concurrency}")
         self.processes: list[subprocess.Popen] = []
         self.logdir = Path(tempfile.mkdtemp(prefix="bench-workers-"))
 
@@ -118,30 +135,20 @@ class Workers:
         nodes = []
         for i in range(self.count):
             node = f"bench{i}-{os.getpid()}@localhost"
-            log = open(self.logdir / f"{i}.log", "wb")
-            self.processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "config",
-                        "worker",
-                        "--pool=solo",
-                        f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
-                        "-n",
-                        node,
-                        "--without-gossip",
-                        "--without-mingle",
-                        "--without-heartbeat",
-                    ],
-                    env=self.env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    cwd=settings.BASE_DIR,
-                )
-            )
+            with open(self.logdir / f"{i}.log", "wb") as log:
+                self.processes.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable, "-m", "celery", "-A", "config", "worker",
+                            *self.options, "-n", node,
+                            "--without-gossip", "--without-mingle", "--without-heartbeat",
+                        ],
+                        env=self.env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        cwd=settings.BASE_DIR,
+                    )
+                )  # fmt: skip
             nodes.append(node)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -149,6 +156,7 @@ class Workers:
                 return self
             if any(p.poll() is not None for p in self.processes):
                 break
+        self.__exit__()
         raise SystemExit(f"the Celery workers did not start; logs in {self.logdir}")
 
     def __exit__(self, *exc):
@@ -159,6 +167,7 @@ class Workers:
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
 
     def cpu_seconds(self) -> float:
         ticks = os.sysconf("SC_CLK_TCK")
@@ -169,9 +178,31 @@ class Workers:
         return total
 
     def peak_rss_mb(self) -> float:
+        """The highest resident memory any one worker reached (VmHWM), with its pool children
+        counted in (prefork): read before the workers stop."""
         peak = 0
         for process in self.processes:
-            for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
+            peak = max(peak, sum(_hwm_kb(pid) for pid in _tree(process.pid)))
         return round(peak / 1024, 1)
+
+
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def _hwm_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM:")), 0)

@@ -8,22 +8,15 @@ Nothing here is used by the shop itself. The people are made up, on reserved dom
 from __future__ import annotations
 
 import datetime
-import os
 import random
-import subprocess
 import sys
-import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
-
-from apps.core.benchkit import database_url
 
 FAMILY = [
     ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"),
@@ -319,89 +312,3 @@ class QueryCounter:
                 return path.parent.name  # the eraser of that app
             frame = frame.f_back
         return "workflow"
-
-
-# ------------------------------------------------------------------ SMTP sink
-
-
-# ------------------------------------------------------------------ worker
-
-
-def rss_mb_of_tree(pid: int) -> float:
-    """Resident memory of a process and all its descendants (Linux /proc), in MiB."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS"))
-            for task in Path(f"/proc/{current}/task").iterdir():
-                children = (task / "children").read_text().split()
-                todo.extend(int(c) for c in children)
-        except (OSError, StopIteration):
-            continue
-    return total / 1024
-
-
-class Worker:
-    """`python -m celery -A config worker` as a subprocess on the configured database and broker,
-    sending mail to the sink; its memory is sampled while it runs."""
-
-    def __init__(
-        self,
-        *,
-        settings_module: str,
-        email_url: str,
-        concurrency: int,
-        log: Path,
-        loglevel: str = "WARNING",
-    ):
-        self.node = f"bench-{os.getpid()}@localhost"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": settings_module,
-            "DATABASE_URL": database_url(),
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "DJANGO_DEBUG": "false",  # as in production: no query log kept in memory
-            "EMAIL_URL": email_url,
-            "PRIVACY_PRIVATE_ROOT": str(settings.PRIVACY_PRIVATE_ROOT),
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        }
-        self.command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
-            f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-n", self.node,
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ]  # fmt: skip
-        self.log = log
-        self.peak_rss_mb = 0.0
-        self._stop = threading.Event()
-
-    def start(self, timeout: float = 60) -> None:
-        from config.celery_app import app
-
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and args)
-                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                cwd=settings.BASE_DIR,
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while not app.control.ping(destination=[self.node], timeout=0.5):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the worker did not start; see {self.log}")
-        threading.Thread(target=self._sample, daemon=True).start()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.2):
-            self.peak_rss_mb = max(self.peak_rss_mb, rss_mb_of_tree(self.process.pid))
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()

@@ -73,7 +73,7 @@ class Command(BaseCommand):
             call_command("migrate", verbosity=0, interactive=False)
         was_eager = app.conf.task_always_eager
         app.conf.task_always_eager = False  # the real broker, whatever the settings default
-        settings_module = options["worker_settings"] or os.environ["DJANGO_SETTINGS_MODULE"]
+        settings_module = options["worker_settings"]  # None: this process's (see benchkit)
         self.workdir = Path(tempfile.mkdtemp(prefix="bench-erasure-"))
         self.run_id = get_random_string(6, "abcdefghijkmnpqrstuvwxyz23456789")
         self.officer = self._officer()
@@ -89,13 +89,9 @@ class Command(BaseCommand):
     # ------------------------------------------------------------------ steps
 
     def _run(self, n, naive_n, options, sink, settings_module) -> dict:
+        from apps.core.benchkit import Workers
         from apps.privacy_requests import scan
-        from apps.privacy_requests.bench import (
-            Worker,
-            insert_people,
-            needles_of,
-            plan_people,
-        )
+        from apps.privacy_requests.bench import insert_people, needles_of, plan_people
 
         big_orders = options["big_orders"]
         started = time.monotonic()
@@ -129,15 +125,14 @@ class Command(BaseCommand):
         queries_1000 = self._queries_of_one_erasure(big_id)
         self._log(f"queries per erasure: {dict(queries_1.by_part)} (1 order)")
 
-        worker = Worker(
-            settings_module=settings_module,
-            email_url=sink.url,
+        workers = Workers(
+            sink_port=sink.port,
+            pool="prefork",
             concurrency=options["concurrency"],
-            log=self.workdir / "worker.log",
+            settings_module=settings_module,
             loglevel=options["worker_loglevel"],
         )
-        worker.start()
-        try:
+        with workers:
             # The worker sends the receipts and decisions while the rest is filed; the erasures
             # are timed once it has drained them.
             started = time.monotonic()
@@ -149,9 +144,8 @@ class Command(BaseCommand):
             self._carry_out(timed_ids)
             self._wait_done(timed_ids, options)
             seconds = time.monotonic() - started
-        finally:
-            worker.stop()
-        self._log(f"worker: {n} erasures in {seconds:.2f}s (log: {worker.log})")
+            peak_rss_mb = workers.peak_rss_mb()
+        self._log(f"worker: {n} erasures in {seconds:.2f}s (log: {workers.logdir})")
 
         started = time.monotonic()
         hits = scan.scan(needles)
@@ -171,7 +165,7 @@ class Command(BaseCommand):
                 f"{big_orders}_orders": queries_1000.total,
             },
             "queries_per_erasure_by_part": dict(sorted(queries_1.by_part.items())),
-            "worker_peak_rss_mb": round(worker.peak_rss_mb, 1),
+            "worker_peak_rss_mb": peak_rss_mb,
             "worker_concurrency": options["concurrency"],
             "cpus": os.cpu_count(),
             "notices_sent": sink.received - sent_before,
