@@ -12,8 +12,10 @@ import datetime
 from django.conf import settings
 from django.db.models import Count, DateField, Func, Max, Q
 from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from apps.core.dates import add_years
+from apps.core.dates import add_months
 from apps.core.privacy import ErasureReport, register
 from apps.customers.models import Customer
 from apps.orders.models import Order, Payment
@@ -23,7 +25,17 @@ PAYMENT_FIELDS = ("card_last4",)
 
 
 def tax_hold_until(placed: datetime.datetime) -> datetime.date:
-    return add_years(placed.date(), getattr(settings, "TAX_HOLD_YEARS", 7))
+    """The last day an order's records must be kept: TAX_HOLD_YEARS from the day after the tax
+    return deadline of the business year the order falls in (a day in the shop's time zone).
+    With the defaults (March year end, two months to file, seven years), an order of 10 April
+    2024 belongs to the year ending 31 March 2025, filed by 31 May 2025, kept until 31 May
+    2032."""
+    day = timezone.localdate(placed, timezone.get_default_timezone())
+    end_month = settings.FISCAL_YEAR_END_MONTH
+    end_year = day.year if day.month <= end_month else day.year + 1
+    after_year_end = datetime.date(end_year + end_month // 12, end_month % 12 + 1, 1)
+    months = settings.TAX_FILING_MONTHS + 12 * settings.TAX_HOLD_YEARS
+    return add_months(after_year_end, months) - datetime.timedelta(days=1)
 
 
 def export(customer_id: int) -> dict[str, list[dict]]:
@@ -59,26 +71,37 @@ def export(customer_id: int) -> dict[str, list[dict]]:
     return {"orders": rows}
 
 
-class AddYears(Func):
-    """`date + n years` in SQL, with 29 February becoming the 28th like `tax_hold_until`."""
+class TaxHoldUntil(Func):
+    """`tax_hold_until` in SQL, from a (local) date: shift the business year onto the calendar
+    year, take that year's 1 January, add the months to the day after the hold, less one day."""
 
     output_field = DateField()
 
-    def __init__(self, date, years: int):
-        self.years = int(years)
+    def __init__(self, date):
+        self.shift = 12 - settings.FISCAL_YEAR_END_MONTH  # moves the year end to December
+        # From 1 January of that calendar year: to the day after the year end, then the filing
+        # period and the hold.
+        self.months = (
+            settings.FISCAL_YEAR_END_MONTH
+            + settings.TAX_FILING_MONTHS
+            + 12 * settings.TAX_HOLD_YEARS
+        )
         super().__init__(date)
 
     def as_postgresql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"(({sql}) + make_interval(years => {self.years}))::date", params
+        return (
+            f"(date_trunc('year', ({sql}) + make_interval(months => {self.shift})) "
+            f"+ make_interval(months => {self.months}) - interval '1 day')::date",
+            params,
+        )
 
     def as_sql(self, compiler, connection, **extra):  # SQLite
         sql, params = compiler.compile(self.source_expressions[0])
-        shifted = f"date({sql}, '+{self.years} years')"
         return (
-            f"CASE WHEN strftime('%%m', {shifted}) = strftime('%%m', {sql}) THEN {shifted} "
-            f"ELSE date({shifted}, 'start of month', '-1 day') END",
-            [*params] * 4,
+            f"date({sql}, '+{self.shift} months', 'start of year', '+{self.months} months', "
+            "'-1 day')",
+            params,
         )
 
 
@@ -99,19 +122,21 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
         report.anonymised["orders.Order"] = with_personal.count()
         report.anonymised["orders.Payment"] = payments.count()
     else:
-        years = getattr(settings, "TAX_HOLD_YEARS", 7)
         report.anonymised["orders.Order"] = with_personal.update(
             **dict.fromkeys(ORDER_FIELDS, ""),
             use_suspended=True,
-            hold_until=AddYears(TruncDate("placed_at", tzinfo=datetime.UTC), years),
+            hold_until=TaxHoldUntil(TruncDate("placed_at", tzinfo=timezone.get_default_timezone())),
         )
         report.anonymised["orders.Payment"] = payments.update(card_last4="")
     kept = orders.aggregate(count=Count("pk"), last=Max("placed_at"))
     if kept["count"]:
         report.kept["orders.Order"] = (
             kept["count"],
-            "Order numbers, amounts and dates are tax records the law requires us to keep "
-            "(7 years); their personal fields are removed and their use is suspended.",
+            gettext_noop(
+                "Order numbers, amounts and dates are tax records the law requires us to keep "
+                "(Corporation Tax Act: 7 years from the tax return of their business year); "
+                "their personal fields are removed and their use is suspended."
+            ),
             tax_hold_until(kept["last"]),
         )
     return report

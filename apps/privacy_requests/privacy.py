@@ -13,6 +13,7 @@ import datetime
 from django.conf import settings
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from apps.core.dates import add_years
 from apps.core.privacy import ErasureReport, register
@@ -138,8 +139,10 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     if requests:
         report.kept["privacy_requests.PrivacyRequest"] = (
             len(requests),
-            "The record that your requests were received and answered (reference, kind, "
-            "dates, decision), without their contents, as evidence that we met our duties.",
+            gettext_noop(
+                "The record that your requests were received and answered (reference, kind, "
+                "dates, decision), without their contents, as evidence that we met our duties."
+            ),
             _record_hold_until(),
         )
     if dry_run:

@@ -215,6 +215,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # ---------------------------------------------------------------- retention (apps/*/retention.py)
 # Guests (customers without a login) with no order or inquiry for this many years are anonymised.
 RETENTION_GUEST_INACTIVE_YEARS = env.int("RETENTION_GUEST_INACTIVE_YEARS", default=3)
+# Orders are tax records (Corporation Tax Act Art. 126, Enforcement Regulations Art. 59): kept
+# TAX_HOLD_YEARS from the day after the filing deadline of their business year, the deadline
+# being TAX_FILING_MONTHS after the year ends in FISCAL_YEAR_END_MONTH (1-12).
+TAX_HOLD_YEARS = env.int("TAX_HOLD_YEARS", default=7)
+FISCAL_YEAR_END_MONTH = env.int("FISCAL_YEAR_END_MONTH", default=3)
+TAX_FILING_MONTHS = env.int("TAX_FILING_MONTHS", default=2)
 
 # ---------------------------------------------------------------- the shop
 # These appear in the legally required mail footer and on the published notice (APPI Art. 32).

@@ -256,3 +256,25 @@ def test_carry_out_refused_when_nobody_matches(officer):
     with pytest.raises(ValidationError, match="no data held"):
         services.privacy_request_carry_out(privacy_request=pr, by=officer)
     assert Order.objects.count() == 0
+
+
+def test_a_japanese_erasure_notice_gives_every_reason_in_japanese(
+    person_with_order, officer, django_capture_on_commit_callbacks
+):
+    """Each eraser's reason for keeping something is translated: no English left in the
+    completion mail of a Japanese requester."""
+    from apps.privacy_requests.models import Notice
+    from apps.privacy_requests.services.notices import notice_render
+
+    customer, order = person_with_order
+    with django_capture_on_commit_callbacks(execute=True):
+        pr = make_request(customer, kind=Kind.ERASURE, language="ja")
+    pr = approve_and_carry_out(pr, officer, django_capture_on_commit_callbacks)
+    kept = pr.erasure_report["kept"]
+    assert {"orders.Order", "privacy_requests.PrivacyRequest"} <= set(kept)
+    _, body = notice_render(Notice.objects.get(privacy_request=pr, kind=Notice.Kind.COMPLETION))
+    order.refresh_from_db()
+    assert "法人税法" in body and order.hold_until.isoformat() in body
+    assert "受け付け、回答した記録" in body
+    for _count, why, _until in kept.values():
+        assert why not in body  # the English reason never reaches a Japanese mail
