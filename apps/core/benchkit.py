@@ -100,6 +100,7 @@ class Workers:
         settings_module: str | None = None,
         loglevel: str | None = None,
         extra_env: dict | None = None,
+        count_queries: bool = False,
     ):
         self.count = count
         current_settings = os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -125,6 +126,8 @@ class Workers:
         self.options = [f"--pool={pool}", f"--loglevel={loglevel}"]
         if pool != "solo":
             self.options.append(f"--concurrency={concurrency}")
+        if count_queries:  # every task's SQL statements, into Redis (see bench_worker)
+            self.options.append("--include=apps.core.bench_worker")
         self.processes: list[subprocess.Popen] = []
         self.logdir = Path(tempfile.mkdtemp(prefix="bench-workers-"))
 
@@ -132,6 +135,12 @@ class Workers:
         from config.celery_app import app
 
         app.conf.task_always_eager = False
+        if "--include=apps.core.bench_worker" in self.options:
+            import redis
+
+            from apps.core.bench_worker import QUERIES_KEY
+
+            redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(QUERIES_KEY)
         nodes = []
         for i in range(self.count):
             node = f"bench{i}-{os.getpid()}@localhost"
@@ -168,6 +177,19 @@ class Workers:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+    def queries(self) -> int:
+        """The SQL statements the workers' tasks ran (count_queries=True), all of them once the
+        workers have stopped."""
+        import redis
+
+        from apps.core.bench_worker import QUERIES_KEY
+
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        try:
+            return int(client.get(QUERIES_KEY) or 0)
+        finally:
+            client.close()
 
     def cpu_seconds(self) -> float:
         ticks = os.sysconf("SC_CLK_TCK")

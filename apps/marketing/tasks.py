@@ -1,11 +1,8 @@
 """Thin Celery tasks over the pipeline. Every task is safe to run twice (acks_late: a task a
 lost worker was running is delivered again; the claim step makes the rerun send nothing twice)."""
 
-import contextlib
-
 from celery import shared_task
 from django.conf import settings
-from django.db import connection
 
 from apps.marketing import pipeline, services
 from apps.marketing.transport import ConnectionLost
@@ -13,35 +10,9 @@ from apps.marketing.transport import ConnectionLost
 COMMON = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True}
 
 
-@contextlib.contextmanager
-def _query_count(campaign_id: int):
-    """For `bench_campaign` only (MARKETING_COUNT_QUERIES): count this task's SQL queries into
-    a Redis counter per campaign."""
-    if not settings.MARKETING_COUNT_QUERIES:
-        yield
-        return
-    count = 0
-
-    def counter(execute, sql, params, many, context):
-        nonlocal count
-        count += 1
-        return execute(sql, params, many, context)
-
-    try:
-        with connection.execute_wrapper(counter):
-            yield
-    finally:
-        import redis
-
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-        client.incrby(f"bench:queries:{campaign_id}", count)
-        client.close()
-
-
 @shared_task(time_limit=600, soft_time_limit=590, **COMMON)
 def campaign_fanout_task(campaign_id: int) -> None:
-    with _query_count(campaign_id):
-        ranges = pipeline.campaign_fanout(campaign_id=campaign_id)
+    ranges = pipeline.campaign_fanout(campaign_id=campaign_id)
     for lo, hi in ranges:
         campaign_chunk_task.delay(campaign_id, lo, hi)
 
@@ -55,8 +26,7 @@ def campaign_fanout_task(campaign_id: int) -> None:
     **COMMON,
 )
 def campaign_chunk_task(campaign_id: int, lo: int, hi: int) -> None:
-    with _query_count(campaign_id):
-        result = pipeline.campaign_send_chunk(campaign_id=campaign_id, lo=lo, hi=hi)
+    result = pipeline.campaign_send_chunk(campaign_id=campaign_id, lo=lo, hi=hi)
     if result["finalized"] == pipeline.Finalize.IN_FLIGHT:
         # Other chunks are still sending, or a lost worker left rows behind: look again once
         # such rows count as stale.
@@ -67,8 +37,7 @@ def campaign_chunk_task(campaign_id: int, lo: int, hi: int) -> None:
 
 @shared_task(time_limit=60, soft_time_limit=55, **COMMON)
 def campaign_finalize_task(campaign_id: int) -> None:
-    with _query_count(campaign_id):
-        state = pipeline.campaign_finalize(campaign_id=campaign_id)
+    state = pipeline.campaign_finalize(campaign_id=campaign_id)
     if state == pipeline.Finalize.IN_FLIGHT:
         campaign_finalize_task.apply_async(
             (campaign_id,), countdown=settings.MARKETING_STALE_SENDING_SECONDS + 1

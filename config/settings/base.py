@@ -251,8 +251,6 @@ SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="")
 MARKETING_CHUNK_SIZE = env.int("MARKETING_CHUNK_SIZE", default=1000)
 # A row still `sending` after this long belongs to a lost worker (longer than a chunk can run).
 MARKETING_STALE_SENDING_SECONDS = env.int("MARKETING_STALE_SENDING_SECONDS", default=330)
-# bench_campaign sets this in its workers to count their SQL queries.
-MARKETING_COUNT_QUERIES = env.bool("MARKETING_COUNT_QUERIES", default=False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # How long before a task a lost worker had taken is handed to another worker.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),

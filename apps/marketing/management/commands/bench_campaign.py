@@ -120,19 +120,16 @@ class Command(BaseCommand):
 
     # ------------------------------------------------------------------ the pipeline
     def _campaign(self, sink, population, options) -> dict:
-        import redis
-        from django.conf import settings
-
         from apps.marketing import services
         from apps.marketing.models import Campaign, Delivery
 
         campaign = population.campaign
         eligible = set(population.eligible_addresses)
-        extra_env = {
-            "MARKETING_CHUNK_SIZE": str(options["chunk_size"]),
-            "MARKETING_COUNT_QUERIES": "true",
-        }
-        with Workers(count=options["workers"], sink_port=sink.port, extra_env=extra_env) as workers:
+        extra_env = {"MARKETING_CHUNK_SIZE": str(options["chunk_size"])}
+        workers = Workers(
+            count=options["workers"], sink_port=sink.port, extra_env=extra_env, count_queries=True
+        )
+        with workers:
             sink.reset()
             cpu_before = workers.cpu_seconds()
             started = time.perf_counter()
@@ -145,8 +142,7 @@ class Command(BaseCommand):
             seconds = time.perf_counter() - started
             cpu = workers.cpu_seconds() - cpu_before
             rss = workers.peak_rss_mb()
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-        queries = int(client.get(f"bench:queries:{campaign.pk}") or 0)
+        queries = workers.queries()  # read once they stopped: every task has counted
         received = {
             rcpt: count
             for (campaign_id, rcpt), count in sink.by_recipient.items()
