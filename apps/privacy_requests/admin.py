@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.core.admin_actions import ServiceActionsMixin
 from apps.customers.admin import InquiryAdmin
@@ -667,7 +668,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
             request,
             queryset,
             lambda pr: services.privacy_request_withdraw(privacy_request=pr, by=request.user),
-            _("Withdrawn"),
+            pgettext_lazy("privacy request status", "Withdrawn"),
         )
 
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.customers.models import Customer, Inquiry
 from apps.privacy_requests.storage import private_storage
@@ -69,7 +70,8 @@ class Status(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     CARRYING_OUT = "carrying_out", _("Being carried out")
     COMPLETED = "completed", _("Completed")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
+    # Not the consent ledger's "Withdrawn" (撤回): a request is withdrawn (取下げ) by its requester.
+    WITHDRAWN = "withdrawn", pgettext_lazy("privacy request status", "Withdrawn")
 
 
 OPEN_STATUSES = {

@@ -356,3 +356,15 @@ def test_notices_speak_the_requesters_language(customer, django_capture_on_commi
     ja, en = mail.outbox
     assert "受け付けました" in ja.subject and "消去" in ja.body
     assert "We received" in en.subject and "Erasure" in en.body
+
+
+def test_in_japanese_a_request_is_withdrawn_not_a_consent():
+    """Both read "Withdrawn" in English; in Japanese a request is 取下げ, a consent 撤回済み
+    (the request's label has its own context, so the project catalogue cannot override it)."""
+    from django.utils import translation
+
+    from apps.consents.models import ConsentState
+
+    with translation.override("ja"):
+        assert str(Status.WITHDRAWN.label) == "取下げ"
+        assert str(ConsentState.Status.WITHDRAWN.label) == "撤回済み"
