@@ -9,11 +9,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -33,6 +34,7 @@ from apps.privacy_requests.forms import (
     ReasonsForm,
 )
 from apps.privacy_requests.models import (
+    DISCLOSURE_KINDS,
     ERASURE_KINDS,
     OPEN_STATUSES,
     Channel,
@@ -82,6 +84,10 @@ class RequestEventInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_view_permission(self, request, obj=None):
+        # Part of the request: whoever may see the request sees its timeline.
+        return request.user.has_perm("privacy_requests.view_privacyrequest")
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -306,14 +312,23 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         url = reverse("admin:privacy_requests_privacyrequest_document_add", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("Add a scanned document"))
 
+    @staticmethod
+    def _printable(obj) -> bool:
+        """A letter can be printed once there is an answer: a purpose notification's generated
+        text, or a paper disclosure that was verified, approved and is being carried out (its
+        personal data is never printed before)."""
+        if obj.kind == Kind.PURPOSE_NOTIFICATION:
+            return bool(obj.answer)
+        return (
+            obj.kind in DISCLOSURE_KINDS
+            and obj.disclosure_form == DisclosureForm.PAPER
+            and obj.customer_id is not None
+            and obj.status in (Status.CARRYING_OUT, Status.COMPLETED)
+        )
+
     @admin.display(description=_("printable answer"))
     def printable_link(self, obj):
-        if obj.pk is None:
-            return "—"
-        if obj.kind == Kind.PURPOSE_NOTIFICATION:
-            if not obj.answer:
-                return "—"
-        elif obj.disclosure_form != DisclosureForm.PAPER or obj.customer_id is None:
+        if obj.pk is None or not self._printable(obj):
             return "—"
         url = reverse("admin:privacy_requests_privacyrequest_print", args=[obj.pk])
         return format_html('<a href="{}" target="_blank">{}</a>', url, _("Printable page"))
@@ -471,23 +486,16 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         from django.conf import settings
 
         privacy_request = get_object_or_404(PrivacyRequest, pk=pk)
-        if privacy_request.kind == Kind.PURPOSE_NOTIFICATION:
-            if not privacy_request.answer:
-                raise Http404
-            return TemplateResponse(
-                request,
-                "privacy_requests/purpose_letter.html",
-                {"privacy_request": privacy_request, "settings": settings},
-            )
-        data = selectors.disclosure_data(privacy_request=privacy_request)
-        if data is None:
+        if not self._printable(privacy_request):
             raise Http404
-
-        return TemplateResponse(
-            request,
-            "privacy_requests/disclosure.html",
-            {"data": data, "privacy_request": privacy_request, "settings": settings},
-        )
+        context = {"privacy_request": privacy_request, "settings": settings}
+        template = "privacy_requests/purpose_letter.html"
+        if privacy_request.kind != Kind.PURPOSE_NOTIFICATION:
+            template = "privacy_requests/disclosure.html"
+            context["data"] = selectors.disclosure_data(privacy_request=privacy_request)
+        # The letter is in the requester's language, whatever the admin's.
+        with translation.override(privacy_request.language):
+            return HttpResponse(render_to_string(template, context, request=request))
 
     # ------------------------------------------------------------ actions
 

@@ -189,14 +189,35 @@ def test_officer_uploads_a_document_checked_by_content(client, customer, officer
     assert IdentityDocument.objects.get().uploaded_by == officer
 
 
-def test_printable_page_for_a_paper_disclosure(client, customer, officer, support):
-    pr = make_request(customer, kind=Kind.DISCLOSURE, disclosure_form="paper")
+def test_printable_page_for_a_paper_disclosure(
+    client, customer, officer, support, django_capture_on_commit_callbacks
+):
+    pr = make_request(customer, kind=Kind.DISCLOSURE, disclosure_form="paper", language="en")
     url = reverse("admin:privacy_requests_privacyrequest_print", args=[pr.pk])
+    change = reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk])
     client.force_login(support)
     assert client.get(url).status_code == 403
     client.force_login(officer)
-    page = client.get(url)
+    # Nothing of the person is printed before identity, approval and "carry out".
+    assert client.get(url).status_code == 404
+    assert url not in client.get(change).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        pr = to_review(pr, officer)
+        services.privacy_request_approve(privacy_request=pr, by=officer)
+        services.privacy_request_carry_out(privacy_request=pr, by=officer)
+    assert url in client.get(change).content.decode()
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="ja")
     assert page.status_code == 200 and customer.family_name in page.content.decode()
+    assert '<html lang="en"' in page.content.decode()  # the requester's language
+
+
+def test_the_officer_sees_the_timeline(client, customer, officer):
+    pr = make_request(customer, kind=Kind.DISCLOSURE, by=officer)
+    client.force_login(officer)
+    page = client.get(reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk]))
+    inlines = [type(inline.opts).__name__ for inline in page.context["inline_admin_formsets"]]
+    assert "RequestEventInline" in inlines
+    assert "Timeline" in page.content.decode()
 
 
 def test_printable_letter_for_a_purpose_notification_shows_the_purposes_not_the_person(
