@@ -1,5 +1,5 @@
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
+from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -25,7 +25,11 @@ def _helper(label) -> FormHelper:
 class MemberRequestForm(NameFieldsMixin, forms.Form):
     """A member's request from My Page. Requested changes are validated like the profile page."""
 
-    kind = forms.ChoiceField(label=_("What do you request?"), choices=Kind.choices)
+    kind = forms.ChoiceField(
+        label=_("What do you request?"),
+        choices=[("", _("Choose…")), *Kind.choices],
+        error_messages={"required": _("Choose what you request.")},
+    )
     law = forms.ChoiceField(
         label=_("Under which law?"),
         choices=Law.choices,
@@ -74,6 +78,16 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper(_("Send request"))
+        self.helper.layout = Layout(
+            "kind",
+            "law",
+            "disclosure_form",
+            "details",
+            Fieldset(
+                _("Only for a correction or an addition: the new values"),
+                *self.CHANGE_FIELDS,
+            ),
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -82,7 +96,8 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
             self.add_error("law", _("Access, portability and objection are GDPR rights."))
         if kind in DISCLOSURE_KINDS and not cleaned.get("disclosure_form"):
             self.add_error("disclosure_form", _("Choose electronic or paper form."))
-        if kind in CHANGE_KINDS and not self.requested_changes():
+        bad_values = any(name in self.errors for name in self.CHANGE_FIELDS)
+        if kind in CHANGE_KINDS and not self.requested_changes() and not bad_values:
             self.add_error(None, _("Enter the new values of the data to correct or add."))
         return cleaned
 

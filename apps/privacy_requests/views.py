@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
@@ -66,7 +67,11 @@ def request_create(request):
                 % {"reference": privacy_request.reference},
             )
             return redirect("privacy_requests:detail", reference=privacy_request.reference)
-    return render(request, "privacy_requests/new.html", {"form": form})
+    return render(
+        request,
+        "privacy_requests/new.html",
+        {"form": form, "fee": settings.PRIVACY_REQUEST_FEE_YEN, "settings": settings},
+    )
 
 
 @never_cache
@@ -81,6 +86,7 @@ def request_detail(request, reference):
         "events": selectors.timeline(privacy_request=privacy_request),
         "download_url": download_url,
         "can_withdraw": Status.WITHDRAWN in TRANSITIONS[privacy_request.status],
+        "settings": settings,
         "code_form": CodeForm() if privacy_request.code_hash else None,
     }
     return render(request, "privacy_requests/detail.html", context)
@@ -100,6 +106,9 @@ def _download_url(privacy_request):
 @member_required
 def request_withdraw(request, reference):
     privacy_request = _own_or_404(request, reference)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Confirm that you want to withdraw this request."))
+        return redirect("privacy_requests:detail", reference=reference)
     try:
         services.privacy_request_withdraw(privacy_request=privacy_request, by=request.user)
     except ValidationError as exc:

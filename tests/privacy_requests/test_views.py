@@ -118,13 +118,45 @@ def test_another_members_download_link_is_404(
 
 def test_member_withdraws(client, member):
     pr = make_request(member, kind=Kind.ERASURE)
-    response = client.post(reverse("privacy_requests:withdraw", args=[pr.reference]))
+    url = reverse("privacy_requests:withdraw", args=[pr.reference])
+    # Without the confirmation nothing happens.
+    response = client.post(url, follow=True)
+    assert "Confirm that you want to withdraw" in response.content.decode()
+    pr.refresh_from_db()
+    assert pr.status != Status.WITHDRAWN
+    response = client.post(url, {"confirm": "yes"})
     assert response.status_code == 302
     pr.refresh_from_db()
     assert pr.status == Status.WITHDRAWN
     # Twice: refused with a message, nothing changes.
-    client.post(reverse("privacy_requests:withdraw", args=[pr.reference]))
+    client.post(url, {"confirm": "yes"})
     assert pr.events.filter(step="withdrawn").count() == 1
+    # A closed request shows no deadline and no fee owed.
+    page = client.get(reverse("privacy_requests:detail", args=[pr.reference])).content.decode()
+    assert "We answer by" not in page and "Withdraw this request" not in page
+
+
+def test_a_withdrawn_paid_request_owes_nothing(client, member):
+    pr = make_request(member, kind=Kind.DISCLOSURE)
+    assert pr.fee_status == "pending"
+    detail = reverse("privacy_requests:detail", args=[pr.reference])
+    assert "1,000" in client.get(detail).content.decode()
+    client.post(reverse("privacy_requests:withdraw", args=[pr.reference]), {"confirm": "yes"})
+    page = client.get(detail).content.decode()
+    assert "1,000" not in page and "We answer by" not in page
+
+
+def test_the_new_request_form_needs_a_choice_and_says_what_costs_what(client, member):
+    url = reverse("privacy_requests:create")
+    page = client.get(url).content.decode()
+    assert "1,000 yen" in page and "account is closed for good" in page
+    response = client.post(url, {"kind": "", "law": "appi"})
+    assert "Choose what you request." in response.content.decode()
+    assert not PrivacyRequest.objects.exists()
+    # A bad value in an addition gets its own error, not also "enter the new values".
+    response = client.post(url, {"kind": "addition", "law": "appi", "phone": "abc"})
+    body = response.content.decode()
+    assert "Enter the new values" not in body and not PrivacyRequest.objects.exists()
 
 
 def test_member_enters_the_code_on_my_page(client, member, officer):
