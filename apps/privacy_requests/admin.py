@@ -6,6 +6,8 @@ officer) move them on, and only holders of `view_identity_document` see document
 
 from __future__ import annotations
 
+from csp.constants import NONCE
+from csp.decorators import csp_update
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,8 +18,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from apps.core.admin_actions import ServiceActionsMixin
 from apps.customers.admin import InquiryAdmin
@@ -26,6 +29,7 @@ from apps.privacy_requests import selectors, services
 from apps.privacy_requests.forms import (
     AnswerForm,
     ApproveForm,
+    CarryOutForm,
     CodeCheckForm,
     DocumentForm,
     ExtendForm,
@@ -48,6 +52,7 @@ from apps.privacy_requests.models import (
     RequestEvent,
     Status,
 )
+from apps.privacy_requests.services.notices import model_label
 
 DECIDE = "privacy_requests.decide_privacyrequest"
 VIEW_DOCUMENTS = "privacy_requests.view_identity_document"
@@ -342,20 +347,42 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         report = selectors.erasure_preview(privacy_request=obj)
         if report is None:
             return _("Nobody on file matches this request.")
-        rows = [(_("delete"), label, count) for label, count in report.deleted.items() if count] + [
-            (_("anonymise"), label, count) for label, count in report.anonymised.items() if count
+        rows = [
+            (_("delete"), capfirst(model_label(label)), count, "", "")
+            for label, count in report.deleted.items()
+            if count
         ]
-        kept = [
-            (label, count, f"{why} ({until or '—'})")
+        rows += [
+            (_("anonymise"), capfirst(model_label(label)), count, "", "")
+            for label, count in report.anonymised.items()
+            if count
+        ]
+        rows += [
+            (_("keep"), capfirst(model_label(label)), count, gettext(why), until or "—")
             for label, (count, why, until) in report.kept.items()
+            if count
         ]
+        warning = ""
+        if others := selectors.other_open_requests(privacy_request=obj):
+            warning = format_html(
+                '<p class="errornote">{}</p>',
+                _(
+                    "Other requests of this person are still open (%(references)s): answer, "
+                    "reject or withdraw them before carrying out the erasure."
+                )
+                % {"references": ", ".join(others)},
+            )
         return format_html(
-            "<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}{}</table>",
+            "{}<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            warning,
             _("what happens"),
             _("data"),
             _("rows"),
-            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
-            format_html_join("", "<tr><td>keep</td><td>{}</td><td>{} — {}</td></tr>", kept),
+            _("why it is kept"),
+            _("until"),
+            format_html_join(
+                "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
+            ),
         )
 
     # ------------------------------------------------------------ add by hand
@@ -424,7 +451,8 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
             ),
             path(
                 "<int:pk>/print/",
-                wrap(self.print_view),
+                # The letter's own <style>, allowed by a per-response nonce.
+                wrap(csp_update({"style-src": [NONCE]})(self.print_view)),
                 name="privacy_requests_privacyrequest_print",
             ),
             *super().get_urls(),
@@ -504,7 +532,9 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
             request, queryset, apply, done_message, label=lambda pr: pr.reference
         )
 
-    def _with_form(self, request, queryset, form_class, action, title, apply, done_message):
+    def _with_form(
+        self, request, queryset, form_class, action, title, apply, done_message, extra=None
+    ):
         form = form_class(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             self._each(request, queryset, lambda pr: apply(pr, form.cleaned_data), done_message)
@@ -520,6 +550,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
                 "action": action,
                 "opts": self.model._meta,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                **(extra or {}),
             },
         )
 
@@ -649,11 +680,19 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Carry out (runs in the background)"), permissions=["decide"])
     def carry_out(self, request, queryset):
-        self._each(
+        # Nothing of this can be undone: a confirmation page first, with each erasure's preview.
+        previews = [(pr, self.erasure_preview(pr)) for pr in queryset if pr.kind in ERASURE_KINDS]
+        return self._with_form(
             request,
             queryset,
-            lambda pr: services.privacy_request_carry_out(privacy_request=pr, by=request.user),
+            CarryOutForm,
+            "carry_out",
+            _("Carry out"),
+            lambda pr, data: services.privacy_request_carry_out(
+                privacy_request=pr, by=request.user
+            ),
             _("Carrying out"),
+            extra={"previews": previews},
         )
 
     @admin.action(description=_("Complete (answer sent by post)"), permissions=["decide"])

@@ -158,6 +158,13 @@ class FeeForm(forms.Form):
     note = forms.CharField(label=_("Note (e.g. registered cash mail no.)"), required=False)
 
 
+class CarryOutForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I have checked what will be done; it cannot be undone."),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )
+
+
 class AnswerForm(forms.Form):
     answer = forms.CharField(
         label=_("Answer (sent with the completion notice)"),

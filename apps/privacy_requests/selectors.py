@@ -45,6 +45,21 @@ def privacy_requests_due_soon(*, today: datetime.date | None = None) -> QuerySet
     )
 
 
+def other_open_requests(*, privacy_request: PrivacyRequest) -> list[str]:
+    """The references of the same person's other open requests: an erasure would empty them,
+    so they are answered (or closed) first."""
+    if privacy_request.customer_id is None:
+        return []
+    return list(
+        PrivacyRequest.objects.filter(
+            customer_id=privacy_request.customer_id, status__in=OPEN_STATUSES
+        )
+        .exclude(pk=privacy_request.pk)
+        .order_by("received_at", "pk")
+        .values_list("reference", flat=True)
+    )
+
+
 def erasure_preview(*, privacy_request: PrivacyRequest) -> ErasureReport | None:
     """What an erasure would delete, anonymise and keep: a dry run that changes nothing."""
     if privacy_request.customer_id is None:

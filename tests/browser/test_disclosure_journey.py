@@ -82,7 +82,9 @@ def run_action(page, base, pr, action, fields=None):
     page.click("button[name=index]")
     if fields is not None:  # the action asks for details first
         for selector, value in fields.items():
-            if selector.startswith("select"):
+            if value is True:
+                page.check(selector)
+            elif selector.startswith("select"):
                 page.select_option(selector, value)
             else:
                 page.fill(selector, value)
@@ -131,7 +133,7 @@ def test_member_files_officer_approves_worker_builds_member_downloads(
     staff.wait_for_url(f"{base}/admin/")
     run_action(staff, base, pr, "record_fee", {"select[name=fee_status]": "received"})
     run_action(staff, base, pr, "approve", {})
-    run_action(staff, base, pr, "carry_out")
+    run_action(staff, base, pr, "carry_out", {"input[name=confirm]": True})
 
     # The real worker builds the package.
     wait_until(

@@ -2,6 +2,7 @@
 nor see identity documents."""
 
 import datetime
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -104,11 +105,58 @@ def test_an_illegal_action_shows_an_error(client, customer, officer):
     pr = make_request(customer, kind=Kind.ERASURE)
     client.force_login(officer)
     response = client.post(
-        reverse(CHANGELIST), {"action": "carry_out", "_selected_action": [pr.pk]}, follow=True
+        reverse(CHANGELIST),
+        {"action": "carry_out", "_selected_action": [pr.pk], "apply": "1", "confirm": "on"},
+        follow=True,
     )
     assert "cannot become" in response.content.decode()
     pr.refresh_from_db()
     assert pr.status == Status.RECEIVED
+
+
+def test_carrying_out_an_erasure_asks_for_confirmation_over_its_preview(
+    client, person_with_order, officer, django_capture_on_commit_callbacks
+):
+    customer, _order = person_with_order
+    pr = to_review(make_request(customer, kind=Kind.ERASURE), officer)
+    services.privacy_request_approve(privacy_request=pr, by=officer)
+    client.force_login(officer)
+    action = {"action": "carry_out", "_selected_action": [pr.pk]}
+    page = client.post(reverse(CHANGELIST), action)
+    body = page.content.decode()
+    assert page.status_code == 200 and "erasure preview" in body and "Addresses" in body
+    # Applying without ticking the box changes nothing.
+    page = client.post(reverse(CHANGELIST), {**action, "apply": "1"})
+    assert page.context["form"].errors
+    pr.refresh_from_db()
+    assert pr.status == Status.APPROVED
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse(CHANGELIST), {**action, "apply": "1", "confirm": "on"})
+    pr.refresh_from_db()
+    assert pr.status == Status.COMPLETED
+
+
+def test_an_erasure_waits_for_the_person_s_other_open_requests(client, person_with_order, officer):
+    customer, _order = person_with_order
+    disclosure = make_request(customer, kind=Kind.DISCLOSURE)
+    pr = to_review(make_request(customer, kind=Kind.ERASURE), officer)
+    services.privacy_request_approve(privacy_request=pr, by=officer)
+    client.force_login(officer)
+    change = client.get(reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk]))
+    assert disclosure.reference in change.content.decode()  # the preview warns
+    response = client.post(
+        reverse(CHANGELIST),
+        {"action": "carry_out", "_selected_action": [pr.pk], "apply": "1", "confirm": "on"},
+        follow=True,
+    )
+    assert "still open" in response.content.decode()
+    pr.refresh_from_db()
+    assert pr.status == Status.APPROVED
+    services.privacy_request_withdraw(privacy_request=disclosure, by=officer)
+    pr.refresh_from_db()
+    services.privacy_request_carry_out(privacy_request=pr, by=officer)
+    pr.refresh_from_db()
+    assert pr.status in (Status.CARRYING_OUT, Status.COMPLETED)
 
 
 def test_queue_highlights_overdue_and_due_soon(client, customer, officer):
@@ -130,7 +178,8 @@ def test_erasure_preview_on_the_change_page(client, person_with_order, officer):
     page = client.get(
         reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk])
     ).content.decode()
-    assert "customers.Address" in page and "orders.Order" in page and "7 years" in page
+    assert "Addresses" in page and "Orders" in page and "7 years" in page
+    assert "customers.Address" not in page  # people's words, not model labels
     customer.refresh_from_db()
     assert customer.family_name  # the preview changed nothing
 
@@ -209,6 +258,10 @@ def test_printable_page_for_a_paper_disclosure(
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="ja")
     assert page.status_code == 200 and customer.family_name in page.content.decode()
     assert '<html lang="en"' in page.content.decode()  # the requester's language
+    # Its stylesheet is allowed by this response's nonce, not by opening the policy.
+    nonce = re.search(r'<style nonce="([^"]+)"', page.content.decode()).group(1)
+    assert f"'nonce-{nonce}'" in page["Content-Security-Policy"]
+    assert "unsafe-inline" not in page["Content-Security-Policy"]
 
 
 def test_the_officer_sees_the_timeline(client, customer, officer):

@@ -67,6 +67,17 @@ def privacy_request_carry_out(*, privacy_request: PrivacyRequest, by: User) -> P
         raise ValidationError(
             _("Nobody on file matches this request: answer “no data held” instead.")
         )
+    if privacy_request.kind in ERASURE_KINDS:
+        from apps.privacy_requests.selectors import other_open_requests
+
+        if others := other_open_requests(privacy_request=privacy_request):
+            raise ValidationError(
+                _(
+                    "This person's other requests are still open (%(references)s): answer, "
+                    "reject or withdraw them first, since the erasure empties them."
+                )
+                % {"references": ", ".join(others)}
+            )
     transition(privacy_request, Status.CARRYING_OUT, step=Step.CARRY_OUT_STARTED, by=by)
     privacy_request_execute_task.delay_on_commit(privacy_request.pk)
     return privacy_request
@@ -229,6 +240,22 @@ def erasure_report_as_json(report: ErasureReport) -> dict:
 
 
 def _csv_rows(rows: list[dict]) -> str:
+    """One section as CSV. Datetimes are written in the shop's time zone to the second and
+    nested values (order lines, payment) as JSON, so that a spreadsheet shows the times the
+    person knows and data another program can read, not UTC microseconds or Python reprs."""
+
+    def plain(value):
+        if isinstance(value, datetime.datetime):
+            return timezone.localtime(value).replace(microsecond=0).isoformat()
+        return DjangoJSONEncoder().default(value)
+
+    def cell(value):
+        if isinstance(value, dict | list):
+            return json.dumps(value, default=plain, ensure_ascii=False)
+        if isinstance(value, datetime.datetime):
+            return plain(value)
+        return "" if value is None else value
+
     columns: list[str] = []
     for row in rows:
         columns += [key for key in row if key not in columns]
@@ -236,19 +263,13 @@ def _csv_rows(rows: list[dict]) -> str:
     writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {
-                key: json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
-                if isinstance(value, dict | list)
-                else ("" if value is None else value)
-                for key, value in row.items()
-            }
-        )
+        writer.writerow({key: cell(value) for key, value in row.items()})
     return out.getvalue()
 
 
 def disclosure_package_bytes(*, customer_id: int, privacy_request: PrivacyRequest) -> bytes:
-    """A zip of everything held about the person: JSON and CSV for machines, HTML to read."""
+    """A zip of everything held about the person: JSON and CSV for machines, HTML to read
+    (`package` tells the page that the machine-readable copies are beside it)."""
     data = personal_data_export(customer_id=customer_id)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -262,7 +283,12 @@ def disclosure_package_bytes(*, customer_id: int, privacy_request: PrivacyReques
         with translation.override(privacy_request.language):
             html = render_to_string(
                 "privacy_requests/disclosure.html",
-                {"data": data, "privacy_request": privacy_request, "settings": settings},
+                {
+                    "data": data,
+                    "privacy_request": privacy_request,
+                    "settings": settings,
+                    "package": True,
+                },
             )
         archive.writestr("index.html", html)
     return buffer.getvalue()

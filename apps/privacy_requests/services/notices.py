@@ -31,7 +31,8 @@ CONTACT_FIELDS = (
 )
 
 
-def _model_label(label: str) -> str:
+def model_label(label: str) -> str:
+    """ "app.Model" as people read it (the model's plural name, translated)."""
     try:
         return str(apps.get_model(label)._meta.verbose_name_plural)
     except (LookupError, ValueError):
@@ -55,18 +56,18 @@ def notice_context(privacy_request: PrivacyRequest) -> dict:
             for name, (old, new) in sorted(privacy_request.applied_changes.items())
         ],
         "deleted": [
-            {"what": _model_label(label), "count": count}
+            {"what": model_label(label), "count": count}
             for label, count in sorted(report.get("deleted", {}).items())
             if count
         ],
         "anonymised": [
-            {"what": _model_label(label), "count": count}
+            {"what": model_label(label), "count": count}
             for label, count in sorted(report.get("anonymised", {}).items())
             if count
         ],
         "kept": [
             # Erasers give their reasons in English, marked for translation (gettext_noop).
-            {"what": _model_label(label), "count": count, "why": gettext(why), "until": until}
+            {"what": model_label(label), "count": count, "why": gettext(why), "until": until}
             for label, (count, why, until) in sorted(report.get("kept", {}).items())
             if count
         ],
