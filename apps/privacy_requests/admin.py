@@ -11,6 +11,7 @@ from csp.decorators import csp_update
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -47,12 +48,13 @@ from apps.privacy_requests.models import (
     IdentityMethod,
     Kind,
     Law,
+    Notice,
     PrivacyRequest,
     RequesterType,
     RequestEvent,
     Status,
 )
-from apps.privacy_requests.services.notices import model_label
+from apps.privacy_requests.services.notices import model_label, notice_render
 
 DECIDE = "privacy_requests.decide_privacyrequest"
 VIEW_DOCUMENTS = "privacy_requests.view_identity_document"
@@ -77,6 +79,53 @@ class DeadlineFilter(admin.SimpleListFilter):
         if self.value() == "open":
             return queryset.filter(status__in=OPEN_STATUSES)
         return queryset
+
+
+class LettersFilter(admin.SimpleListFilter):
+    title = _("letters")
+    parameter_name = "letters"
+
+    def lookups(self, request, model_admin):
+        return [("to_post", _("Letters to post"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "to_post":
+            unsent = Notice.objects.filter(privacy_request=OuterRef("pk"), sent_at=None)
+            return queryset.filter(Exists(unsent), requester_email="")
+        return queryset
+
+
+class NoticeInline(admin.TabularInline):
+    """Each notice to the requester: e-mailed by a task, or a letter staff print and post."""
+
+    model = Notice
+    extra = 0
+    fields = ["kind", "created_at", "sent_at", "letter"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = _("Notices to the requester")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("privacy_requests.view_privacyrequest")
+
+    @admin.display(description=_("letter"))
+    def letter(self, notice):
+        if notice.privacy_request.requester_email:
+            return _("by e-mail")
+        url = reverse(
+            "admin:privacy_requests_privacyrequest_letter",
+            args=[notice.privacy_request_id, notice.pk],
+        )
+        link = format_html('<a href="{}" target="_blank">{}</a>', url, _("Printable letter"))
+        if notice.sent_at is None:
+            return format_html("{} · <strong>{}</strong>", link, _("to post"))
+        return link
 
 
 class RequestEventInline(admin.TabularInline):
@@ -189,10 +238,19 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         "deadline",
         "channel",
     ]
-    list_filter = [DeadlineFilter, "status", "kind", "law", "channel", "fee_status", "due_on"]
+    list_filter = [
+        DeadlineFilter,
+        LettersFilter,
+        "status",
+        "kind",
+        "law",
+        "channel",
+        "fee_status",
+        "due_on",
+    ]
     search_fields = ["reference"]
     ordering = ["due_on", "pk"]
-    inlines = [IdentityDocumentInline, RequestEventInline]
+    inlines = [IdentityDocumentInline, NoticeInline, RequestEventInline]
     show_full_result_count = False
     fieldsets = [
         (
@@ -265,6 +323,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         "carry_out",
         "complete",
         "withdraw",
+        "mark_letters_posted",
     ]
 
     # ------------------------------------------------------------ display
@@ -290,7 +349,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
     def get_inlines(self, request, obj):
         if request.user.has_perm(VIEW_DOCUMENTS):
             return self.inlines
-        return [RequestEventInline]
+        return [NoticeInline, RequestEventInline]
 
     @admin.display(description=_("due"), ordering="due_on")
     def deadline(self, obj):
@@ -450,6 +509,11 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
                 name="privacy_requests_privacyrequest_document_add",
             ),
             path(
+                "<int:pk>/notices/<int:notice_pk>/letter/",
+                wrap(csp_update({"style-src": [NONCE]})(self.letter_view)),
+                name="privacy_requests_privacyrequest_letter",
+            ),
+            path(
                 "<int:pk>/print/",
                 # The letter's own <style>, allowed by a per-response nonce.
                 wrap(csp_update({"style-src": [NONCE]})(self.print_view)),
@@ -524,6 +588,25 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         # The letter is in the requester's language, whatever the admin's.
         with translation.override(privacy_request.language):
             return HttpResponse(render_to_string(template, context, request=request))
+
+    def letter_view(self, request, pk, notice_pk):
+        """A notice as a letter to post, for a requester without an e-mail address: their
+        name and postal address, then the text the e-mail would have had."""
+        from django.conf import settings
+
+        if not request.user.has_perm(DECIDE):
+            raise PermissionDenied
+        notice = get_object_or_404(
+            Notice.objects.select_related("privacy_request"), pk=notice_pk, privacy_request_id=pk
+        )
+        if notice.privacy_request.requester_email:
+            raise Http404
+        subject, body = notice_render(notice)
+        context = {"notice": notice, "subject": subject, "body": body, "settings": settings}
+        with translation.override(notice.privacy_request.language):
+            return HttpResponse(
+                render_to_string("privacy_requests/notice_letter.html", context, request=request)
+            )
 
     # ------------------------------------------------------------ actions
 
@@ -709,6 +792,15 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
             _("Completed"),
         )
 
+    @admin.action(description=_("Mark the letters to post as posted"), permissions=["decide"])
+    def mark_letters_posted(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda pr: _mark_letters_posted(pr, request.user),
+            _("Letters marked as posted"),
+        )
+
     @admin.action(description=_("Withdrawn by the requester"), permissions=["decide"])
     def withdraw(self, request, queryset):
         self._each(
@@ -717,6 +809,14 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
             lambda pr: services.privacy_request_withdraw(privacy_request=pr, by=request.user),
             pgettext_lazy("privacy request status", "Withdrawn"),
         )
+
+
+def _mark_letters_posted(privacy_request, by) -> None:
+    letters = list(selectors.letters_to_post(privacy_request=privacy_request))
+    if not letters:
+        raise ValidationError(_("No letter is waiting to be posted."))
+    for notice in letters:
+        services.notice_mark_posted(notice_id=notice.pk, by=by)
 
 
 def _form_errors(form, exc: ValidationError) -> None:

@@ -300,6 +300,7 @@ class RequestEvent(models.Model):
         COMPLETED = "completed", _("Completed")
         WITHDRAWN = "withdrawn", _("Withdrawn by the requester")
         NOTICE_SENT = "notice_sent", _("Notice e-mailed to the requester")
+        NOTICE_POSTED = "notice_posted", _("Notice posted to the requester")
         DOCUMENTS_PURGED = "documents_purged", _("Documents purged")
         PACKAGE_PURGED = "package_purged", _("Disclosure package purged")
         CONTACT_ERASED = "contact_erased", _("Requester contact details erased")

@@ -11,6 +11,7 @@ from apps.core.privacy import ErasureReport, personal_data_erase, personal_data_
 from apps.customers.models import Customer
 from apps.privacy_requests.models import (
     OPEN_STATUSES,
+    Notice,
     PrivacyRequest,
     RequestEvent,
 )
@@ -43,6 +44,13 @@ def privacy_requests_due_soon(*, today: datetime.date | None = None) -> QuerySet
         due_on__gte=today,
         due_on__lte=today + datetime.timedelta(days=DUE_SOON_DAYS),
     )
+
+
+def letters_to_post(*, privacy_request: PrivacyRequest) -> QuerySet[Notice]:
+    """The notices of a requester without an e-mail address still to be posted by staff."""
+    if privacy_request.requester_email:
+        return Notice.objects.none()
+    return privacy_request.notices.filter(sent_at=None).order_by("created_at", "pk")
 
 
 def other_open_requests(*, privacy_request: PrivacyRequest) -> list[str]:

@@ -289,3 +289,71 @@ def test_printable_letter_for_a_purpose_notification_shows_the_purposes_not_the_
     page = client.get(url).content.decode()
     assert "Selling and delivering products" in page
     assert customer.family_name not in page and customer.phone not in page
+
+
+POSTAL = "〒980-0811 宮城県仙台市青葉区一番町1-1"
+
+
+def test_a_requester_without_e_mail_gets_letters_that_staff_post(
+    client, person_with_order, officer, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from apps.privacy_requests.models import Notice, RequestEvent
+
+    customer, _order = person_with_order
+    outbox = len(mail.outbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        pr = make_request(
+            customer, kind=Kind.ERASURE, requester_email="", requester_postal_address=POSTAL
+        )
+    receipt = Notice.objects.get(privacy_request=pr, kind=Notice.Kind.RECEIPT)
+    assert receipt.sent_at is None and len(mail.outbox) == outbox  # nothing can be e-mailed
+
+    client.force_login(officer)
+    to_post = client.get(reverse(CHANGELIST), {"letters": "to_post"})
+    assert list(to_post.context["cl"].result_list) == [pr]
+    change = client.get(reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk]))
+    letter_url = reverse("admin:privacy_requests_privacyrequest_letter", args=[pr.pk, receipt.pk])
+    assert letter_url in change.content.decode()
+    letter = client.get(letter_url).content.decode()
+    assert POSTAL in letter and pr.reference in letter
+
+    client.post(reverse(CHANGELIST), {"action": "mark_letters_posted", "_selected_action": [pr.pk]})
+    receipt.refresh_from_db()
+    assert receipt.sent_at is not None
+    posted = pr.events.get(step=RequestEvent.Step.NOTICE_POSTED)
+    assert posted.actor_user == officer
+    assert not client.get(reverse(CHANGELIST), {"letters": "to_post"}).context["cl"].result_list
+    again = client.post(
+        reverse(CHANGELIST),
+        {"action": "mark_letters_posted", "_selected_action": [pr.pk]},
+        follow=True,
+    )
+    assert "No letter is waiting" in again.content.decode()
+
+    # The erasure's completion is a letter too; the postal address goes once it is posted.
+    with django_capture_on_commit_callbacks(execute=True):
+        pr = to_review(pr, officer)
+        services.privacy_request_approve(privacy_request=pr, by=officer)
+        services.privacy_request_carry_out(privacy_request=pr, by=officer)
+    pr.refresh_from_db()
+    assert pr.status == Status.COMPLETED and pr.requester_postal_address == POSTAL
+    completion = Notice.objects.get(privacy_request=pr, kind=Notice.Kind.COMPLETION)
+    services.notice_mark_posted(notice_id=completion.pk, by=officer)
+    services.notice_mark_posted(
+        notice_id=Notice.objects.get(privacy_request=pr, kind="decision").pk, by=officer
+    )
+    pr.refresh_from_db()
+    assert pr.requester_postal_address == "" and pr.contact_erased_at
+
+
+def test_an_e_mailed_notice_is_not_marked_posted(customer, officer):
+    from django.core.exceptions import ValidationError
+
+    from apps.privacy_requests.models import Notice
+
+    pr = make_request(customer, kind=Kind.STOP_OF_USE)
+    notice = Notice.objects.get(privacy_request=pr, kind=Notice.Kind.RECEIPT)
+    with pytest.raises(ValidationError, match="e-mailed"):
+        services.notice_mark_posted(notice_id=notice.pk, by=officer)

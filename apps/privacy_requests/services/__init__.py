@@ -16,7 +16,7 @@ from apps.privacy_requests.services.identity import (
     privacy_request_start_verification,
     privacy_request_verify_identity,
 )
-from apps.privacy_requests.services.notices import notice_send
+from apps.privacy_requests.services.notices import notice_mark_posted, notice_send
 from apps.privacy_requests.services.retention import privacy_requests_purge
 from apps.privacy_requests.services.workflow import (
     TRANSITIONS,
@@ -44,6 +44,7 @@ __all__ = [
     "due_date",
     "fee_applies",
     "identity_document_add",
+    "notice_mark_posted",
     "notice_send",
     "privacy_request_answer_no_data",
     "privacy_request_approve",

@@ -1,4 +1,6 @@
-"""Mails to the requester at receipt, decision and completion, each sent exactly once."""
+"""Notices to the requester at receipt, decision, extension and completion, each sent exactly
+once: e-mailed by a task, or, for a requester without an e-mail address, printed as a letter
+that staff mark posted."""
 
 from __future__ import annotations
 
@@ -6,13 +8,15 @@ import logging
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
-from apps.customers.models import Customer
+from apps.customers.models import Customer, User
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
     Notice,
@@ -113,6 +117,34 @@ def notice_send(*, notice_id: int) -> bool:
         )
         contact_erase_if_done(privacy_request=privacy_request)
     logger.info("privacy notice sent notice_id=%s kind=%s", notice_id, notice.kind)
+    return True
+
+
+def notice_mark_posted(*, notice_id: int, by: User) -> bool:
+    """Staff posted the letter of a notice to a requester without an e-mail address. Returns
+    False when it was already marked (or sent)."""
+    with transaction.atomic():
+        notice = (
+            Notice.objects.select_for_update()
+            .select_related("privacy_request")
+            .filter(pk=notice_id)
+            .first()
+        )
+        if notice is None or notice.sent_at is not None:
+            return False
+        privacy_request = notice.privacy_request
+        if privacy_request.requester_email:
+            raise ValidationError(_("This notice is e-mailed to the requester, not posted."))
+        notice.sent_at = timezone.now()
+        notice.save(update_fields=["sent_at"])
+        event_add(
+            privacy_request=privacy_request,
+            step=RequestEvent.Step.NOTICE_POSTED,
+            by=by,
+            note=Notice.Kind(notice.kind).label,
+        )
+        contact_erase_if_done(privacy_request=privacy_request)
+    logger.info("privacy notice posted notice_id=%s kind=%s", notice_id, notice.kind)
     return True
 
 

@@ -131,13 +131,12 @@ def transition(
 
 def notice_queue(*, privacy_request: PrivacyRequest, kind: str) -> int | None:
     """Write the notice row now, once per kind (a second decision after a correction went back
-    to review mails nothing more); a task sends it once the transaction commits. Returns the new
-    notice's id, or None when nothing was queued. One statement: INSERT … ON CONFLICT DO
-    NOTHING RETURNING, on PostgreSQL and SQLite alike."""
+    to review mails nothing more). A task e-mails it once the transaction commits; a requester
+    without an e-mail address gets it as a letter, which waits in the admin ("letters to post")
+    until staff mark it posted. Returns the new notice's id, or None when it already existed.
+    One statement: INSERT … ON CONFLICT DO NOTHING RETURNING, on PostgreSQL and SQLite alike."""
     from apps.privacy_requests.tasks import notice_send_task
 
-    if not privacy_request.requester_email:
-        return None  # a postal requester gets the answer by post; staff print it
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Notice._meta.db_table} "  # noqa: S608 (our table name)
@@ -148,7 +147,8 @@ def notice_queue(*, privacy_request: PrivacyRequest, kind: str) -> int | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    notice_send_task.delay_on_commit(row[0])
+    if privacy_request.requester_email:
+        notice_send_task.delay_on_commit(row[0])
     return row[0]
 
 
