@@ -5,9 +5,6 @@ from apps.core.views import healthz
 from apps.customers.views import contact
 from apps.mypage.views import signup
 
-admin.site.site_header = "Shop privacy back office"
-admin.site.site_title = "Privacy back office"
-
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("contact/", contact, name="contact"),

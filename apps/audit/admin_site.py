@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from apps.audit.admin_mixins import AuditedAdminMixin
 from apps.audit.forms import StaffAuthenticationForm, StaffOTPAuthenticationForm
@@ -14,8 +15,8 @@ class ShopAdminSite(admin.AdminSite):
       data it writes the access log and hides personal fields from roles that must not see them.
     """
 
-    site_header = "Shop privacy back office"
-    site_title = "Privacy back office"
+    site_header = _("Shop privacy back office")
+    site_title = _("Privacy back office")
 
     @property
     def login_form(self):

@@ -246,7 +246,6 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         "law",
         "channel",
         "fee_status",
-        "due_on",
     ]
     search_fields = ["reference"]
     ordering = ["due_on", "pk"]
@@ -325,6 +324,49 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         "withdraw",
         "mark_letters_posted",
     ]
+
+    change_form_template = "admin/privacy_requests/change_form.html"
+
+    # Which actions a request in each status can take, offered as buttons on its page.
+    ACTIONS_BY_STATUS = {
+        Status.RECEIVED: ["start_verification", "withdraw"],
+        Status.IDENTITY: ["send_code", "check_code", "verify_documents", "reject", "withdraw"],
+        Status.FEE: ["record_fee", "reject", "withdraw"],
+        Status.REVIEW: ["approve", "reject", "answer_no_data", "extend_deadline", "withdraw"],
+        Status.APPROVED: ["carry_out", "extend_deadline", "withdraw"],
+        Status.CARRYING_OUT: ["complete"],
+    }
+
+    def _page_actions(self, request, obj) -> list[tuple[str, str]]:
+        available = self.get_actions(request)
+        names = list(self.ACTIONS_BY_STATUS.get(obj.status, []))
+        if obj.law != Law.GDPR and "extend_deadline" in names:
+            names.remove("extend_deadline")
+        if obj.status == Status.CARRYING_OUT and not self._printable(obj):
+            names.remove("complete")  # its task completes it
+        if selectors.letters_to_post(privacy_request=obj).exists():
+            names.append("mark_letters_posted")
+        return [(name, available[name][2]) for name in names if name in available]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "page_actions": self._page_actions(request, obj) if obj is not None else [],
+            "changelist_url": reverse("admin:privacy_requests_privacyrequest_changelist"),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def response_action(self, request, queryset):
+        """An action started from a request's own page comes back to that page."""
+        response = super().response_action(request, queryset)
+        back_to = request.POST.get("back_to_request", "")
+        if isinstance(response, HttpResponseRedirect) and back_to.isdigit():
+            return HttpResponseRedirect(
+                reverse("admin:privacy_requests_privacyrequest_change", args=[int(back_to)])
+            )
+        return response
 
     # ------------------------------------------------------------ display
 

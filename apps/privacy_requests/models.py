@@ -51,8 +51,8 @@ class Channel(models.TextChoices):
     MYPAGE = "mypage", _("My Page")
     INQUIRY_FORM = "inquiry_form", _("Inquiry form")
     POSTAL_MAIL = "postal_mail", _("Postal mail")
-    EMAIL = "email", _("E-mail")
-    PHONE = "phone", _("Phone")
+    EMAIL = "email", pgettext_lazy("request channel", "E-mail")
+    PHONE = "phone", pgettext_lazy("request channel", "Phone")
 
 
 class RequesterType(models.TextChoices):
@@ -157,7 +157,12 @@ class PrivacyRequest(models.Model):
     requester_postal_address = models.TextField(_("requester postal address"), blank=True)
     representative_name = models.CharField(_("representative name"), max_length=200, blank=True)
     details = models.TextField(_("what was asked"), blank=True, max_length=5000)
-    language = models.CharField(_("language for notices"), max_length=10, default="ja")
+    language = models.CharField(
+        _("language for notices"),
+        max_length=10,
+        choices=[("ja", _("Japanese")), ("en", _("English"))],
+        default="ja",
+    )
 
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     due_on = models.DateField(_("due on"))
@@ -408,7 +413,7 @@ class IdentityDocument(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     checked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("checked by"),

@@ -357,3 +357,33 @@ def test_an_e_mailed_notice_is_not_marked_posted(customer, officer):
     notice = Notice.objects.get(privacy_request=pr, kind=Notice.Kind.RECEIPT)
     with pytest.raises(ValidationError, match="e-mailed"):
         services.notice_mark_posted(notice_id=notice.pk, by=officer)
+
+
+def test_the_next_steps_are_buttons_on_the_request_s_own_page(client, customer, officer):
+    pr = to_review(make_request(customer, kind=Kind.STOP_OF_USE), officer)
+    change = reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk])
+    client.force_login(officer)
+    page = client.get(change).content.decode()
+    assert 'value="approve"' in page and 'value="reject"' in page
+    assert 'value="carry_out"' not in page and 'value="record_fee"' not in page
+    # A step with a form comes back to the request's page once applied.
+    step = {"action": "reject", "_selected_action": [pr.pk], "index": "0",
+            "back_to_request": str(pr.pk)}  # fmt: skip
+    form = client.post(reverse(CHANGELIST), step)
+    assert 'name="back_to_request"' in form.content.decode()
+    done = client.post(
+        reverse(CHANGELIST),
+        {"action": "reject", "_selected_action": [pr.pk], "apply": "1",
+         "reasons": "Nothing of this kind is held.", "back_to_request": str(pr.pk)},
+    )  # fmt: skip
+    assert done.status_code == 302 and done["Location"] == change
+    pr.refresh_from_db()
+    assert pr.status == Status.REJECTED
+    assert 'value="reject"' not in client.get(change).content.decode()  # a closed request
+
+
+def test_support_sees_no_decision_buttons(client, customer, officer, support):
+    pr = to_review(make_request(customer, kind=Kind.STOP_OF_USE), officer)
+    client.force_login(support)
+    page = client.get(reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk]))
+    assert 'value="approve"' not in page.content.decode()
