@@ -358,6 +358,7 @@ class Notice(models.Model):
         DECISION = "decision", _("Decision")
         EXTENSION = "extension", _("Deadline extension")
         COMPLETION = "completion", _("Completion")
+        WITHDRAWAL = "withdrawal", _("Withdrawal")
 
     privacy_request = models.ForeignKey(
         PrivacyRequest, on_delete=models.PROTECT, related_name="notices"

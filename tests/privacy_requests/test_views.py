@@ -116,7 +116,7 @@ def test_another_members_download_link_is_404(
     assert client.get(url).status_code == 404
 
 
-def test_member_withdraws(client, member):
+def test_member_withdraws(client, member, django_capture_on_commit_callbacks):
     pr = make_request(member, kind=Kind.ERASURE)
     url = reverse("privacy_requests:withdraw", args=[pr.reference])
     # Without the confirmation nothing happens.
@@ -124,13 +124,19 @@ def test_member_withdraws(client, member):
     assert "Confirm that you want to withdraw" in response.content.decode()
     pr.refresh_from_db()
     assert pr.status != Status.WITHDRAWN
-    response = client.post(url, {"confirm": "yes"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"confirm": "yes"})
     assert response.status_code == 302
     pr.refresh_from_db()
     assert pr.status == Status.WITHDRAWN
     # Twice: refused with a message, nothing changes.
     client.post(url, {"confirm": "yes"})
     assert pr.events.filter(step="withdrawn").count() == 1
+    # The requester is told, once.
+    from django.core import mail
+
+    withdrawn = [m for m in mail.outbox if "was withdrawn" in m.subject]
+    assert len(withdrawn) == 1 and withdrawn[0].to == [member.email]
     # A closed request shows no deadline and no fee owed.
     page = client.get(reverse("privacy_requests:detail", args=[pr.reference])).content.decode()
     assert "We answer by" not in page and "Withdraw this request" not in page

@@ -485,4 +485,6 @@ def privacy_request_withdraw(
 ) -> PrivacyRequest:
     privacy_request = lock(privacy_request)
     transition(privacy_request, Status.WITHDRAWN, step=Step.WITHDRAWN, by=by, note=note)
+    # The requester hears that we stopped, whoever recorded it (a letter to staff, My Page).
+    notice_queue(privacy_request=privacy_request, kind=Notice.Kind.WITHDRAWAL)
     return privacy_request
