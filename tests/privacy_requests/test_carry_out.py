@@ -123,7 +123,8 @@ def test_erasure_removes_the_persons_request_contents_and_documents(
         upload=SimpleUploadedFile("p.pdf", PDF),
         by=officer,
     )
-    services.privacy_request_withdraw(privacy_request=older, by=officer)
+    with django_capture_on_commit_callbacks(execute=True):  # its withdrawal notice goes out
+        services.privacy_request_withdraw(privacy_request=older, by=officer)
     preview = personal_data_erase(customer_id=customer.pk, dry_run=True)
     assert preview.deleted["privacy_requests.IdentityDocument"] == 1
     assert IdentityDocument.objects.count() == 1  # a dry run changes nothing
