@@ -843,7 +843,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
             _("Letters marked as posted"),
         )
 
-    @admin.action(description=_("Withdrawn by the requester"), permissions=["decide"])
+    @admin.action(description=_("Record a withdrawal by the requester"), permissions=["decide"])
     def withdraw(self, request, queryset):
         self._each(
             request,
