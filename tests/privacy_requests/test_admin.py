@@ -387,3 +387,31 @@ def test_support_sees_no_decision_buttons(client, customer, officer, support):
     client.force_login(support)
     page = client.get(reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk]))
     assert 'value="approve"' not in page.content.decode()
+
+
+def test_an_undelivered_letter_does_not_keep_an_erased_person_s_address_for_ever(
+    customer, officer, django_capture_on_commit_callbacks
+):
+    from apps.privacy_requests.models import RequestEvent
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pr = make_request(
+            customer, kind=Kind.ERASURE, requester_email="", requester_postal_address=POSTAL
+        )
+        pr = to_review(pr, officer)
+        services.privacy_request_approve(privacy_request=pr, by=officer)
+        services.privacy_request_carry_out(privacy_request=pr, by=officer)
+    pr.refresh_from_db()
+    assert pr.status == Status.COMPLETED and pr.requester_postal_address == POSTAL
+    # Nobody posts the letters. The daily purge waits PRIVACY_DOCUMENT_RETENTION_DAYS...
+    assert services.privacy_requests_purge()["contacts"] == 0
+    pr.refresh_from_db()
+    assert pr.requester_postal_address == POSTAL
+    # ... then lets the address go, saying so on the timeline.
+    later = timezone.now() + datetime.timedelta(days=31)
+    assert services.privacy_requests_purge(now=later)["contacts"] == 1
+    pr.refresh_from_db()
+    assert pr.requester_postal_address == "" and pr.requester_name == ""
+    erased = pr.events.get(step=RequestEvent.Step.CONTACT_ERASED)
+    assert erased.note.startswith("undelivered notices: ")
+    assert services.privacy_requests_purge(now=later)["contacts"] == 0

@@ -148,9 +148,10 @@ def notice_mark_posted(*, notice_id: int, by: User) -> bool:
     return True
 
 
-def contact_erase_if_done(*, privacy_request: PrivacyRequest) -> bool:
+def contact_erase_if_done(*, privacy_request: PrivacyRequest, give_up: bool = False) -> bool:
     """Once the person is erased and every notice has gone out, the requester's contact
-    details go too: nothing remains to be sent."""
+    details go too: nothing remains to be sent. With `give_up` (the daily purge, long after
+    closing) they go even if a notice never could be sent, and the timeline says how many."""
     privacy_request = PrivacyRequest.objects.select_for_update().get(pk=privacy_request.pk)
     if privacy_request.contact_erased_at is not None:
         return False
@@ -159,11 +160,16 @@ def contact_erase_if_done(*, privacy_request: PrivacyRequest) -> bool:
     customer = privacy_request.customer
     if customer is None or customer.status != Customer.Status.ERASED:
         return False
-    if privacy_request.notices.filter(sent_at=None).exists():
+    undelivered = privacy_request.notices.filter(sent_at=None).count()
+    if undelivered and not give_up:
         return False
     for name in CONTACT_FIELDS:
         setattr(privacy_request, name, "")
     privacy_request.contact_erased_at = timezone.now()
     privacy_request.save(update_fields=[*CONTACT_FIELDS, "contact_erased_at", "updated_at"])
-    event_add(privacy_request=privacy_request, step=RequestEvent.Step.CONTACT_ERASED)
+    event_add(
+        privacy_request=privacy_request,
+        step=RequestEvent.Step.CONTACT_ERASED,
+        note=f"undelivered notices: {undelivered}" if undelivered else "",
+    )
     return True

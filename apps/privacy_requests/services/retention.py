@@ -1,4 +1,5 @@
-"""Purging identity documents and expired disclosure packages."""
+"""Purging identity documents, expired disclosure packages, and erased people's contact
+details that an undeliverable notice would otherwise keep."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.customers.models import Customer
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
     IdentityDocument,
     PrivacyRequest,
     RequestEvent,
 )
+from apps.privacy_requests.services.notices import contact_erase_if_done
 from apps.privacy_requests.services.workflow import event_add
 from apps.privacy_requests.storage import private_storage
 
@@ -74,7 +77,7 @@ def privacy_requests_purge(*, now: datetime.datetime | None = None) -> dict[str,
     due = Q(status__in=CLOSED_STATUSES, closed_at__lt=closed_before)
     if settings.PRIVACY_PURGE_DOCUMENTS_ON_VERIFICATION:
         due |= Q(identity_verified_at__isnull=False)
-    counts = {"documents": 0, "packages": 0}
+    counts = {"documents": 0, "packages": 0, "contacts": 0}
     with_documents = (
         PrivacyRequest.objects.filter(due)
         .filter(documents__purged_at=None)
@@ -98,5 +101,22 @@ def privacy_requests_purge(*, now: datetime.datetime | None = None) -> dict[str,
             privacy_request = PrivacyRequest.objects.select_for_update().get(pk=pk)
             if privacy_request.package_expires_at and privacy_request.package_expires_at <= now:
                 counts["packages"] += int(package_purge_for(privacy_request=privacy_request))
+    # An erased person's contact details wait for the last notice; one that never could be
+    # delivered (a bounced address, a letter nobody posted) does not keep them for ever.
+    stale_contacts = (
+        PrivacyRequest.objects.filter(
+            status__in=CLOSED_STATUSES,
+            closed_at__lt=closed_before,
+            contact_erased_at=None,
+            customer__status=Customer.Status.ERASED,
+        )
+        .values_list("pk", flat=True)
+        .order_by("pk")
+    )
+    for pk in list(stale_contacts[:BATCH]):
+        with transaction.atomic():
+            privacy_request = PrivacyRequest.objects.get(pk=pk)
+            if contact_erase_if_done(privacy_request=privacy_request, give_up=True):
+                counts["contacts"] += 1
     logger.info("privacy requests purge %s", counts)
     return counts
