@@ -87,15 +87,19 @@ def notice_render(notice: Notice) -> tuple[str, str]:
     return subject, body
 
 
+def _locked(notice_id: int) -> Notice | None:
+    return (
+        Notice.objects.select_for_update()
+        .select_related("privacy_request")
+        .filter(pk=notice_id)
+        .first()
+    )
+
+
 def notice_send(*, notice_id: int) -> bool:
     """Send one notice, once. Returns False when it was already sent (or cannot be)."""
     with transaction.atomic():
-        notice = (
-            Notice.objects.select_for_update()
-            .select_related("privacy_request")
-            .filter(pk=notice_id)
-            .first()
-        )
+        notice = _locked(notice_id)
         if notice is None or notice.sent_at is not None:
             return False
         privacy_request = notice.privacy_request
@@ -124,12 +128,7 @@ def notice_mark_posted(*, notice_id: int, by: User) -> bool:
     """Staff posted the letter of a notice to a requester without an e-mail address. Returns
     False when it was already marked (or sent)."""
     with transaction.atomic():
-        notice = (
-            Notice.objects.select_for_update()
-            .select_related("privacy_request")
-            .filter(pk=notice_id)
-            .first()
-        )
+        notice = _locked(notice_id)
         if notice is None or notice.sent_at is not None:
             return False
         privacy_request = notice.privacy_request
