@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.customers.forms import NameFieldsMixin
+from apps.customers.models import Address
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
     DISCLOSURE_KINDS,
@@ -42,6 +43,12 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
         required=False,
         initial=DisclosureForm.ELECTRONIC,
     )
+    postal_address = forms.ModelChoiceField(
+        label=_("Where should we post it?"),
+        queryset=Address.objects.none(),
+        required=False,
+        help_text=_("Only for a disclosure on paper: one of your saved addresses."),
+    )
     details = forms.CharField(
         label=_("Details (optional)"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -75,13 +82,18 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
         "email",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
+        addresses = Address.objects.filter(customer=customer).order_by("-is_default", "pk")
+        self.fields["postal_address"].queryset = addresses
+        self.fields["postal_address"].label_from_instance = lambda a: a.one_line
+        self.fields["postal_address"].initial = next(iter(addresses), None)
         self.helper = _helper(_("Send request"))
         self.helper.layout = Layout(
             "kind",
             "law",
             "disclosure_form",
+            "postal_address",
             "details",
             Fieldset(
                 _("Only for a correction or an addition: the new values"),
@@ -96,10 +108,23 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
             self.add_error("law", _("Access, portability and objection are GDPR rights."))
         if kind in DISCLOSURE_KINDS and not cleaned.get("disclosure_form"):
             self.add_error("disclosure_form", _("Choose electronic or paper form."))
+        paper = kind in DISCLOSURE_KINDS and cleaned.get("disclosure_form") == DisclosureForm.PAPER
+        if paper and not cleaned.get("postal_address") and "postal_address" not in self.errors:
+            self.add_error(
+                "postal_address",
+                _("Choose the address to post it to (add one under Addresses first)."),
+            )
         bad_values = any(name in self.errors for name in self.CHANGE_FIELDS)
         if kind in CHANGE_KINDS and not self.requested_changes() and not bad_values:
             self.add_error(None, _("Enter the new values of the data to correct or add."))
         return cleaned
+
+    def postal_address_text(self) -> str:
+        """The chosen address as it goes on the envelope, for a paper disclosure only."""
+        address = self.cleaned_data.get("postal_address")
+        if address is None or self.cleaned_data.get("disclosure_form") != DisclosureForm.PAPER:
+            return ""
+        return address.one_line
 
     def requested_changes(self) -> dict:
         return {

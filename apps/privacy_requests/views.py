@@ -45,7 +45,7 @@ def request_create(request):
     initial = {}
     if request.GET.get("kind") in Kind.values:
         initial["kind"] = request.GET["kind"]
-    form = MemberRequestForm(request.POST or None, initial=initial)
+    form = MemberRequestForm(request.POST or None, initial=initial, customer=request.customer)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -56,6 +56,7 @@ def request_create(request):
                 details=data["details"],
                 requested_changes=form.requested_changes(),
                 disclosure_form=data["disclosure_form"],
+                postal_address=form.postal_address_text(),
                 language=get_language(),
             )
         except ValidationError as exc:

@@ -241,7 +241,13 @@ def test_officer_uploads_a_document_checked_by_content(client, customer, officer
 def test_printable_page_for_a_paper_disclosure(
     client, customer, officer, support, django_capture_on_commit_callbacks
 ):
-    pr = make_request(customer, kind=Kind.DISCLOSURE, disclosure_form="paper", language="en")
+    pr = make_request(
+        customer,
+        kind=Kind.DISCLOSURE,
+        disclosure_form="paper",
+        language="en",
+        requester_postal_address="〒150-0001 東京都渋谷区神宮前1-2-3",
+    )
     url = reverse("admin:privacy_requests_privacyrequest_print", args=[pr.pk])
     change = reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk])
     client.force_login(support)

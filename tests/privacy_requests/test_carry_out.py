@@ -192,7 +192,12 @@ def test_electronic_disclosure_builds_a_package(
 
 
 def test_paper_disclosure_waits_for_staff(customer, officer, django_capture_on_commit_callbacks):
-    pr = make_request(customer, kind=Kind.DISCLOSURE, disclosure_form=DisclosureForm.PAPER)
+    pr = make_request(
+        customer,
+        kind=Kind.DISCLOSURE,
+        disclosure_form=DisclosureForm.PAPER,
+        requester_postal_address="〒150-0001 東京都渋谷区神宮前1-2-3",
+    )
     pr = approve_and_carry_out(pr, officer, django_capture_on_commit_callbacks)
     assert pr.status == Status.CARRYING_OUT and not pr.package
     with django_capture_on_commit_callbacks(execute=True):

@@ -185,3 +185,20 @@ def test_member_enters_the_code_on_my_page(client, member, officer):
 
 def test_login_required(client):
     assert client.get(reverse("privacy_requests:list")).status_code == 302
+
+
+def test_a_paper_disclosure_goes_to_one_of_the_member_s_addresses(client, member):
+    from tests.factories import AddressFactory
+
+    url = reverse("privacy_requests:create")
+    paper = {"kind": "disclosure", "law": "appi", "disclosure_form": "paper"}
+    response = client.post(url, paper)
+    assert "Choose the address to post it to" in response.content.decode()
+    assert not PrivacyRequest.objects.exists()
+    home = AddressFactory(customer=member, is_default=True)
+    other = AddressFactory(customer=CustomerFactory())
+    response = client.post(url, {**paper, "postal_address": other.pk})  # not theirs
+    assert response.status_code == 200 and not PrivacyRequest.objects.exists()
+    response = client.post(url, {**paper, "postal_address": home.pk})
+    assert response.status_code == 302
+    assert PrivacyRequest.objects.get().requester_postal_address == home.one_line

@@ -238,6 +238,14 @@ def privacy_request_create(
             raise ValidationError(
                 {"disclosure_form": _("Choose electronic or paper form for the disclosure.")}
             )
+        if disclosure_form == DisclosureForm.PAPER and not requester_postal_address.strip():
+            raise ValidationError(
+                {
+                    "requester_postal_address": _(
+                        "Give the postal address to send the paper disclosure to."
+                    )
+                }
+            )
     else:
         disclosure_form = DisclosureForm.NONE
     if kind in CHANGE_KINDS:
@@ -292,10 +300,12 @@ def privacy_request_create_from_mypage(
     details: str = "",
     requested_changes: dict | None = None,
     disclosure_form: str = "",
+    postal_address: str = "",
     language: str | None = None,
 ) -> PrivacyRequest:
     """A member's own request. Their login counts as identity verification where the shop's
-    procedure says so (PRIVACY_MYPAGE_COUNTS_AS_VERIFIED)."""
+    procedure says so (PRIVACY_MYPAGE_COUNTS_AS_VERIFIED). `postal_address`: where a paper
+    disclosure goes."""
     from apps.privacy_requests.services.identity import privacy_request_verify_identity
 
     privacy_request = privacy_request_create(
@@ -305,6 +315,7 @@ def privacy_request_create_from_mypage(
         customer=customer,
         requester_name=customer.full_name,
         requester_email=customer.email,
+        requester_postal_address=postal_address,
         details=details,
         requested_changes=requested_changes,
         disclosure_form=disclosure_form,
