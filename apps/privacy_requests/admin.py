@@ -214,6 +214,12 @@ class StaffRequestForm(forms.Form):
     representative_name = forms.CharField(
         label=_("Representative name"), max_length=200, required=False
     )
+    language = forms.ChoiceField(
+        label=_("Language for notices"),
+        choices=PrivacyRequest._meta.get_field("language").choices,
+        initial="ja",
+        required=False,
+    )
     disclosure_form = forms.ChoiceField(
         label=_("Disclosure form"), choices=DisclosureForm.choices, required=False
     )
@@ -260,7 +266,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
                     ("kind", "law", "channel"),
                     ("status", "deadline"),
                     ("extended_at", "extension_reasons"),
-                    "customer",
+                    ("customer", "person_on_file"),
                     "requester_type",
                     "received_at",
                 ]
@@ -370,9 +376,22 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     # ------------------------------------------------------------ display
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.has_perm("audit.view_personal_data"):
+            return fieldsets
+        # Roles that may not see customers' personal data see the link, not the person.
+        (name, options), *rest = fieldsets
+        fields = [
+            "customer" if field == ("customer", "person_on_file") else field
+            for field in options["fields"]
+        ]
+        return [(name, {**options, "fields": fields}), *rest]
+
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in PrivacyRequest._meta.fields if f.name not in ("id",)] + [
             "deadline",
+            "person_on_file",
             "documents_link",
             "printable_link",
             "erasure_preview",
@@ -392,6 +411,29 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         if request.user.has_perm(VIEW_DOCUMENTS):
             return self.inlines
         return [NoticeInline, RequestEventInline]
+
+    @admin.display(description=_("person on file"))
+    def person_on_file(self, obj):
+        """Who the request is linked to, beside who wrote it, for staff who may see personal
+        data: a request linked to the wrong customer would disclose or erase someone else."""
+        customer = obj.customer
+        if customer is None:
+            return "—"
+        on_file = format_html(
+            "{} · {} · {}", customer.full_name or "—", customer.email or "—", customer.status
+        )
+        if customer.status == Customer.Status.ERASED:
+            return on_file
+        written = "".join(obj.requester_name.split())
+        if obj.requester_type == RequesterType.PERSON and written != "".join(
+            customer.full_name.split()
+        ):
+            return format_html(
+                '{}<br><strong class="errornote">{}</strong>',
+                on_file,
+                _("The requester's name differs from the person on file: check the link."),
+            )
+        return on_file
 
     @admin.display(description=_("due"), ordering="due_on")
     def deadline(self, obj):
@@ -512,6 +554,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
                     details=data["details"],
                     requested_changes=data["requested_changes"] or {},
                     received_at=min(received, timezone.now()),
+                    language=data["language"] or "ja",
                     by=request.user,
                 )
             except ValidationError as exc:

@@ -421,3 +421,24 @@ def test_an_undelivered_letter_does_not_keep_an_erased_person_s_address_for_ever
     erased = pr.events.get(step=RequestEvent.Step.CONTACT_ERASED)
     assert erased.note.startswith("undelivered notices: ")
     assert services.privacy_requests_purge(now=later)["contacts"] == 0
+
+
+def test_the_person_on_file_is_shown_beside_the_requester(client, customer, officer, support):
+    url = reverse("admin:privacy_requests_privacyrequest_add")
+    client.force_login(support)
+    response = client.post(url, {"kind": "stop_of_use", "law": "appi", "channel": "postal_mail",
+                                 "received_on": timezone.localdate().isoformat(),
+                                 "requester_type": "person", "requester_name": "佐藤 一郎",
+                                 "customer": customer.pk, "language": "en",
+                                 "requester_postal_address": POSTAL})  # fmt: skip
+    assert response.status_code == 302
+    pr = PrivacyRequest.objects.get()
+    assert pr.language == "en"  # notices and letters in English
+    client.force_login(officer)
+    page = client.get(reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk]))
+    body = page.content.decode()
+    assert customer.full_name in body
+    assert "differs from the person on file" in body
+    PrivacyRequest.objects.filter(pk=pr.pk).update(requester_name=customer.full_name)
+    page = client.get(reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk]))
+    assert "differs from the person on file" not in page.content.decode()
