@@ -37,6 +37,7 @@ from apps.privacy_requests.forms import (
     FeeForm,
     InquiryToRequestForm,
     ReasonsForm,
+    WithdrawForm,
 )
 from apps.privacy_requests.models import (
     DISCLOSURE_KINDS,
@@ -86,6 +87,8 @@ class LettersFilter(admin.SimpleListFilter):
     parameter_name = "letters"
 
     def lookups(self, request, model_admin):
+        if not request.user.has_perm(DECIDE):
+            return []  # only who may print and post them
         return [("to_post", _("Letters to post"))]
 
     def queryset(self, request, queryset):
@@ -113,6 +116,13 @@ class NoticeInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("privacy_requests.view_privacyrequest")
+
+    def get_fields(self, request, obj=None):
+        # The printable letter holds the requester's address: for who may decide and post.
+        return self.fields if request.user.has_perm(DECIDE) else self.fields[:-1]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     @admin.display(description=_("letter"))
     def letter(self, notice):
@@ -377,16 +387,25 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
     # ------------------------------------------------------------ display
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if request.user.has_perm("audit.view_personal_data"):
-            return fieldsets
-        # Roles that may not see customers' personal data see the link, not the person.
-        (name, options), *rest = fieldsets
-        fields = [
-            "customer" if field == ("customer", "person_on_file") else field
-            for field in options["fields"]
-        ]
-        return [(name, {**options, "fields": fields}), *rest]
+        """Without the personal-data permission, the link to the customer, not the person;
+        without the decision permission, no links to pages that would answer 403."""
+        hidden = set()
+        if not request.user.has_perm("audit.view_personal_data"):
+            hidden.add("person_on_file")
+        if not request.user.has_perm(DECIDE):
+            hidden |= {"documents_link", "printable_link"}
+        fieldsets = []
+        for name, options in super().get_fieldsets(request, obj):
+            fields = []
+            for field in options["fields"]:
+                if isinstance(field, tuple):
+                    kept = tuple(f for f in field if f not in hidden)
+                    if kept:
+                        fields.append(kept if len(kept) > 1 else kept[0])
+                elif field not in hidden:
+                    fields.append(field)
+            fieldsets.append((name, {**options, "fields": fields}))
+        return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in PrivacyRequest._meta.fields if f.name not in ("id",)] + [
@@ -849,7 +868,10 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
     @admin.action(description=_("Carry out (runs in the background)"), permissions=["decide"])
     def carry_out(self, request, queryset):
         # Nothing of this can be undone: a confirmation page first, with each erasure's preview.
-        previews = [(pr, self.erasure_preview(pr)) for pr in queryset if pr.kind in ERASURE_KINDS]
+        erasures = [pr for pr in queryset if pr.kind in ERASURE_KINDS]
+        previews = [(pr, self.erasure_preview(pr)) for pr in erasures]
+        # Refused anyway while the person's other requests are open: no button to press.
+        blocked = [pr for pr in erasures if selectors.other_open_requests(privacy_request=pr)]
         return self._with_form(
             request,
             queryset,
@@ -860,7 +882,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
                 privacy_request=pr, by=request.user
             ),
             _("Carrying out"),
-            extra={"previews": previews},
+            extra={"previews": previews, "blocked": blocked},
         )
 
     @admin.action(description=_("Complete (answer sent by post)"), permissions=["decide"])
@@ -888,10 +910,15 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Record a withdrawal by the requester"), permissions=["decide"])
     def withdraw(self, request, queryset):
-        self._each(
+        return self._with_form(
             request,
             queryset,
-            lambda pr: services.privacy_request_withdraw(privacy_request=pr, by=request.user),
+            WithdrawForm,
+            "withdraw",
+            _("Record a withdrawal by the requester"),
+            lambda pr, data: services.privacy_request_withdraw(
+                privacy_request=pr, by=request.user, note=data["note"]
+            ),
             pgettext_lazy("privacy request status", "Withdrawn"),
         )
 

@@ -190,6 +190,17 @@ class CarryOutForm(forms.Form):
     )
 
 
+class WithdrawForm(forms.Form):
+    note = forms.CharField(
+        label=_("How the requester withdrew it (e.g. letter of 2026-11-20, phone call)"),
+        max_length=500,
+    )
+    confirm = forms.BooleanField(
+        label=_("The requester asked to withdraw it; they will be told."),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )
+
+
 class AnswerForm(forms.Form):
     answer = forms.CharField(
         label=_("Answer (sent with the completion notice)"),

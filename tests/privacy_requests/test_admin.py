@@ -144,6 +144,9 @@ def test_an_erasure_waits_for_the_person_s_other_open_requests(client, person_wi
     client.force_login(officer)
     change = client.get(reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk]))
     assert disclosure.reference in change.content.decode()  # the preview warns
+    confirm = client.post(reverse(CHANGELIST), {"action": "carry_out", "_selected_action": [pr.pk]})
+    assert "cannot be carried out yet" in confirm.content.decode()
+    assert 'name="apply"' not in confirm.content.decode()  # no button to press
     response = client.post(
         reverse(CHANGELIST),
         {"action": "carry_out", "_selected_action": [pr.pk], "apply": "1", "confirm": "on"},
@@ -388,11 +391,24 @@ def test_the_next_steps_are_buttons_on_the_request_s_own_page(client, customer, 
     assert 'value="reject"' not in client.get(change).content.decode()  # a closed request
 
 
-def test_support_sees_no_decision_buttons(client, customer, officer, support):
-    pr = to_review(make_request(customer, kind=Kind.STOP_OF_USE), officer)
+def test_support_sees_no_decision_buttons_nor_links_it_may_not_open(
+    client, customer, officer, support
+):
+    pr = make_request(
+        customer, kind=Kind.STOP_OF_USE, requester_email="", requester_postal_address=POSTAL
+    )
+    pr = to_review(pr, officer)
     client.force_login(support)
     page = client.get(reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk]))
-    assert 'value="approve"' not in page.content.decode()
+    body = page.content.decode()
+    assert 'value="approve"' not in body
+    assert "/letter/" not in body and "/documents/add/" not in body
+    assert "letters=to_post" not in client.get(reverse(CHANGELIST)).content.decode()
+    client.force_login(officer)
+    body = client.get(
+        reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk])
+    ).content.decode()
+    assert "/letter/" in body
 
 
 def test_an_undelivered_letter_does_not_keep_an_erased_person_s_address_for_ever(
@@ -442,3 +458,26 @@ def test_the_person_on_file_is_shown_beside_the_requester(client, customer, offi
     PrivacyRequest.objects.filter(pk=pr.pk).update(requester_name=customer.full_name)
     page = client.get(reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk]))
     assert "differs from the person on file" not in page.content.decode()
+
+
+def test_recording_a_withdrawal_asks_how_and_for_confirmation(
+    client, customer, officer, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    pr = make_request(customer, kind=Kind.DISCLOSURE)
+    client.force_login(officer)
+    action = {"action": "withdraw", "_selected_action": [pr.pk], "apply": "1"}
+    page = client.post(reverse(CHANGELIST), {**action, "note": "letter of 2026-11-20"})
+    assert page.context["form"].errors  # not confirmed
+    pr.refresh_from_db()
+    assert pr.status != Status.WITHDRAWN
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse(CHANGELIST), {**action, "note": "letter of 2026-11-20", "confirm": "on"}
+        )
+    pr.refresh_from_db()
+    assert pr.status == Status.WITHDRAWN
+    assert pr.events.get(step="withdrawn").note == "letter of 2026-11-20"
+    (notice,) = [m for m in mail.outbox if "was withdrawn" in m.subject]
+    assert "No fee is due." in notice.body  # the disclosure's fee was still pending
