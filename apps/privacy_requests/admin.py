@@ -55,6 +55,7 @@ from apps.privacy_requests.models import (
     RequestEvent,
     Status,
 )
+from apps.privacy_requests.services.carry_out import erasure_report_as_json
 from apps.privacy_requests.services.notices import model_label, notice_render
 
 DECIDE = "privacy_requests.decide_privacyrequest"
@@ -317,7 +318,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
                     "package_expires_at",
                     "printable_link",
                     "erasure_preview",
-                    "erasure_report",
+                    "erasure_result",
                     "restriction_result",
                     "answer",
                     "closed_at",
@@ -414,6 +415,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
             "documents_link",
             "printable_link",
             "erasure_preview",
+            "erasure_result",
         ]
 
     def has_change_permission(self, request, obj=None):
@@ -509,21 +511,6 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         report = selectors.erasure_preview(privacy_request=obj)
         if report is None:
             return _("Nobody on file matches this request.")
-        rows = [
-            (_("delete"), capfirst(model_label(label)), count, "", "")
-            for label, count in report.deleted.items()
-            if count
-        ]
-        rows += [
-            (_("anonymise"), capfirst(model_label(label)), count, "", "")
-            for label, count in report.anonymised.items()
-            if count
-        ]
-        rows += [
-            (_("keep"), capfirst(model_label(label)), count, gettext(why), until or "—")
-            for label, (count, why, until) in report.kept.items()
-            if count
-        ]
         warning = ""
         if others := selectors.other_open_requests(privacy_request=obj):
             warning = format_html(
@@ -534,18 +521,14 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
                 )
                 % {"references": ", ".join(others)},
             )
-        return format_html(
-            "{}<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
-            warning,
-            _("what happens"),
-            _("data"),
-            _("rows"),
-            _("why it is kept"),
-            _("until"),
-            format_html_join(
-                "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
-            ),
-        )
+        return format_html("{}{}", warning, _report_table(erasure_report_as_json(report)))
+
+    @admin.display(description=_("erasure report"))
+    def erasure_result(self, obj):
+        """What the erasure did, as stored on the request: the same table as the preview."""
+        if not obj.erasure_report:
+            return "—"
+        return _report_table(obj.erasure_report)
 
     # ------------------------------------------------------------ add by hand
 
@@ -921,6 +904,37 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
             ),
             pgettext_lazy("privacy request status", "Withdrawn"),
         )
+
+
+def _report_table(report: dict):
+    """An erasure report (`erasure_report_as_json`) as a table in people's words: what happens
+    to which data, how many rows, and why and until when anything is kept."""
+    rows = [
+        (_("delete"), capfirst(model_label(label)), count, "", "")
+        for label, count in report.get("deleted", {}).items()
+        if count
+    ]
+    rows += [
+        (_("anonymise"), capfirst(model_label(label)), count, "", "")
+        for label, count in report.get("anonymised", {}).items()
+        if count
+    ]
+    rows += [
+        (_("keep"), capfirst(model_label(label)), count, gettext(why), until or "—")
+        for label, (count, why, until) in report.get("kept", {}).items()
+        if count
+    ]
+    return format_html(
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+        _("what happens"),
+        _("data"),
+        _("rows"),
+        _("why it is kept"),
+        _("until"),
+        format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
+        ),
+    )
 
 
 def _mark_letters_posted(privacy_request, by) -> None:

@@ -14,6 +14,7 @@ from apps.customers.decorators import member_required
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.forms import CodeForm, MemberRequestForm
 from apps.privacy_requests.models import Kind, Status
+from apps.privacy_requests.services.notices import field_label
 from apps.privacy_requests.services.workflow import TRANSITIONS
 
 
@@ -89,6 +90,11 @@ def request_detail(request, reference):
         "can_withdraw": Status.WITHDRAWN in TRANSITIONS[privacy_request.status],
         "settings": settings,
         "code_form": CodeForm() if privacy_request.code_hash else None,
+        # What was asked, in the profile's own words (the values are the member's own data).
+        "changes": [
+            (field_label(name), value)
+            for name, value in (privacy_request.requested_changes or {}).items()
+        ],
     }
     return render(request, "privacy_requests/detail.html", context)
 

@@ -134,6 +134,11 @@ def test_carrying_out_an_erasure_asks_for_confirmation_over_its_preview(
         client.post(reverse(CHANGELIST), {**action, "apply": "1", "confirm": "on"})
     pr.refresh_from_db()
     assert pr.status == Status.COMPLETED
+    # What it did reads like the preview, not like JSON.
+    change = client.get(reverse("admin:privacy_requests_privacyrequest_change", args=[pr.pk]))
+    body = change.content.decode()
+    assert "Erasure report" in body and "Addresses" in body
+    assert '"deleted"' not in body and "customers.Address" not in body
 
 
 def test_an_erasure_waits_for_the_person_s_other_open_requests(client, person_with_order, officer):

@@ -199,6 +199,10 @@ def test_a_paper_disclosure_goes_to_one_of_the_member_s_addresses(client, member
     other = AddressFactory(customer=CustomerFactory())
     response = client.post(url, {**paper, "postal_address": other.pk})  # not theirs
     assert response.status_code == 200 and not PrivacyRequest.objects.exists()
-    response = client.post(url, {**paper, "postal_address": home.pk})
+    response = client.post(url, {**paper, "postal_address": home.pk, "details": "全部ください"})
     assert response.status_code == 302
-    assert PrivacyRequest.objects.get().requester_postal_address == home.one_line
+    pr = PrivacyRequest.objects.get()
+    assert pr.requester_postal_address == home.one_line
+    # The member's page says what they asked for and where it goes.
+    page = client.get(reverse("privacy_requests:detail", args=[pr.reference])).content.decode()
+    assert "全部ください" in page and home.one_line in page and "Paper" in page

@@ -43,7 +43,7 @@ def model_label(label: str) -> str:
         return label
 
 
-def _field_label(name: str) -> str:
+def field_label(name: str) -> str:
     try:
         return str(Customer._meta.get_field(name).verbose_name)
     except Exception:
@@ -56,7 +56,7 @@ def notice_context(privacy_request: PrivacyRequest) -> dict:
         "privacy_request": privacy_request,
         "settings": settings,
         "changes": [
-            {"field": _field_label(name), "old": old, "new": new}
+            {"field": field_label(name), "old": old, "new": new}
             for name, (old, new) in sorted(privacy_request.applied_changes.items())
         ],
         "deleted": [
