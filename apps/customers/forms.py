@@ -12,6 +12,7 @@ from apps.customers.validators import (
     normalize_kana,
     normalize_phone,
     normalize_postal_code,
+    validate_date_of_birth,
     validate_jp_postal_code,
     validate_katakana,
     validate_phone,
@@ -66,7 +67,10 @@ class SignupForm(NameFieldsMixin, forms.Form):
     given_name_kana = forms.CharField(label=_("Given name (kana)"), max_length=100)
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     date_of_birth = forms.DateField(
-        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date of birth"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_date_of_birth],
     )
 
     def __init__(self, *args, **kwargs):

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.customers.validators import (
     PREFECTURE_CHOICES,
+    validate_date_of_birth,
     validate_jp_postal_code,
     validate_katakana,
     validate_phone,
@@ -117,7 +118,9 @@ class Customer(models.Model):
     given_name_kana = models.CharField(
         _("given name (kana)"), max_length=100, blank=True, validators=[validate_katakana]
     )
-    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    date_of_birth = models.DateField(
+        _("date of birth"), null=True, blank=True, validators=[validate_date_of_birth]
+    )
     phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
     email = models.EmailField(_("contact e-mail"), blank=True)
     acquired_via = models.CharField(

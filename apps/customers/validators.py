@@ -1,5 +1,7 @@
-"""Validators for Japanese personal data: postal codes, prefectures, phones and kana."""
+"""Validators for Japanese personal data: postal codes, prefectures, phones, kana and dates of
+birth."""
 
+import datetime
 import re
 import unicodedata
 
@@ -74,3 +76,13 @@ def validate_katakana(value: str) -> None:
         raise ValidationError(
             _("Enter the reading in katakana (e.g. ヤマダ)."), code="invalid_kana"
         )
+
+
+def validate_date_of_birth(value: datetime.date) -> None:
+    """A date of birth lies in the past, and not before 1900."""
+    from django.utils import timezone
+
+    if value > timezone.localdate():
+        raise ValidationError(_("A date of birth cannot be in the future."), code="future")
+    if value.year < 1900:
+        raise ValidationError(_("Enter a date of birth after 1900."), code="too_old")

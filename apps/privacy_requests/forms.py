@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.customers.forms import NameFieldsMixin
 from apps.customers.models import Address
+from apps.customers.validators import validate_date_of_birth
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
     DISCLOSURE_KINDS,
@@ -69,6 +70,7 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
         label=_("New date of birth"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_date_of_birth],
     )
     email = forms.EmailField(label=_("New e-mail address"), required=False)
 

@@ -69,3 +69,18 @@ def test_kana_normalisation_and_validation():
     for bad in ("山田", "yamada", "ヤマダ1"):
         with pytest.raises(ValidationError):
             validate_katakana(bad)
+
+
+def test_a_date_of_birth_lies_in_the_past_after_1900():
+    import datetime
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from apps.customers.validators import validate_date_of_birth
+
+    validate_date_of_birth(datetime.date(1990, 4, 1))
+    validate_date_of_birth(timezone.localdate())
+    for bad in (timezone.localdate() + datetime.timedelta(days=1), datetime.date(1899, 12, 31)):
+        with pytest.raises(ValidationError):
+            validate_date_of_birth(bad)

@@ -206,3 +206,12 @@ def test_a_paper_disclosure_goes_to_one_of_the_member_s_addresses(client, member
     # The member's page says what they asked for and where it goes.
     page = client.get(reverse("privacy_requests:detail", args=[pr.reference])).content.decode()
     assert "全部ください" in page and home.one_line in page and "Paper" in page
+
+
+def test_a_birth_date_in_the_future_is_refused(client, member):
+    response = client.post(
+        reverse("privacy_requests:create"),
+        {"kind": "addition", "law": "appi", "date_of_birth": "2999-01-01"},
+    )
+    assert "cannot be in the future" in response.content.decode()
+    assert not PrivacyRequest.objects.exists()
