@@ -363,9 +363,9 @@ class Notice(models.Model):
     privacy_request = models.ForeignKey(
         PrivacyRequest, on_delete=models.PROTECT, related_name="notices"
     )
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(_("written at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent or posted at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notice")
