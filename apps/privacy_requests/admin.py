@@ -688,7 +688,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         )
         if notice.privacy_request.requester_email:
             raise Http404
-        subject, body = notice_render(notice)
+        subject, body = notice_render(notice, letter=True)
         context = {"notice": notice, "subject": subject, "body": body, "settings": settings}
         with translation.override(notice.privacy_request.language):
             return HttpResponse(

@@ -332,6 +332,7 @@ def test_a_requester_without_e_mail_gets_letters_that_staff_post(
     assert letter_url in change.content.decode()
     letter = client.get(letter_url).content.decode()
     assert POSTAL in letter and pr.reference in letter
+    assert "<p>--" not in letter and "\n--\n" not in letter  # no e-mail signature line on paper
 
     client.post(reverse(CHANGELIST), {"action": "mark_letters_posted", "_selected_action": [pr.pk]})
     receipt.refresh_from_db()

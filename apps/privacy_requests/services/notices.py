@@ -95,10 +95,12 @@ def notice_context(privacy_request: PrivacyRequest) -> dict:
     }
 
 
-def notice_render(notice: Notice) -> tuple[str, str]:
+def notice_render(notice: Notice, *, letter: bool = False) -> tuple[str, str]:
+    """Subject and text of a notice, in the requester's language; `letter`: for paper (no
+    e-mail signature line)."""
     template = f"privacy_requests/email/{notice.kind}"
     with translation.override(notice.privacy_request.language):
-        context = notice_context(notice.privacy_request)
+        context = {**notice_context(notice.privacy_request), "letter": letter}
         subject = render_to_string(f"{template}_subject.txt", context).strip()
         body = render_to_string(f"{template}.txt", context)
     return subject, body
