@@ -118,6 +118,10 @@ class NoticeInline(admin.TabularInline):
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("privacy_requests.view_privacyrequest")
 
+    def get_queryset(self, request):
+        # Each row's letter column asks whether its request has an e-mail address.
+        return super().get_queryset(request).select_related("privacy_request")
+
     def get_fields(self, request, obj=None):
         # The printable letter holds the requester's address: for who may decide and post.
         return self.fields if request.user.has_perm(DECIDE) else self.fields[:-1]
@@ -146,6 +150,9 @@ class RequestEventInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
     verbose_name_plural = _("Timeline")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor_user")
 
     def has_add_permission(self, request, obj=None):
         return False
