@@ -126,6 +126,7 @@ class Workers:
         self.options = [f"--pool={pool}", f"--loglevel={loglevel}"]
         if pool != "solo":
             self.options.append(f"--concurrency={concurrency}")
+        self.count_queries = count_queries
         if count_queries:  # every task's SQL statements, into Redis (see bench_worker)
             self.options.append("--include=apps.core.bench_worker")
         self.processes: list[subprocess.Popen] = []
@@ -135,7 +136,7 @@ class Workers:
         from config.celery_app import app
 
         app.conf.task_always_eager = False
-        if "--include=apps.core.bench_worker" in self.options:
+        if self.count_queries:
             import redis
 
             from apps.core.bench_worker import QUERIES_KEY
