@@ -112,6 +112,13 @@ def _seeded_rows_in_transactional_tests(request):
 class SinkHandler:
     def __init__(self):
         self.messages: list = []
+        self.refuse: set[str] = set()  # recipients answered "550 user unknown"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refuse:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         from email import message_from_bytes, policy

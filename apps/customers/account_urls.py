@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from apps.core.ratelimit import rate_limit
-from apps.customers.forms import EmailAuthenticationForm
+from apps.customers.forms import EmailAuthenticationForm, PasswordResetForm
 
 urlpatterns = [
     path(
@@ -19,6 +19,7 @@ urlpatterns = [
         "password/reset/",
         rate_limit("password_reset")(
             auth_views.PasswordResetView.as_view(
+                form_class=PasswordResetForm,
                 template_name="account/password_reset.html",
                 email_template_name="account/email/password_reset.txt",
                 subject_template_name="account/email/password_reset_subject.txt",

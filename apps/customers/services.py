@@ -246,8 +246,9 @@ def inquiry_create(
 def inquiry_acknowledge(*, inquiry_id: int) -> bool:
     """Mail the inquirer a receipt, once. Returns False when it was already sent."""
     from django.conf import settings
-    from django.core.mail import send_mail
     from django.template.loader import render_to_string
+
+    from apps.core.mail import send_mail
 
     with transaction.atomic():
         inquiry = Inquiry.objects.select_for_update().filter(pk=inquiry_id).first()
@@ -258,7 +259,7 @@ def inquiry_acknowledge(*, inquiry_id: int) -> bool:
             subject=render_to_string("customers/email/inquiry_ack_subject.txt", context).strip(),
             message=render_to_string("customers/email/inquiry_ack.txt", context),
             from_email=None,
-            recipient_list=[inquiry.email],
+            to=inquiry.email,
         )
         inquiry.acknowledged_at = timezone.now()
         inquiry.save(update_fields=["acknowledged_at"])

@@ -10,7 +10,6 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.consents import services as consent_services
 from apps.consents.models import ConsentState, Source
+from apps.core.mail import send_mail
 from apps.customers.models import Customer, User
 from apps.marketing import mail
 from apps.marketing.models import Campaign, MailMagazine, Subscription, SuppressedAddress
@@ -177,7 +177,7 @@ def subscription_confirmation_send(*, subscription_id: int, token: str) -> bool:
         subject=render_to_string("marketing/email/confirm_subject.txt", context).strip(),
         message=render_to_string("marketing/email/confirm.txt", context),
         from_email=subscription.magazine.from_email,
-        recipient_list=[subscription.customer.email],
+        to=subscription.customer.email,
     )
     return True
 

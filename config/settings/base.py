@@ -286,7 +286,8 @@ PRIVACY_DISCLOSURE_LINK_DAYS = env.int("PRIVACY_DISCLOSURE_LINK_DAYS", default=1
 PRIVACY_REQUEST_RECORD_YEARS = env.int("PRIVACY_REQUEST_RECORD_YEARS", default=3)
 
 # ---------------------------------------------------------------- logging
-# Personal data never goes to the log: loggers carry ids only (see apps/core/logging.py).
+# Personal data never goes to the log: log lines carry ids, states and counts only; mail
+# refusals are re-raised without the address (apps/core/mail.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -9,13 +9,13 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from apps.core.mail import send_mail
 from apps.customers.models import User
 from apps.privacy_requests.models import (
     FeeStatus,
@@ -277,9 +277,7 @@ def privacy_request_send_code(*, privacy_request: PrivacyRequest, by: User | Non
     with translation.override(language):
         subject = render_to_string("privacy_requests/email/code_subject.txt", context).strip()
         body = render_to_string("privacy_requests/email/code.txt", context)
-    transaction.on_commit(
-        lambda: send_mail(subject=subject, message=body, from_email=None, recipient_list=[to])
-    )
+    transaction.on_commit(lambda: send_mail(subject=subject, message=body, from_email=None, to=to))
 
 
 def privacy_request_check_code(

@@ -9,13 +9,13 @@ import logging
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
 
+from apps.core.mail import send_mail
 from apps.customers.models import Customer, User
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
@@ -129,7 +129,7 @@ def notice_send(*, notice_id: int) -> bool:
             subject=subject,
             message=body,
             from_email=None,
-            recipient_list=[privacy_request.requester_email],
+            to=privacy_request.requester_email,
         )
         notice.sent_at = timezone.now()
         notice.save(update_fields=["sent_at"])
