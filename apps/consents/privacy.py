@@ -6,7 +6,7 @@ provision and receipt records for their statutory 3 years (APPI Art. 29/30)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_noop
 
@@ -28,12 +28,20 @@ from apps.customers.models import Customer
 CONTEXT_FIELDS = ("ip_address", "user_agent")
 
 
+def _theirs(customer_id: int, prefix: str = "") -> Q:
+    """The person's ledger events: recorded under their account, or under a cookie-banner
+    visitor id linked to them at login (choices made before logging in, with IP and browser)."""
+    visitors = VisitorLink.objects.filter(customer_id=customer_id).values("visitor_id")
+    return Q(**{f"{prefix}customer_id": customer_id}) | Q(**{f"{prefix}visitor_id__in": visitors})
+
+
 def export(customer_id: int) -> dict[str, list[dict]]:
-    events = ConsentEvent.objects.filter(customer_id=customer_id).select_related(
+    events = ConsentEvent.objects.filter(_theirs(customer_id)).select_related(
         "purpose", "policy_version", "wording"
     )
     contexts = {
-        c.event_id: c for c in ConsentEventContext.objects.filter(event__customer_id=customer_id)
+        c.event_id: c
+        for c in ConsentEventContext.objects.filter(_theirs(customer_id, prefix="event__"))
     }
     return {
         "consents": [
@@ -105,7 +113,8 @@ def _kept(customer_id: int) -> dict:
 def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     report = ErasureReport()
     customer_id = person.pk
-    contexts = ConsentEventContext.objects.filter(event__customer_id=customer_id)
+    # Both deletes go in one statement, which sees the links as they were before it.
+    contexts = ConsentEventContext.objects.filter(_theirs(customer_id, prefix="event__"))
     links = VisitorLink.objects.filter(customer_id=customer_id)
     if dry_run:
         report.anonymised["consents.ConsentState"] = ConsentState.objects.filter(

@@ -192,6 +192,28 @@ def test_erasure_withdraws_every_consent_and_drops_ip_and_user_agent():
         services.consent_grant(purpose=purpose("newsletter"), source="mypage", customer=customer)
 
 
+def test_cookie_choices_made_before_login_are_exported_and_erased_with_the_person():
+    import uuid
+
+    from apps.consents.privacy import export
+
+    customer, visitor = CustomerFactory(), uuid.uuid4()
+    stranger = uuid.uuid4()
+    for who in (visitor, stranger):
+        services.consent_grant(
+            purpose=purpose("analytics"), source="cookie_banner", visitor_id=who,
+            ip_address="192.0.2.44", user_agent="Mozilla/5.0 (cookie banner)",
+        )  # fmt: skip
+    services.visitor_link(visitor_id=visitor, customer=customer)  # they logged in
+    history = export(customer.pk)["consent_history"]
+    assert "192.0.2.44" in [e["ip_address"] for e in history]  # the choice made as a visitor
+
+    personal_data_erase(customer_id=customer.pk)
+
+    kept = ConsentEventContext.objects.all()
+    assert [c.event.visitor_id for c in kept] == [stranger]  # only the other visitor's
+
+
 # ---------------------------------------------------------------- provision
 
 
