@@ -9,6 +9,8 @@ has been sent) the requester's contact details.
 from __future__ import annotations
 
 import datetime
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
@@ -36,18 +38,20 @@ REQUEST_FIELDS = (
     "applied_changes",
     "package",
     "answer",
+    # Staff's words to the requester, which may describe what was searched for or found.
+    "decision_reasons",
+    "extension_reasons",
 )
 CONTACT_FIELDS = REQUEST_FIELDS[:4]
 CONTENT_FIELDS = REQUEST_FIELDS[4:]
 DOCUMENT_FIELDS = ("file", "document_type", "issued_on")
 # Steps whose note staff write freely (the others hold labels and counts only).
 FREE_TEXT_STEPS = (RequestEvent.Step.WITHDRAWN, RequestEvent.Step.FEE_RECORDED)
+# Each content field's empty value: the JSON ones hold an empty object, and a refusal keeps a
+# dash for its reasons (a database check requires reasons on every refusal).
 EMPTY = {
-    "details": "",
-    "requested_changes": {},
-    "applied_changes": {},
-    "package": "",
-    "answer": "",
+    **{name: {} if name.endswith("_changes") else "" for name in CONTENT_FIELDS},
+    "decision_reasons": "—",
 }
 
 
@@ -96,13 +100,10 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     report = ErasureReport()
     customer_id = person.pk
     notices = Notice.objects.filter(privacy_request=OuterRef("pk"))
-    has_content = (
-        ~Q(details="")
-        | ~Q(requested_changes={})
-        | ~Q(applied_changes={})
-        | ~Q(package="")
-        | ~Q(answer="")
-    )
+    has_content = reduce(
+        or_,
+        (~Q(**{name: value}) for name, value in EMPTY.items() if name != "decision_reasons"),
+    ) | ~Q(decision_reasons__in=["", "—"])
     # Contact details stay while a notice is still to be sent (the erasure's own completion
     # notice among them); the notice task erases them after the last one.
     contact_done = (

@@ -284,3 +284,18 @@ def test_a_japanese_erasure_notice_gives_every_reason_in_japanese(
     assert "受け付け、回答した記録" in body
     for _count, why, _until in kept.values():
         assert why not in body  # the English reason never reaches a Japanese mail
+
+
+def test_erasure_empties_the_reasons_staff_wrote_to_the_person(
+    person_with_order, officer, django_capture_on_commit_callbacks
+):
+    customer, _order = person_with_order
+    with django_capture_on_commit_callbacks(execute=True):
+        older = to_review(make_request(customer, kind=Kind.DELETION), officer)
+        services.privacy_request_reject(
+            privacy_request=older, by=officer, reasons="山田様の注文 2024-0001 は保存義務の対象です"
+        )
+    pr = make_request(customer, kind=Kind.ERASURE)
+    approve_and_carry_out(pr, officer, django_capture_on_commit_callbacks)
+    older.refresh_from_db()
+    assert "山田" not in older.decision_reasons and older.outcome  # the decision stays, not its words
