@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 import logging
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +23,20 @@ PROFILE_FIELDS = (
     "date_of_birth",
     "phone",
 )
+
+
+@contextmanager
+def _email_unique():
+    """Two sign-ups (or e-mail changes) racing for one address: the database's unique index
+    decides, and the loser gets the form's message instead of an IntegrityError whose detail
+    (logged with its traceback) would hold the address."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise ValidationError(
+            {"email": _("An account with this e-mail address already exists.")}
+        ) from None
 
 
 def _email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
@@ -47,7 +62,8 @@ def member_signup(
     email = User.objects.normalize_email(email).lower()
     if _email_taken(email):
         raise ValidationError({"email": _("An account with this e-mail address already exists.")})
-    user = User.objects.create_user(email=email, password=password)
+    with _email_unique():
+        user = User.objects.create_user(email=email, password=password)
     customer = Customer(
         user=user,
         email=email,
@@ -105,7 +121,8 @@ def customer_update_profile(*, customer: Customer, email: str | None = None, **c
     customer.full_clean(exclude=["user"])
     customer.save(update_fields=update_fields)
     if email is not None and customer.user_id:
-        User.objects.filter(pk=customer.user_id).update(email=email)
+        with _email_unique():
+            User.objects.filter(pk=customer.user_id).update(email=email)
     logger.info("profile updated customer_id=%s fields=%s", customer.pk, sorted(update_fields))
     return customer
 

@@ -132,7 +132,8 @@ class CampaignAdmin(ServiceActionsMixin, admin.ModelAdmin):
         campaign = get_object_or_404(Campaign.objects.select_related("magazine"), pk=pk)
         if not self.has_view_permission(request, campaign):
             raise Http404
-        name = request.GET.get("name") or "山田 花子"
+        # A sample name typed by staff: by POST, so it never sits in a URL or a server log.
+        name = request.POST.get("name") or "山田 花子"
         raw, _mid = PreparedCampaign(campaign).render(
             Recipient(address="recipient@example.com", name=name[:100], subscription_id=0,
                       delivery_id=0)

@@ -159,6 +159,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
 # No table of successful logins, and axes' own log lines carry a keyed hash, not the e-mail/IP.
 AXES_DISABLE_ACCESS_LOG = True
+# No axes pages in the admin: they list and search typed e-mails and IP addresses.
+AXES_ENABLE_ADMIN = False
 AXES_CLIENT_STR_CALLABLE = "apps.core.security.axes_client_str"
 
 # Content-Security-Policy (django-csp): scripts and styles from our own origin only; no inline

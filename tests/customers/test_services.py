@@ -165,3 +165,21 @@ def test_argon2_is_the_password_hasher_outside_tests():
 
     encoded = Argon2PasswordHasher().encode("pw", Argon2PasswordHasher().salt())
     assert encoded.startswith("argon2$")
+
+
+def test_a_sign_up_that_loses_a_race_for_its_address_gets_the_form_message(monkeypatch):
+    """The unique index decides between two sign-ups at once; the loser sees the message,
+    not an IntegrityError whose detail would carry the address into the log."""
+    from django.core.exceptions import ValidationError
+
+    from apps.customers import services
+
+    CustomerFactory(user__email="race@example.jp", email="race@example.jp")
+    monkeypatch.setattr(services, "_email_taken", lambda email: False)  # both checked at once
+    with pytest.raises(ValidationError, match="already exists"):
+        services.member_signup(
+            email="race@example.jp",
+            password="a-long-pass-2026",
+            family_name="山田",
+            given_name="花子",
+        )

@@ -70,7 +70,7 @@ def test_missing_footer_settings_give_a_clear_admin_error(client, marketer, sett
 
 def test_preview_and_test_send(client, marketer, smtp_settings):
     c = campaign(magazine())
-    page = client.get(
+    page = client.post(  # the sample name goes by POST, never in the URL
         reverse("admin:marketing_campaign_preview", args=[c.pk]), {"name": "試験 太郎"}
     )
     assert page.status_code == 200 and "試験 太郎" in page.content.decode()

@@ -298,4 +298,6 @@ def test_erasure_empties_the_reasons_staff_wrote_to_the_person(
     pr = make_request(customer, kind=Kind.ERASURE)
     approve_and_carry_out(pr, officer, django_capture_on_commit_callbacks)
     older.refresh_from_db()
-    assert "山田" not in older.decision_reasons and older.outcome  # the decision stays, not its words
+    assert (
+        "山田" not in older.decision_reasons and older.outcome
+    )  # the decision stays, not its words
