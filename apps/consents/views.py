@@ -9,6 +9,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from apps.audit.admin_mixins import record as access_record
+from apps.audit.models import AccessLog
 from apps.consents import cookies, selectors, services
 from apps.consents.forms import CookieChoiceForm, ReconfirmForm, consent_wording
 from apps.consents.models import ExternalTag, PolicyVersion, Source, new_visitor_id
@@ -183,6 +185,7 @@ def provision_records_csv(request, customer_id):
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         raise Http404
+    access_record(request, AccessLog.Action.EXPORT, Customer, [customer.pk])
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="provision-records-customer-{customer.pk}.csv"'

@@ -23,6 +23,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from apps.audit.admin_mixins import _strip, record
+from apps.audit.models import AccessLog
 from apps.core.admin_actions import ServiceActionsMixin
 from apps.customers.admin import InquiryAdmin
 from apps.customers.models import Customer
@@ -402,18 +404,10 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
             hidden.add("person_on_file")
         if not request.user.has_perm(DECIDE):
             hidden |= {"documents_link", "printable_link"}
-        fieldsets = []
-        for name, options in super().get_fieldsets(request, obj):
-            fields = []
-            for field in options["fields"]:
-                if isinstance(field, tuple):
-                    kept = tuple(f for f in field if f not in hidden)
-                    if kept:
-                        fields.append(kept if len(kept) > 1 else kept[0])
-                elif field not in hidden:
-                    fields.append(field)
-            fieldsets.append((name, {**options, "fields": fields}))
-        return fieldsets
+        return [
+            (name, {**options, "fields": _strip(options["fields"], hidden)})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in PrivacyRequest._meta.fields if f.name not in ("id",)] + [
@@ -622,6 +616,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         document = get_object_or_404(IdentityDocument, pk=document_pk, privacy_request_id=pk)
         if not document.file:
             raise Http404
+        record(request, AccessLog.Action.VIEW, IdentityDocument, [document.pk])
         response = FileResponse(
             document.file.open("rb"),
             content_type=document.content_type,
@@ -679,6 +674,8 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         if privacy_request.kind != Kind.PURPOSE_NOTIFICATION:
             template = "privacy_requests/disclosure.html"
             context["data"] = selectors.disclosure_data(privacy_request=privacy_request)
+            # Everything held about the person, printed: logged like a CSV export.
+            record(request, AccessLog.Action.EXPORT, Customer, [privacy_request.customer_id])
         # The letter is in the requester's language, whatever the admin's.
         with translation.override(privacy_request.language):
             return HttpResponse(render_to_string(template, context, request=request))
@@ -695,6 +692,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         )
         if notice.privacy_request.requester_email:
             raise Http404
+        record(request, AccessLog.Action.VIEW, PrivacyRequest, [notice.privacy_request_id])
         subject, body = notice_render(notice, letter=True)
         context = {"notice": notice, "subject": subject, "body": body, "settings": settings}
         with translation.override(notice.privacy_request.language):

@@ -276,6 +276,13 @@ def test_printable_page_for_a_paper_disclosure(
     nonce = re.search(r'<style nonce="([^"]+)"', page.content.decode()).group(1)
     assert f"'nonce-{nonce}'" in page["Content-Security-Policy"]
     assert "unsafe-inline" not in page["Content-Security-Policy"]
+    # Printing everything held about the person is in the access log, like a CSV export.
+    from apps.audit.models import AccessLog
+
+    logged = AccessLog.objects.filter(action="export", model_label="customers.Customer")
+    assert list(logged.values_list("staff_user_id", "object_id")) == [
+        (officer.pk, str(customer.pk))
+    ]
 
 
 def test_the_officer_sees_the_timeline(client, customer, officer):
@@ -332,6 +339,11 @@ def test_a_requester_without_e_mail_gets_letters_that_staff_post(
     assert letter_url in change.content.decode()
     letter = client.get(letter_url).content.decode()
     assert POSTAL in letter and pr.reference in letter
+    from apps.audit.models import AccessLog
+
+    assert AccessLog.objects.filter(
+        action="view", model_label="privacy_requests.PrivacyRequest", object_id=str(pr.pk)
+    ).exists()
     assert "<p>--" not in letter and "\n--\n" not in letter  # no e-mail signature line on paper
 
     client.post(reverse(CHANGELIST), {"action": "mark_letters_posted", "_selected_action": [pr.pk]})
