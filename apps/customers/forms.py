@@ -18,10 +18,8 @@ from apps.customers.validators import (
     normalize_phone,
     normalize_postal_code,
     validate_date_of_birth,
-    validate_jp_postal_code,
     validate_katakana,
     validate_phone,
-    validate_prefecture,
 )
 
 logger = logging.getLogger(__name__)
@@ -216,20 +214,6 @@ class AddressForm(forms.ModelForm):
         phone = normalize_phone(self.cleaned_data.get("phone", ""))
         validate_phone(phone)
         return phone
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("country") == "JP":
-            for name, validator in (
-                ("postal_code", validate_jp_postal_code),
-                ("prefecture", validate_prefecture),
-            ):
-                if name in cleaned:
-                    try:
-                        validator(cleaned[name])
-                    except forms.ValidationError as exc:
-                        self.add_error(name, exc)
-        return cleaned
 
 
 class InquiryForm(forms.ModelForm):

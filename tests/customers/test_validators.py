@@ -84,3 +84,18 @@ def test_a_date_of_birth_lies_in_the_past_after_1900():
     for bad in (timezone.localdate() + datetime.timedelta(days=1), datetime.date(1899, 12, 31)):
         with pytest.raises(ValidationError):
             validate_date_of_birth(bad)
+
+
+@pytest.mark.django_db
+def test_a_bad_japanese_postal_code_is_reported_once():
+    from apps.customers.forms import AddressForm
+    from apps.customers.models import Address
+    from tests.factories import CustomerFactory
+
+    form = AddressForm(
+        data={"country": "JP", "recipient_name": "山田 花子", "postal_code": "12-34",
+              "prefecture": "東京都", "city": "世田谷区", "line1": "桜新町1-2-3"},
+        instance=Address(customer=CustomerFactory()),
+    )  # fmt: skip
+    assert not form.is_valid()
+    assert len(form.errors["postal_code"]) == 1
