@@ -66,6 +66,8 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 @admin.register(ConsentEvent)
 class ConsentEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "occurred_at", "customer_id", "visitor_id", "purpose", "action", "source"]
+    # Only the purpose: Django's own join would also load every row's full consent wording.
+    list_select_related = ["purpose"]
     list_filter = ["action", "source", "purpose"]
     search_fields = ["=customer__id"]
     date_hierarchy = "occurred_at"
@@ -86,6 +88,7 @@ class ConsentEventAdmin(ReadOnlyAdmin):
 @admin.register(ConsentState)
 class ConsentStateAdmin(ReadOnlyAdmin):
     list_display = ["id", "customer_id", "visitor_id", "purpose", "status", "updated_at"]
+    list_select_related = ["purpose"]
     list_filter = ["status", "purpose"]
     show_full_result_count = False
 

@@ -21,7 +21,7 @@ def roles_setup() -> dict[str, int]:
         for name in perm_names:
             app_label, codename = name.split(".")
             query |= Q(content_type__app_label=app_label, codename=codename)
-        permissions = list(Permission.objects.filter(query))
+        permissions = list(Permission.objects.filter(query).select_related("content_type"))
         missing = set(perm_names) - {
             f"{p.content_type.app_label}.{p.codename}" for p in permissions
         }

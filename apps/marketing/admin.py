@@ -181,6 +181,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 @admin.register(SuppressedAddress)
 class SuppressedAddressAdmin(admin.ModelAdmin):
     list_display = ["id", "reason", "magazine", "created_at"]
+    list_select_related = ["magazine"]  # may be empty: Django's own join would skip it
     list_filter = ["reason"]
     readonly_fields = ["address_hash", "magazine", "reason", "created_at"]
 

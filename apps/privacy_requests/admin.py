@@ -184,6 +184,9 @@ class IdentityDocumentInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("checked_by")
+
     def has_add_permission(self, request, obj=None):
         return False
 
