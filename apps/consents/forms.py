@@ -14,7 +14,7 @@ class ConsentChoicesForm(forms.Form):
 
     prefix = "consent"
 
-    def __init__(self, *args, initial_states=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.purposes = list(purposes_active().filter(requires_opt_in=True, cookie_category=""))
         for purpose in self.purposes:
@@ -22,7 +22,6 @@ class ConsentChoicesForm(forms.Form):
                 label=purpose.name,
                 help_text=purpose.description,
                 required=False,
-                initial=bool(initial_states and initial_states.get(purpose.pk)),
             )
 
     def choices(self):

@@ -29,10 +29,6 @@ def purposes_active() -> QuerySet[Purpose]:
     return Purpose.objects.filter(is_active=True).order_by("sort_order", "pk")
 
 
-def purpose_by_code(code: str) -> Purpose:
-    return Purpose.objects.get(code=code)
-
-
 def customers_who_may(*, purpose: Purpose) -> QuerySet[Customer]:
     """Everyone we may use for `purpose` right now, as one SQL query.
 
@@ -68,13 +64,6 @@ def pending_confirmations_for(*, customer: Customer) -> QuerySet[ConsentState]:
     return ConsentState.objects.filter(
         customer=customer, status=ConsentState.Status.PENDING
     ).select_related("purpose")
-
-
-def visitor_choices(*, visitor_id) -> dict[str, bool]:
-    states = ConsentState.objects.filter(
-        visitor_id=visitor_id, customer__isnull=True, purpose__cookie_category__gt=""
-    ).select_related("purpose")
-    return {s.purpose.cookie_category: s.status == ConsentState.Status.GRANTED for s in states}
 
 
 def provision_records_for(*, customer: Customer) -> QuerySet[ProvisionRecord]:

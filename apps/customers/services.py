@@ -82,20 +82,6 @@ def member_signup(
 
 
 @transaction.atomic
-def guest_customer_create(*, email: str, family_name: str, given_name: str, **fields) -> Customer:
-    customer = Customer(
-        email=User.objects.normalize_email(email).lower(),
-        family_name=family_name,
-        given_name=given_name,
-        acquired_via=fields.pop("acquired_via", Customer.AcquiredVia.PURCHASE),
-        **fields,
-    )
-    customer.full_clean()
-    customer.save()
-    return customer
-
-
-@transaction.atomic
 def customer_update_profile(*, customer: Customer, email: str | None = None, **changes) -> Customer:
     """Apply profile changes through model validation; a changed e-mail moves the login too.
 

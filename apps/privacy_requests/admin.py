@@ -43,6 +43,7 @@ from apps.privacy_requests.forms import (
 )
 from apps.privacy_requests.models import (
     DISCLOSURE_KINDS,
+    DUE_SOON_DAYS,
     ERASURE_KINDS,
     OPEN_STATUSES,
     Channel,
@@ -71,7 +72,7 @@ class DeadlineFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [
             ("overdue", _("Overdue")),
-            ("soon", _("Due within 3 days")),
+            ("soon", _("Due within %(days)s days") % {"days": DUE_SOON_DAYS}),
             ("open", _("All open")),
         ]
 

@@ -10,6 +10,9 @@ from django.utils.translation import pgettext_lazy
 from apps.customers.models import Customer, Inquiry
 from apps.privacy_requests.storage import private_storage
 
+# Open requests due within this many days are highlighted in the staff queue.
+DUE_SOON_DAYS = 3
+
 
 class Kind(models.TextChoices):
     # APPI Art. 32–35
@@ -280,7 +283,7 @@ class PrivacyRequest(models.Model):
 
     @property
     def is_due_soon(self) -> bool:
-        return self.is_open and 0 <= self.days_left <= 3
+        return self.is_open and 0 <= self.days_left <= DUE_SOON_DAYS
 
 
 class RequestEvent(models.Model):

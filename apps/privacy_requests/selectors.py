@@ -10,13 +10,12 @@ from django.utils import timezone
 from apps.core.privacy import ErasureReport, personal_data_erase, personal_data_export
 from apps.customers.models import Customer
 from apps.privacy_requests.models import (
+    DUE_SOON_DAYS,
     OPEN_STATUSES,
     Notice,
     PrivacyRequest,
     RequestEvent,
 )
-
-DUE_SOON_DAYS = 3
 
 
 def privacy_request_list_for(*, customer: Customer) -> QuerySet[PrivacyRequest]:

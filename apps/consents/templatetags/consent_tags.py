@@ -9,12 +9,6 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def cookie_consented(context, category: str) -> bool:
-    request = context.get("request")
-    return request is not None and cookies.consented(request, category)
-
-
-@register.simple_tag(takes_context=True)
 def external_tags(context):
     """The snippets of the active external tags whose category this browser consented to.
     Nothing of an advertising or analytics tag reaches the page before consent."""

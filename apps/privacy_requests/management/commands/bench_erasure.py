@@ -323,11 +323,3 @@ class Command(BaseCommand):
 
     def _log(self, message: str) -> None:
         self.stderr.write(message)  # figures and ids only, never personal data
-
-
-def _merge(*parts: dict[str, set[str]]) -> dict[str, set[str]]:
-    merged: dict[str, set[str]] = {}
-    for part in parts:
-        for kind, values in part.items():
-            merged.setdefault(kind, set()).update(values)
-    return merged
