@@ -137,8 +137,8 @@ def consent_withdraw_all(
     *,
     customer: Customer,
     source: str,
+    wording: str,
     actor: User | None = None,
-    wording: str | None = None,
     locked: bool = False,
 ) -> int:
     """Withdraw every consent the person has granted or left pending, in a fixed number of
@@ -156,7 +156,7 @@ def consent_withdraw_all(
         return 0
     now = timezone.now()
     policy = policy_current()
-    shared = wording_for(wording) if wording is not None else None
+    shared = wording_for(wording)
     events = ConsentEvent.objects.bulk_create(
         [
             ConsentEvent(
@@ -167,7 +167,7 @@ def consent_withdraw_all(
                 source=source,
                 occurred_at=now,
                 actor=actor,
-                wording=shared or wording_for(state.purpose.description),
+                wording=shared,
             )
             for state in states
         ]

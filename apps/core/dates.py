@@ -18,3 +18,10 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 def add_years(day: datetime.date, years: int) -> datetime.date:
     """The same day `years` later (or earlier); 29 February becomes the 28th."""
     return add_months(day, 12 * years)
+
+
+def start_of_day(day: datetime.date) -> datetime.datetime:
+    """Midnight at the start of `day` in the shop's time zone, as an aware datetime."""
+    from django.utils import timezone
+
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import datetime
 
-from django.utils import timezone
-
+from apps.core.dates import start_of_day
 from apps.core.retention import register
 from apps.customers.models import Session
 
 
 def purge_expired_sessions(*, today: datetime.date, dry_run: bool = False) -> int:
-    start_of_today = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
-    expired = Session.objects.filter(expire_date__lt=start_of_today)
+    expired = Session.objects.filter(expire_date__lt=start_of_day(today))
     if dry_run:
         return expired.count()
     return expired._raw_delete(expired.db)  # nothing points at a session

@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from apps.consents.models import ConsentEvent, ConsentState
 from apps.consents.services import consent_events_purge
+from apps.core.dates import start_of_day
 from apps.core.retention import register, years_before
 from apps.marketing.models import Delivery, MailMagazine
 
@@ -24,10 +25,7 @@ CHUNK = 1000
 
 
 def _cutoff(today: datetime.date) -> datetime.datetime:
-    from django.utils import timezone
-
-    day = years_before(today, KEEP_YEARS)
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    return start_of_day(years_before(today, KEEP_YEARS))
 
 
 def _old_deliveries(cutoff: datetime.datetime):

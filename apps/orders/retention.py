@@ -21,8 +21,8 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
+from apps.core.dates import start_of_day
 from apps.core.privacy import personal_data_erase
 from apps.core.retention import register, years_before
 from apps.customers.models import Customer
@@ -32,13 +32,9 @@ logger = logging.getLogger(__name__)
 CHUNK = 500
 
 
-def _start_of(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def inactive_guest_ids(*, today: datetime.date) -> list[int]:
     years = settings.RETENTION_GUEST_INACTIVE_YEARS
-    cutoff = _start_of(years_before(today, years))
+    cutoff = start_of_day(years_before(today, years))
     guests = (
         Customer.objects.filter(user__isnull=True, created_at__lt=cutoff)
         .exclude(status__in=[Customer.Status.ERASED, Customer.Status.RESTRICTED])

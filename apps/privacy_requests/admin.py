@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.audit.admin_mixins import _strip, record
 from apps.audit.models import AccessLog
 from apps.core.admin_actions import ServiceActionsMixin
+from apps.core.dates import start_of_day
 from apps.customers.admin import InquiryAdmin
 from apps.customers.models import Customer
 from apps.privacy_requests import selectors, services
@@ -378,15 +379,14 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
             names.append("mark_letters_posted")
         return [(name, available[name][2]) for name in names if name in available]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, object_id)
-        extra_context = {
-            **(extra_context or {}),
-            "page_actions": self._page_actions(request, obj) if obj is not None else [],
-            "changelist_url": reverse("admin:privacy_requests_privacyrequest_changelist"),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:  # the request the page shows, fetched once by Django
+            context.update(
+                page_actions=self._page_actions(request, obj),
+                changelist_url=reverse("admin:privacy_requests_privacyrequest_changelist"),
+                action_checkbox_name=admin.helpers.ACTION_CHECKBOX_NAME,
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def response_action(self, request, queryset):
         """An action started from a request's own page comes back to that page."""
@@ -543,9 +543,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         form = StaffRequestForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            received = timezone.make_aware(
-                timezone.datetime.combine(data["received_on"], timezone.datetime.min.time())
-            )
+            received = start_of_day(data["received_on"])
             try:
                 created = services.privacy_request_create(
                     kind=data["kind"],
