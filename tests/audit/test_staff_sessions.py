@@ -95,3 +95,9 @@ def test_the_rule_on_a_fixed_clock(settings):
         moment += 20 * MINUTE
         assert not staff_session_expired(session, now=moment), moment
     assert staff_session_expired(session, now=login + 12 * HOUR + 10 * MINUTE)
+
+
+def test_the_expiry_message_speaks_japanese(staff_client):
+    backdate(staff_client, started=31 * MINUTE, seen=31 * MINUTE)
+    response = staff_client.get(reverse("admin:index"), follow=True, HTTP_ACCEPT_LANGUAGE="ja")
+    assert "セッションの有効期限が切れました" in response.content.decode()
