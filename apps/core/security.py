@@ -25,7 +25,7 @@ def axes_client_str(username, ip_address, user_agent, path_info, request) -> str
 
 
 @functools.cache
-def _proxy_chain_reader(trusted_proxies: tuple[str, ...]) -> IpWare:
+def proxy_chain_reader(trusted_proxies: tuple[str, ...]) -> IpWare:
     # One trusted entry per hop, outermost first; python-ipware checks them against the end
     # of the chain in that order and raises on an entry that is no IP, network or prefix.
     return IpWare(
@@ -49,7 +49,7 @@ def client_ip(request) -> str | None:
     if not trusted or remote is None or not isinstance(forwarded, str) or not forwarded.strip():
         return remote
     chain = {"HTTP_X_FORWARDED_FOR": f"{forwarded}, {remote}"}
-    ip, through_proxies = _proxy_chain_reader(trusted).get_client_ip(chain, strict=False)
+    ip, through_proxies = proxy_chain_reader(trusted).get_client_ip(chain, strict=False)
     if ip is None or not through_proxies:
         return remote
     return str(ip)

@@ -129,3 +129,13 @@ def test_consent_evidence_records_the_client_behind_the_proxy(client, proxy_sett
     )
     event = ConsentEvent.objects.get(customer=customer)
     assert event.context.ip_address == (ALICE if trusted else PROXY)
+
+
+def test_a_malformed_proxy_or_rate_setting_fails_the_system_checks(settings):
+    from django.core.checks import run_checks
+
+    assert not [e for e in run_checks(tags=["security"]) if e.id.startswith("core.")]
+    settings.TRUSTED_PROXIES = [PROXY, ""]  # e.g. a trailing comma in the environment
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "contact": "five per hour"}
+    found = {e.id for e in run_checks(tags=["security"])}
+    assert {"core.E001", "core.E002"} <= found
