@@ -203,8 +203,8 @@ CONTENT_SECURITY_POLICY = {
 RATE_LIMITS = {
     "signup": env("RATE_LIMIT_SIGNUP", default="10/h"),
     # Per address, on top of django-axes' lockout per e-mail and address: guessing across
-    # many accounts from one place.
-    "login": env("RATE_LIMIT_LOGIN", default="20/10m"),
+    # many accounts from one place. Generous, as shoppers on a mobile carrier share addresses.
+    "login": env("RATE_LIMIT_LOGIN", default="60/10m"),
     "password_reset": env("RATE_LIMIT_PASSWORD_RESET", default="5/h"),
     "password_reset_confirm": env("RATE_LIMIT_PASSWORD_RESET_CONFIRM", default="10/h"),
     "contact": env("RATE_LIMIT_CONTACT", default="5/h"),
@@ -213,8 +213,9 @@ RATE_LIMITS = {
     # Generous: RFC 8058 one-click unsubscribes arrive from a mail provider's few servers, and
     # an unsubscribe refused is a legal problem (Specified E-mail Act Art. 3(3)).
     "unsubscribe": env("RATE_LIMIT_UNSUBSCRIBE", default="120/m"),
-    # The cookie banner's choice writes a consent record, also for visitors.
-    "cookie_choice": env("RATE_LIMIT_COOKIE_CHOICE", default="60/h"),
+    # The cookie banner's choice writes a consent record, also for visitors (generous: every
+    # visitor behind a shared address answers the banner once).
+    "cookie_choice": env("RATE_LIMIT_COOKIE_CHOICE", default="300/h"),
     "privacy_request": env("RATE_LIMIT_PRIVACY_REQUEST", default="5/h"),
     # One-time code entry; the code itself also locks after PRIVACY_CODE_MAX_ATTEMPTS.
     "privacy_code": env("RATE_LIMIT_PRIVACY_CODE", default="10/h"),
