@@ -20,14 +20,9 @@ from django.utils.translation import gettext_lazy as _
 from apps.audit.models import AccessLog
 from apps.audit.selectors import csv_rows, holds_personal_data, personal_fields_of
 from apps.audit.services import access_log_record
+from apps.core.security import client_ip
 
 NEVER_EXPORTED = {"password"}
-
-
-def client_ip(request) -> str | None:
-    # REMOTE_ADDR only: a forwarded header can be forged by the client. Behind a proxy, the
-    # proxy must set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips).
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def record(request, action: str, model, object_ids) -> int:

@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit.admin_mixins import AuditedAdminMixin
 from apps.audit.forms import StaffAuthenticationForm, StaffOTPAuthenticationForm
+from apps.core.ratelimit import rate_limit
 
 
 class ShopAdminSite(admin.AdminSite):
@@ -25,6 +27,11 @@ class ShopAdminSite(admin.AdminSite):
     @property
     def login_template(self):
         return "otp/admin111/login.html" if settings.ADMIN_REQUIRE_2FA else None
+
+    # The same per-address limit as the members' login, beside django-axes' lockout.
+    @method_decorator(rate_limit("login"))
+    def login(self, request, extra_context=None):
+        return super().login(request, extra_context)
 
     def has_permission(self, request):
         if not super().has_permission(request):

@@ -14,13 +14,11 @@ from apps.audit.models import AccessLog
 from apps.consents import cookies, selectors, services
 from apps.consents.forms import CookieChoiceForm, ReconfirmForm, consent_wording
 from apps.consents.models import ExternalTag, PolicyVersion, Source, new_visitor_id
+from apps.core.ratelimit import rate_limit
+from apps.core.security import client_ip
 from apps.customers.decorators import member_required
 from apps.customers.models import Customer
 from apps.customers.selectors import customer_for_user
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def user_agent(request) -> str:
@@ -70,6 +68,7 @@ def cookie_list(request):
 
 
 @require_POST
+@rate_limit("cookie_choice")
 def cookie_choice(request):
     form = CookieChoiceForm(request.POST)
     if not form.is_valid():
@@ -96,6 +95,7 @@ def cookie_choice(request):
 
 
 @member_required
+@rate_limit("mypage")
 def mypage_privacy(request):
     """/mypage/privacy/: each purpose with its state; grant or withdraw; the history."""
     customer = request.customer
@@ -152,6 +152,7 @@ def privacy_page_sections(request, customer):
 
 
 @member_required
+@rate_limit("mypage")
 def reconfirm(request):
     customer = request.customer
     states = list(selectors.pending_confirmations_for(customer=customer))

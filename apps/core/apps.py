@@ -10,6 +10,8 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
+        from apps.core import checks  # noqa: F401  (registers the settings checks)
+
         # Every app registers its personal-data exporter and eraser from its own privacy.py,
         # and its retention rules from its own retention.py.
         for config in apps.get_app_configs():

@@ -1,13 +1,19 @@
-"""A small cache-based rate limiter for public forms (contact, signup, password reset, and
-later privacy-request creation).
+"""A small cache-based rate limiter for every anonymous or member write endpoint.
 
     @rate_limit("contact")
     def contact(request): ...
 
 The limit for a scope comes from ``settings.RATE_LIMITS[scope]`` as "count/period" (period s,
-m, h or d). Counting is per client address in fixed windows, in the default cache (shared
-across processes in production). Over the limit the view is not called: the client gets 429
-with a clear message and ``Retry-After``. The cache key holds a keyed hash, never the address.
+m, h or d, e.g. "5/h" or "10/15m"); the table in config/settings/base.py is the one list of
+scopes, and a test checks that each of them guards a URL. Counting is in fixed windows, in the
+default cache (shared across processes in production): per member for a logged-in request (a
+shared address, such as a mobile carrier's, does not make members limit each other), per
+client address (``apps.core.security.client_ip``) otherwise. Over the limit the view is not
+called, so nothing is written or sent: the client gets 429 with a clear page and
+``Retry-After``. The cache key holds a keyed hash, never the address or the member's id.
+
+On a view that needs a login, put it below ``member_required``: an anonymous POST is sent to
+the login page before it counts against anyone.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import render
 
-from apps.core.security import keyed_hash
+from apps.core.security import client_ip, keyed_hash
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -32,13 +38,19 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), seconds
 
 
+def _client_key(request) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return keyed_hash(f"user:{user.pk}", purpose="ratelimit")
+    return keyed_hash(f"ip:{client_ip(request) or ''}", purpose="ratelimit")
+
+
 def hit(scope: str, request) -> tuple[bool, int]:
     """Count one attempt; returns (over the limit?, seconds until the window ends)."""
     limit, period = parse_rate(settings.RATE_LIMITS[scope])
     now = int(time.time())
     window = now // period
-    client = keyed_hash(request.META.get("REMOTE_ADDR", ""), purpose="ratelimit")
-    key = f"ratelimit:{scope}:{window}:{client}"
+    key = f"ratelimit:{scope}:{window}:{_client_key(request)}"
     cache.add(key, 0, timeout=period + 1)
     try:
         count = cache.incr(key)
@@ -65,6 +77,9 @@ def rate_limit(scope: str, *, methods: tuple[str, ...] = ("POST",)):
                     return response
             return view(request, *args, **kwargs)
 
+        # Read by the test that every scope of the table guards a URL (functools.wraps carries
+        # it through the decorators stacked above).
+        wrapper.rate_limit_scope = scope
         return wrapper
 
     return decorator

@@ -7,10 +7,12 @@ from apps.customers.forms import EmailAuthenticationForm, PasswordResetForm
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="account/login.html",
-            authentication_form=EmailAuthenticationForm,
-            redirect_authenticated_user=True,
+        rate_limit("login")(
+            auth_views.LoginView.as_view(
+                template_name="account/login.html",
+                authentication_form=EmailAuthenticationForm,
+                redirect_authenticated_user=True,
+            )
         ),
         name="login",
     ),
@@ -35,9 +37,11 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="account/password_reset_confirm.html",
-            success_url=reverse_lazy("password_reset_complete"),
+        rate_limit("password_reset_confirm")(
+            auth_views.PasswordResetConfirmView.as_view(
+                template_name="account/password_reset_confirm.html",
+                success_url=reverse_lazy("password_reset_complete"),
+            )
         ),
         name="password_reset_confirm",
     ),

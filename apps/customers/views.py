@@ -21,6 +21,7 @@ def apply_errors(form, exc: ValidationError) -> None:
 
 
 @member_required
+@rate_limit("mypage")
 def profile(request):
     customer = request.customer
     form = ProfileForm(request.POST or None, instance=customer)
@@ -58,6 +59,7 @@ def _address_fields(data):
 
 
 @member_required
+@rate_limit("mypage")
 def address_create(request):
     form = AddressForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -76,6 +78,7 @@ def address_create(request):
 
 
 @member_required
+@rate_limit("mypage")
 def address_edit(request, pk):
     address = _address_or_404(request, pk)
     form = AddressForm(request.POST or None, instance=address)
@@ -96,6 +99,7 @@ def address_edit(request, pk):
 
 @require_POST
 @member_required
+@rate_limit("mypage")
 def address_delete(request, pk):
     services.address_delete(address=_address_or_404(request, pk))
     messages.success(request, _("The address has been deleted."))
@@ -104,6 +108,7 @@ def address_delete(request, pk):
 
 @require_POST
 @member_required
+@rate_limit("mypage")
 def address_default(request, pk):
     services.address_set_default(address=_address_or_404(request, pk))
     messages.success(request, _("The default address has been changed."))

@@ -6,7 +6,9 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from apps.consents.views import client_ip, register_privacy_page_section, user_agent
+from apps.consents.views import register_privacy_page_section, user_agent
+from apps.core.ratelimit import rate_limit
+from apps.core.security import client_ip
 from apps.customers.decorators import member_required
 from apps.marketing import selectors, services
 from apps.marketing.forms import SubscribeForm
@@ -22,6 +24,7 @@ def _subscription_from_token(token):
 
 
 @csrf_exempt  # the signed token is the credential; RFC 8058 one-click POSTs carry no CSRF token
+@rate_limit("unsubscribe")
 def unsubscribe(request, token):
     """GET: a confirmation page. POST (from that page, or a mail client's RFC 8058 one-click):
     unsubscribe at once. No login. A tampered token is a 400 and changes nothing."""
@@ -46,6 +49,7 @@ def unsubscribe(request, token):
     )
 
 
+@rate_limit("newsletter_subscribe")
 def subscribe(request):
     """A visitor subscribes; a confirmation mail follows (double opt-in)."""
     form = SubscribeForm(request.POST or None)
@@ -60,6 +64,7 @@ def subscribe(request):
     return render(request, "marketing/subscribe.html", {"form": form})
 
 
+@rate_limit("newsletter_confirm")
 def confirm(request, token):
     if request.method != "POST":
         return render(request, "marketing/confirm.html", {"token": token})
@@ -73,6 +78,7 @@ def confirm(request, token):
 
 
 @member_required
+@rate_limit("mypage")
 def mypage_subscription(request):
     """Subscribe or unsubscribe per magazine, from /mypage/privacy/."""
     if request.method != "POST":

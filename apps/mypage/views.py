@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 from apps.consents import services as consent_services
 from apps.consents.forms import ConsentChoicesForm
 from apps.consents.models import Source
-from apps.consents.views import client_ip, user_agent
+from apps.consents.views import user_agent
 from apps.core.ratelimit import rate_limit
+from apps.core.security import client_ip
 from apps.customers import services as customer_services
 from apps.customers.decorators import member_required
 from apps.customers.forms import SignupForm

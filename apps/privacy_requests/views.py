@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.core.ratelimit import rate_limit
 from apps.customers.decorators import member_required
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.forms import CodeForm, MemberRequestForm
@@ -42,6 +43,7 @@ def request_list(request):
 
 
 @member_required
+@rate_limit("privacy_request")
 def request_create(request):
     initial = {}
     if request.GET.get("kind") in Kind.values:
@@ -111,6 +113,7 @@ def _download_url(privacy_request):
 
 @require_POST
 @member_required
+@rate_limit("mypage")
 def request_withdraw(request, reference):
     privacy_request = _own_or_404(request, reference)
     if request.POST.get("confirm") != "yes":
@@ -127,6 +130,7 @@ def request_withdraw(request, reference):
 
 @require_POST
 @member_required
+@rate_limit("privacy_code")
 def request_code(request, reference):
     privacy_request = _own_or_404(request, reference)
     form = CodeForm(request.POST)

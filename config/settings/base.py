@@ -95,6 +95,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: it logs an expired staff session out with a message.
+    "apps.audit.middleware.StaffSessionTimeoutMiddleware",
     "apps.consents.middleware.ConsentMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -161,6 +163,20 @@ AXES_DISABLE_ACCESS_LOG = True
 # No axes pages in the admin: they list and search typed e-mails and IP addresses.
 AXES_ENABLE_ADMIN = False
 AXES_CLIENT_STR_CALLABLE = "apps.core.security.axes_client_str"
+AXES_CLIENT_IP_CALLABLE = "apps.core.security.client_ip"
+
+# The reverse proxies in front of the app, one entry per hop, outermost first (an IP, a CIDR
+# network or a prefix), e.g. "127.0.0.1" for nginx on the same machine. Empty: REMOTE_ADDR is
+# the client and X-Forwarded-For is ignored. apps.core.security.client_ip decides the client
+# address from it for rate limits, the login lockout, the access log and consent evidence.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# Staff sessions (is_staff) end after this long without a request, and this long after login
+# whatever they do (apps/audit/middleware.py); members keep the usual cookie age.
+STAFF_SESSION_IDLE_TIMEOUT = datetime.timedelta(
+    minutes=env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
+)
+STAFF_SESSION_MAX_AGE = datetime.timedelta(hours=env.int("STAFF_SESSION_MAX_HOURS", default=12))
 
 # Content-Security-Policy (django-csp): scripts and styles from our own origin only; no inline
 # script anywhere (templates use static/js/*.js).
@@ -179,13 +195,33 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Rate limits for public forms that write or send mail: "count/period" per client address,
-# period s, m, h or d (apps/core/ratelimit.py). Shared across processes through the cache.
+# Rate limits of every anonymous or member write endpoint: "count/period", period s, m, h or d
+# (e.g. "5/h", "10/15m"); apps/core/ratelimit.py. Counted per member when logged in, else per
+# client address (TRUSTED_PROXIES below); shared across processes through the cache. Only POSTs
+# count. Each scope is set from RATE_LIMIT_<SCOPE> in the environment; a test checks that every
+# scope here guards a URL, so add the line together with the @rate_limit("<scope>").
 RATE_LIMITS = {
-    "contact": env("RATE_LIMIT_CONTACT", default="5/h"),
     "signup": env("RATE_LIMIT_SIGNUP", default="10/h"),
+    # Per address, on top of django-axes' lockout per e-mail and address: guessing across
+    # many accounts from one place. Generous, as shoppers on a mobile carrier share addresses.
+    "login": env("RATE_LIMIT_LOGIN", default="60/10m"),
     "password_reset": env("RATE_LIMIT_PASSWORD_RESET", default="5/h"),
+    "password_reset_confirm": env("RATE_LIMIT_PASSWORD_RESET_CONFIRM", default="10/h"),
+    "contact": env("RATE_LIMIT_CONTACT", default="5/h"),
+    "newsletter_subscribe": env("RATE_LIMIT_NEWSLETTER_SUBSCRIBE", default="5/h"),
+    "newsletter_confirm": env("RATE_LIMIT_NEWSLETTER_CONFIRM", default="20/h"),
+    # Generous: RFC 8058 one-click unsubscribes arrive from a mail provider's few servers, and
+    # an unsubscribe refused is a legal problem (Specified E-mail Act Art. 3(3)).
+    "unsubscribe": env("RATE_LIMIT_UNSUBSCRIBE", default="120/m"),
+    # The cookie banner's choice writes a consent record, also for visitors (generous: every
+    # visitor behind a shared address answers the banner once).
+    "cookie_choice": env("RATE_LIMIT_COOKIE_CHOICE", default="300/h"),
     "privacy_request": env("RATE_LIMIT_PRIVACY_REQUEST", default="5/h"),
+    # One-time code entry; the code itself also locks after PRIVACY_CODE_MAX_ATTEMPTS.
+    "privacy_code": env("RATE_LIMIT_PRIVACY_CODE", default="10/h"),
+    # My Page writes (profile, addresses, consents, subscriptions, withdrawing a request):
+    # generous, per member; it only stops a script hammering the tables.
+    "mypage": env("RATE_LIMIT_MYPAGE", default="60/10m"),
 }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 

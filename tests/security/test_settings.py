@@ -218,6 +218,26 @@ def test_production_requires_staff_two_factor_and_secure_cookies(tmp_path):
     ]  # fmt: skip
 
 
+HEALTH_CHECK_OVER_PLAIN_HTTP = """
+import django
+django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="shop.example.jp")
+print(client.get("/healthz").status_code, client.get("/").status_code)
+"""
+
+
+def test_healthz_answers_a_plain_http_check_under_production_settings(tmp_path):
+    """A load balancer checks over plain HTTP: /healthz answers it (200 while the database
+    answers); every other page still redirects to HTTPS."""
+    result = subprocess.run(
+        [sys.executable, "-c", HEALTH_CHECK_OVER_PLAIN_HTTP], cwd=BASE_DIR,
+        env=production_env(tmp_path), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["200", "301"]
+
+
 def test_the_limit_and_lockout_pages_speak_japanese(client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "contact": "0/h"}
     response = client.post("/contact/", CONTACT, HTTP_ACCEPT_LANGUAGE="ja")
