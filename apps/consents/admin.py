@@ -93,10 +93,35 @@ class ConsentStateAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
+class ExternalTagForm(forms.ModelForm):
+    # An address typed without a scheme is read as https, the only scheme a tag may use.
+    script_url = forms.URLField(
+        label=_("script URL"),
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text=ExternalTag._meta.get_field("script_url").help_text,
+    )
+
+    class Meta:
+        model = ExternalTag
+        fields = ["name", "category", "recipient", "data_sent", "purpose", "script_url",
+                  "opt_out_url", "is_active"]  # fmt: skip
+
+
 @admin.register(ExternalTag)
 class ExternalTagAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "recipient", "is_active"]
+    form = ExternalTagForm
+    list_display = ["name", "category", "recipient", "script_host", "is_active"]
     list_filter = ["category", "is_active"]
+    fields = ["name", "category", "recipient", "data_sent", "purpose", "script_url",
+              "opt_out_url", "is_active", "staff_note"]  # fmt: skip
+    # Written once by the migration that replaced HTML snippets (what a disabled tag held).
+    readonly_fields = ["staff_note"]
+
+    @admin.display(description=_("loads from"))
+    def script_host(self, obj):
+        return obj.script_host or "-"
 
 
 class ProvisionRecordForm(forms.ModelForm):
