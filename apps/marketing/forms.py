@@ -35,7 +35,7 @@ class CampaignForm(forms.ModelForm):
             ),
             "body_html": _(
                 "Optional. Same placeholders, in text only; {unsubscribe_url} may be the whole "
-                'href of a link (<a href="{unsubscribe_url}">). On saving, anything outside the '
+                'href of a link: href="{unsubscribe_url}". On saving, anything outside the '
                 "mail allow-list is removed (scripts, event handlers, styles, links other than "
                 "http, https and mailto): the preview shows what is sent."
             ),
