@@ -43,6 +43,8 @@ class CampaignForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if "body_html" not in self.fields:  # a campaign past draft: read-only, nothing to check
+            return cleaned
         raw_html = cleaned.get("body_html") or ""
         cleaned["body_html"] = content.html_clean(raw_html)
         problems = content.content_problems(
@@ -54,5 +56,7 @@ class CampaignForm(forms.ModelForm):
         problems.setdefault("body_html", []).extend(content.html_problems(raw_html))
         for field, messages in problems.items():
             if messages:
-                self.add_error(field, list(dict.fromkeys(messages)))
+                self.add_error(
+                    field if field in self.fields else None, list(dict.fromkeys(messages))
+                )
         return cleaned
