@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
@@ -93,25 +94,10 @@ class ConsentStateAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-class ExternalTagForm(forms.ModelForm):
-    # An address typed without a scheme is read as https, the only scheme a tag may use.
-    script_url = forms.URLField(
-        label=_("script URL"),
-        max_length=500,
-        required=False,
-        assume_scheme="https",
-        help_text=ExternalTag._meta.get_field("script_url").help_text,
-    )
-
-    class Meta:
-        model = ExternalTag
-        fields = ["name", "category", "recipient", "data_sent", "purpose", "script_url",
-                  "opt_out_url", "is_active"]  # fmt: skip
-
-
 @admin.register(ExternalTag)
 class ExternalTagAdmin(admin.ModelAdmin):
-    form = ExternalTagForm
+    # An address typed without a scheme is read as https, the only scheme a tag may load.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "category", "recipient", "script_host", "is_active"]
     list_filter = ["category", "is_active"]
     fields = ["name", "category", "recipient", "data_sent", "purpose", "script_url",
