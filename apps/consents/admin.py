@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
@@ -95,8 +96,18 @@ class ConsentStateAdmin(ReadOnlyAdmin):
 
 @admin.register(ExternalTag)
 class ExternalTagAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "recipient", "is_active"]
+    # An address typed without a scheme is read as https, the only scheme a tag may load.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = ["name", "category", "recipient", "script_host", "is_active"]
     list_filter = ["category", "is_active"]
+    fields = ["name", "category", "recipient", "data_sent", "purpose", "script_url",
+              "opt_out_url", "is_active", "staff_note"]  # fmt: skip
+    # Written once by the migration that replaced HTML snippets (what a disabled tag held).
+    readonly_fields = ["staff_note"]
+
+    @admin.display(description=_("loads from"))
+    def script_host(self, obj):
+        return obj.script_host or "-"
 
 
 class ProvisionRecordForm(forms.ModelForm):

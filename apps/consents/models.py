@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from apps.consents.external_tags import script_host, validate_script_url
 from apps.core.dates import add_years
 from apps.customers.models import Customer
 
@@ -311,9 +312,18 @@ class ExternalTag(models.Model):
     data_sent = models.TextField(_("data sent"))
     purpose = models.TextField(_("purpose"))
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
-    snippet = models.TextField(
-        _("HTML snippet"), blank=True, help_text=_("Rendered only with consent for the category.")
+    script_url = models.URLField(
+        _("script URL"),
+        max_length=500,
+        blank=True,
+        validators=[validate_script_url],
+        help_text=_(
+            "An https address on a host of the allow-list (EXTERNAL_TAG_ALLOWED_HOSTS). The site "
+            "loads it as a script only for visitors who consented to the category. Empty: the "
+            "tag is listed but loads nothing."
+        ),
     )
+    staff_note = models.TextField(_("note for staff"), blank=True)
     opt_out_url = models.URLField(_("opt-out page"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -324,6 +334,10 @@ class ExternalTag(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def script_host(self) -> str:
+        return script_host(self.script_url)
 
 
 def three_years_from_today() -> datetime.date:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_actions import ServiceActionsMixin
 from apps.marketing import selectors, services
+from apps.marketing.forms import CampaignForm
 from apps.marketing.mail import PreparedCampaign, Recipient
 from apps.marketing.models import Campaign, MailMagazine, Subscription, SuppressedAddress
 
@@ -31,6 +32,7 @@ class CampaignAdmin(ServiceActionsMixin, admin.ModelAdmin):
     list_display = ["subject", "magazine", "status", "scheduled_at", "progress", "finished_at"]
     list_filter = ["status", "magazine"]
     search_fields = ["subject"]
+    form = CampaignForm
     actions = ["send_now", "schedule", "cancel", "send_test_to_me"]
     change_form_template = "admin/marketing/campaign/change_form.html"
     fields = ["magazine", "subject", "body_text", "body_html", "scheduled_at", "status",

@@ -3,6 +3,8 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.marketing import content
+from apps.marketing.models import Campaign
 from apps.marketing.selectors import magazines_active
 
 
@@ -16,3 +18,45 @@ class SubscribeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", _("Subscribe")))
+
+
+class CampaignForm(forms.ModelForm):
+    """The admin's campaign form: the HTML body is stored as it will be sent (reduced to the
+    mail allow-list), and a placeholder where it would leak a reader's data is refused."""
+
+    class Meta:
+        model = Campaign
+        fields = ["magazine", "subject", "body_text", "body_html", "scheduled_at"]
+        help_texts = {
+            "subject": _("Placeholders are not replaced in the subject."),
+            "body_text": _(
+                "{name} is replaced by the recipient's name, in text only (never inside a web "
+                "address). The legal footer with the unsubscribe link is added."
+            ),
+            "body_html": _(
+                "Optional. Same placeholders, in text only; {unsubscribe_url} may be the whole "
+                'href of a link: href="{unsubscribe_url}". On saving, anything outside the '
+                "mail allow-list is removed (scripts, event handlers, styles, links other than "
+                "http, https and mailto): the preview shows what is sent."
+            ),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if "body_html" not in self.fields:  # a campaign past draft: read-only, nothing to check
+            return cleaned
+        raw_html = cleaned.get("body_html") or ""
+        cleaned["body_html"] = content.html_clean(raw_html)
+        problems = content.content_problems(
+            subject=cleaned.get("subject") or "",
+            body_text=cleaned.get("body_text") or "",
+            body_html=cleaned["body_html"],
+        )
+        # Also what the allow-list drops: a placeholder in any attribute is a mistake to show.
+        problems.setdefault("body_html", []).extend(content.html_problems(raw_html))
+        for field, messages in problems.items():
+            if messages:
+                self.add_error(
+                    field if field in self.fields else None, list(dict.fromkeys(messages))
+                )
+        return cleaned

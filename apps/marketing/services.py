@@ -20,7 +20,7 @@ from apps.consents import services as consent_services
 from apps.consents.models import ConsentState, Source
 from apps.core.mail import send_mail
 from apps.customers.models import Customer, User
-from apps.marketing import mail
+from apps.marketing import content, mail
 from apps.marketing.models import Campaign, MailMagazine, Subscription, SuppressedAddress
 from apps.marketing.selectors import address_hash, is_suppressed
 
@@ -288,6 +288,12 @@ def campaign_problems(campaign: Campaign) -> list[str]:
         problems.append(_("The subject is empty."))
     if not campaign.body_text.strip():
         problems.append(_("The text body is empty."))
+    # The form refuses these on saving; checked again here so no path (a shell, an import, a
+    # campaign saved before the rule) sends a reader's data to a URL or unsanitised markup.
+    found = content.content_problems(
+        subject=campaign.subject, body_text=campaign.body_text, body_html=campaign.body_html
+    )
+    problems.extend(problem for field_problems in found.values() for problem in field_problems)
     return problems
 
 

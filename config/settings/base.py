@@ -4,7 +4,7 @@ import datetime
 from pathlib import Path
 
 import environ
-from csp.constants import NONE, SELF
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -179,11 +179,13 @@ STAFF_SESSION_IDLE_TIMEOUT = datetime.timedelta(
 STAFF_SESSION_MAX_AGE = datetime.timedelta(hours=env.int("STAFF_SESSION_MAX_HOURS", default=12))
 
 # Content-Security-Policy (django-csp): scripts and styles from our own origin only; no inline
-# script anywhere (templates use static/js/*.js).
+# script anywhere (templates use static/js/*.js). The nonce appears only in responses that use
+# it: a page placing an external tag (consented, on an allowed host) lets exactly that <script>
+# element load, not its whole host.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF],
+        "script-src": [SELF, NONCE],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
@@ -224,6 +226,10 @@ RATE_LIMITS = {
     "mypage": env("RATE_LIMIT_MYPAGE", default="60/10m"),
 }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# External tags (apps/consents/external_tags.py): the exact host names a tag's https script URL
+# may point at, comma-separated. Empty (the default): no external script loads.
+EXTERNAL_TAG_ALLOWED_HOSTS = env.list("EXTERNAL_TAG_ALLOWED_HOSTS", default=[])
 
 # ---------------------------------------------------------------- mail
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

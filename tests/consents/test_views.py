@@ -129,10 +129,12 @@ def test_bad_cookie_choice_is_400_and_records_nothing(client):
     assert "cookie_consent" not in response.cookies
 
 
-def test_external_tag_renders_only_after_advertising_consent(client):
+def test_external_tag_renders_only_after_advertising_consent(client, settings):
+    settings.EXTERNAL_TAG_ALLOWED_HOSTS = ["tags.adco.example"]
     ExternalTag.objects.create(
         name="Remarketing pixel", recipient="AdCo, USA", data_sent="page URL, cookie id",
-        purpose="remarketing", category="advertising", snippet='<img alt="" src="/static/px.gif" data-tag="ad-pixel">',
+        purpose="remarketing", category="advertising",
+        script_url="https://tags.adco.example/ad-pixel.js",
     )  # fmt: skip
     assert "ad-pixel" not in client.get("/").content.decode()
     assert 'id="cookie-banner"' in client.get("/").content.decode()

@@ -41,7 +41,8 @@ NOT_PERSONAL = {
     "orders.Product": {"name"},
     "orders.OrderLine": {"product_name"},
     "consents.Purpose": {"name_ja", "name_en"},
-    "consents.ExternalTag": {"name"},
+    # A tag's name and a note about its set-up (what an old HTML snippet held): about a tag.
+    "consents.ExternalTag": {"name", "staff_note"},
     # Businesses, not people: recipients, contractors and providers of data.
     "consents.ProvisionRecord": {"recipient_name", "recipient_address", "recipient_representative"},
     "consents.Contractor": {"name", "address"},

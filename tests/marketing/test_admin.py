@@ -1,4 +1,9 @@
+import email
+import re
+from email import policy
+
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
@@ -82,3 +87,97 @@ def test_preview_and_test_send(client, marketer, smtp_settings):
     c.refresh_from_db()
     assert c.status == "draft" and not c.deliveries.exists()
     assert Campaign.objects.count() == 1
+
+
+# ------------------------------------------------------------------ what a campaign may contain
+
+
+def _add_campaign(client, mag, **fields):
+    data = {"magazine": mag.pk, "subject": "新茶のご案内", "body_text": "{name} 様", "body_html": "",
+            "scheduled_at_0": "", "scheduled_at_1": ""}  # fmt: skip
+    return client.post(reverse("admin:marketing_campaign_add"), {**data, **fields})
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"body_html": '<a href="https://collector.example/?n={name}">新茶</a>'},
+        {"body_html": '<img src="https://collector.example/?n={name}" alt="">'},
+        {"body_html": '<img src="https://collector.example/p.gif" alt="{name}">'},
+        {"body_html": '<p title="{name}">新茶</p>'},
+        {"body_html": '<p style="color:red" data-who="{name}">新茶</p>'},  # dropped, still refused
+        {"body_html": '<a href="{unsubscribe_url}" title="{name}">配信停止</a>'},
+        {"body_html": '<img src="{unsubscribe_url}" alt="">'},
+        {"body_html": '<a href="https://collector.example/?u={unsubscribe_url}">x</a>'},
+        {"body_html": "<p>https://collector.example/?n=<b>{name}</b></p>"},
+        {"body_text": "{name} 様 https://collector.example/?n={name}"},
+        {"body_text": "詳しくは mailto:c@collector.example?body={unsubscribe_url}"},
+        {"subject": "{name} 様へ新茶のご案内"},
+    ],
+)
+def test_a_placeholder_in_a_url_attribute_or_header_is_refused_in_the_admin(
+    client, marketer, fields
+):
+    response = _add_campaign(client, magazine(), **fields)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    field = next(iter(fields))
+    assert field in errors, errors
+    assert "placeholder" in " ".join(errors[field]).lower()
+    assert not Campaign.objects.exists()
+
+
+def test_the_unsubscribe_link_as_a_whole_href_is_accepted_and_works(client, marketer):
+    from apps.marketing.mail import PreparedCampaign, Recipient
+    from apps.marketing.models import Subscription
+
+    mag = magazine()
+    reader = subscriber(mag)
+    body = '<p>{name} 様</p><p><a href="{unsubscribe_url}">配信停止はこちら</a></p>'
+    response = _add_campaign(client, mag, body_html=body)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    stored = Campaign.objects.get()
+    assert 'href="{unsubscribe_url}"' in stored.body_html
+    subscription = Subscription.objects.get(customer=reader)
+    raw, _mid = PreparedCampaign(stored).render(
+        Recipient(address=reader.email, name="佐藤", subscription_id=subscription.pk,
+                  delivery_id=1)
+    )  # fmt: skip
+    html = email.message_from_bytes(raw, policy=policy.default).get_body(("html",)).get_content()
+    link = re.search(r'<a href="([^"]+)"[^>]*>配信停止はこちら', html).group(1)
+    assert link.startswith("http") and "{" not in link
+    client.logout()
+    client.post(link.replace(settings.SITE_URL.rstrip("/"), ""))
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.UNSUBSCRIBED
+
+
+def test_scripts_handlers_and_javascript_links_do_not_survive_saving(client, marketer):
+    from apps.marketing.mail import PreparedCampaign, Recipient
+
+    body = (
+        '<p onclick="steal()">{name} 様</p><script>alert(1)</script><style>p{}</style>'
+        '<img src="https://shop.example/tea.png" onerror="alert(1)" alt="新茶">'
+        '<a href="javascript:alert(1)">見る</a><a href="https://shop.example/tea">新茶</a>'
+        '<form action="https://collector.example/"><input name=x></form>'
+    )
+    assert _add_campaign(client, magazine(), body_html=body).status_code == 302
+    stored = Campaign.objects.get().body_html
+    for gone in ("script", "alert", "onclick", "onerror", "javascript:", "<style", "<form",
+                 "<input"):  # fmt: skip
+        assert gone not in stored, gone
+    assert '<img src="https://shop.example/tea.png" alt="新茶">' in stored
+    assert 'href="https://shop.example/tea"' in stored
+    # The text placeholder still works, and the value is escaped in the HTML part.
+    raw, _mid = PreparedCampaign(Campaign.objects.get()).render(
+        Recipient(address="a@example.com", name='<img src=x onerror="1">&"', subscription_id=1,
+                  delivery_id=1)
+    )  # fmt: skip
+    html = email.message_from_bytes(raw, policy=policy.default).get_body(("html",)).get_content()
+    assert "<p>&lt;img src=x onerror=&quot;1&quot;&gt;&amp;&quot; 様</p>" in html
+    assert 'onerror="1"' not in html
+    # What is stored is what is previewed.
+    preview = client.post(
+        reverse("admin:marketing_campaign_preview", args=[Campaign.objects.get().pk])
+    )
+    assert "alert" not in preview.content.decode()

