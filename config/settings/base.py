@@ -186,6 +186,8 @@ RATE_LIMITS = {
     "signup": env("RATE_LIMIT_SIGNUP", default="10/h"),
     "password_reset": env("RATE_LIMIT_PASSWORD_RESET", default="5/h"),
     "privacy_request": env("RATE_LIMIT_PRIVACY_REQUEST", default="5/h"),
+    "email_change": env("RATE_LIMIT_EMAIL_CHANGE", default="5/h"),
+    "email_confirm": env("RATE_LIMIT_EMAIL_CONFIRM", default="20/h"),
 }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
