@@ -268,6 +268,13 @@ class ConsentState(models.Model):
     def __str__(self):
         return f"ConsentState #{self.pk}"
 
+    @property
+    def awaits_email_confirmation(self) -> bool:
+        """Given by the member, in force once their e-mail address is confirmed."""
+        return self.status == self.Status.PENDING and (
+            self.last_event.action == ConsentEvent.Action.PENDING
+        )
+
 
 class PersonRestriction(models.Model):
     """A person's stop of use / stop of third-party provision (APPI Art. 35). Selectors and the

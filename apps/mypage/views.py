@@ -1,5 +1,7 @@
 """My Page pages that compose several apps: the overview and signup (profile + consents)."""
 
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
@@ -112,12 +114,20 @@ def email_confirm_resend(request):
     return redirect("customers:profile")
 
 
-def _not_logged(response):
-    # The path holds the link's token: keep Django's "Bad Request: <path>" line out of the log.
-    response._has_been_logged = True
-    return response
+def _path_holds_a_token(view):
+    """The path holds the link's token: keep Django's "Bad Request: <path>" (and "Too Many
+    Requests: <path>") warning out of the log by marking the response as logged already."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response._has_been_logged = True
+        return response
+
+    return wrapper
 
 
+@_path_holds_a_token
 @rate_limit("email_confirm")
 def email_confirm(request, token):
     """The link from the mail. GET shows a button (mail scanners open links: a GET changes
@@ -136,9 +146,7 @@ def email_confirm(request, token):
             user_agent=user_agent(request),
         )
     except ValidationError as exc:
-        return _not_logged(
-            render(request, "mypage/email_confirm.html", {"error": exc.messages[0]}, status=400)
-        )
+        return render(request, "mypage/email_confirm.html", {"error": exc.messages[0]}, status=400)
     return render(
         request, "mypage/email_confirmed.html", {"changed": confirmation.kind != "signup"}
     )
