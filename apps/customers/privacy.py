@@ -67,15 +67,23 @@ def export(customer_id: int) -> dict[str, list[dict]]:
             _inquiries(customer).values("id", "topic", "created_at", *INQUIRY_FIELDS)
         ),
         "login": [],
+        "email_confirmations": [],
     }
     if customer.user is not None:
         data["login"] = [
             {
                 "email": customer.user.email,
+                "email_confirmed_at": customer.user.email_confirmed_at,
                 "date_joined": customer.user.date_joined,
                 "last_login": customer.user.last_login,
             }
         ]
+        # The addresses the person asked to confirm (signup, changes), and when they did.
+        data["email_confirmations"] = list(
+            EmailConfirmation.objects.filter(user_id=customer.user_id)
+            .order_by("pk")
+            .values("kind", "email", "previous_email", "created_at", "confirmed_at")
+        )
     return data
 
 
