@@ -10,6 +10,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from apps.core import roles
 from apps.customers import services
@@ -247,6 +248,18 @@ def test_a_correction_request_moves_the_login_only_after_the_link(
     assert member.phone == "03-1111-2222"
     assert member.user.email == member.email == old_address
     assert "email" not in pr.applied_changes
+    # The completion notice (to the current address) says the link decides, not "no change".
+    notices = [m.body for m in mailoutbox if m.to == [old_address] and pr.reference in m.body]
+    with translation.override(pr.language):
+        expected = translation.gettext(
+            "Your new e-mail address: we sent a link to it. It becomes your login and contact "
+            "address when you open that link."
+        )
+        unexpected = translation.gettext(
+            "Your data already had these values: nothing needed to change."
+        )
+    assert [expected in body for body in notices].count(True) == 1
+    assert not any(unexpected in body for body in notices)
     [link_mail] = [m for m in mailoutbox if m.to == [NEW_ADDRESS]]
     confirmation = EmailConfirmation.objects.get(email=NEW_ADDRESS)
     assert confirmation.kind == EmailConfirmation.Kind.CORRECTION
