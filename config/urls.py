@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from apps.core.views import healthz
 from apps.customers.views import contact
-from apps.mypage.views import signup
+from apps.mypage.views import email_confirm, signup
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/signup/", signup, name="signup"),
+    # The link mailed to an address to confirm it: the token is the credential, no login needed.
+    path("accounts/email/confirm/<str:token>/", email_confirm, name="email_confirm"),
     path("accounts/", include("apps.customers.account_urls")),
     path("", include("apps.consents.urls")),
     path("", include("apps.marketing.urls")),

@@ -13,6 +13,8 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"member{n}@example.com")
+    # Members in tests have confirmed their address unless a test says otherwise.
+    email_confirmed_at = factory.LazyFunction(timezone.now)
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
@@ -82,3 +84,13 @@ def make_staff(role: str | None = None, *, email: str | None = None, superuser: 
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+def move_login_email(customer, new_email: str):
+    """A member's own change of login address, link clicked (the real services)."""
+    from apps.customers import services
+
+    confirmation = services.user_email_change_request(user=customer.user, new_email=new_email)
+    services.user_email_confirm(token=services.email_confirmation_token(confirmation.pk))
+    customer.refresh_from_db()
+    return customer

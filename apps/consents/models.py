@@ -117,6 +117,7 @@ class Source(models.TextChoices):
     PRIVACY_REQUEST = "privacy_request", _("Privacy request")
     IMPORT = "import", _("Import")
     POLICY_CHANGE = "policy_change", _("Policy change")
+    EMAIL_CONFIRMATION = "email_confirmation", _("E-mail address confirmed")
 
 
 class Wording(models.Model):
@@ -152,6 +153,9 @@ class ConsentEvent(models.Model):
     class Action(models.TextChoices):
         GRANT = "grant", _("Granted")
         WITHDRAW = "withdraw", _("Withdrawn")
+        # Given by a member whose e-mail address is not confirmed yet: recorded as given, but
+        # not in force until the address is (then a grant follows, source "email_confirmation").
+        PENDING = "pending", _("Given, pending e-mail confirmation")
 
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -264,6 +268,13 @@ class ConsentState(models.Model):
 
     def __str__(self):
         return f"ConsentState #{self.pk}"
+
+    @property
+    def awaits_email_confirmation(self) -> bool:
+        """Given by the member, in force once their e-mail address is confirmed."""
+        return self.status == self.Status.PENDING and (
+            self.last_event.action == ConsentEvent.Action.PENDING
+        )
 
 
 class PersonRestriction(models.Model):

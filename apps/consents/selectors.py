@@ -61,9 +61,13 @@ def consent_history_for(*, customer: Customer) -> QuerySet[ConsentEvent]:
 
 
 def pending_confirmations_for(*, customer: Customer) -> QuerySet[ConsentState]:
-    return ConsentState.objects.filter(
-        customer=customer, status=ConsentState.Status.PENDING
-    ).select_related("purpose")
+    """Consents the member must answer again (after a widening policy change). Those given
+    while their address is unconfirmed wait for the address, not for an answer."""
+    return (
+        ConsentState.objects.filter(customer=customer, status=ConsentState.Status.PENDING)
+        .exclude(last_event__action=ConsentEvent.Action.PENDING)
+        .select_related("purpose")
+    )
 
 
 def provision_records_for(*, customer: Customer) -> QuerySet[ProvisionRecord]:
@@ -84,6 +88,9 @@ def fold_ledger(events) -> dict[tuple, str]:
         )
         if event.action == ConsentEvent.Action.WITHDRAW:
             state[key] = ConsentState.Status.WITHDRAWN
+            continue
+        if event.action == ConsentEvent.Action.PENDING:
+            state[key] = ConsentState.Status.PENDING
             continue
         required = scope.get(event.purpose_id)
         covered = required is None or (

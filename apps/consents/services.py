@@ -66,6 +66,8 @@ def _record(
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if customer.status == Customer.Status.ERASED and action == Action.GRANT:
             raise ValidationError(_("This customer's data has been erased."))
+        if action == Action.GRANT and _awaits_email_confirmation(customer, purpose, source):
+            action = Action.PENDING
     event = ConsentEvent.objects.create(
         customer=customer,
         visitor_id=visitor_id if customer is None else None,
@@ -82,7 +84,11 @@ def _record(
             event=event, ip_address=ip_address or None, user_agent=(user_agent or "")[:500]
         )
     subject = {"customer": customer} if customer is not None else {"visitor_id": visitor_id}
-    status = Status.GRANTED if action == Action.GRANT else Status.WITHDRAWN
+    status = {
+        Action.GRANT: Status.GRANTED,
+        Action.WITHDRAW: Status.WITHDRAWN,
+        Action.PENDING: Status.PENDING,
+    }[action]
     updated = ConsentState.objects.filter(**subject, purpose=purpose).update(
         status=status, last_event=event, updated_at=timezone.now()
     )
@@ -107,6 +113,45 @@ def _record(
     return event
 
 
+def _awaits_email_confirmation(customer: Customer, purpose: Purpose, source: str) -> bool:
+    """Anyone can sign up with someone else's address: until the member has clicked the link
+    sent to it, an opt-in (mail magazines, provision, ads) is recorded but not in force.
+    Cookie choices are about this browser, not the address, and stay in force."""
+    if source == Source.EMAIL_CONFIRMATION or customer.user_id is None:
+        return False
+    if not purpose.requires_opt_in or purpose.cookie_category:
+        return False
+    return User.objects.filter(pk=customer.user_id, email_confirmed_at__isnull=True).exists()
+
+
+@transaction.atomic
+def consent_confirm_pending(
+    *, customer: Customer, ip_address: str | None = None, user_agent: str = ""
+) -> list[Purpose]:
+    """The member confirmed their address: each consent they gave while it was unconfirmed
+    comes into force, as a grant event (same wording, source "email_confirmation", the
+    confirming click's IP and user agent) following the pending one. Returns the purposes."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    states = list(
+        ConsentState.objects.filter(
+            customer=customer, status=Status.PENDING, last_event__action=Action.PENDING
+        )
+        .select_related("purpose", "last_event__wording")
+        .order_by("purpose_id")
+    )
+    for state in states:
+        _record(
+            action=Action.GRANT,
+            purpose=state.purpose,
+            source=Source.EMAIL_CONFIRMATION,
+            customer=customer,
+            wording=state.last_event.wording.text,
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
+    return [state.purpose for state in states]
+
+
 @transaction.atomic
 def consent_grant(*, purpose: Purpose, source: str, **kwargs) -> ConsentEvent:
     return _record(action=Action.GRANT, purpose=purpose, source=source, **kwargs)
@@ -125,9 +170,18 @@ def consent_set(*, purpose: Purpose, granted: bool, source: str, **kwargs) -> Co
         if kwargs.get("customer") is not None
         else {"visitor_id": kwargs.get("visitor_id"), "customer__isnull": True}
     )
-    current = ConsentState.objects.filter(**subject, purpose=purpose).first()
+    current = (
+        ConsentState.objects.filter(**subject, purpose=purpose).select_related("last_event").first()
+    )
     if current is not None and current.status == (Status.GRANTED if granted else Status.WITHDRAWN):
         return None
+    if (
+        granted
+        and current is not None
+        and current.status == Status.PENDING
+        and current.last_event.action == Action.PENDING
+    ):
+        return None  # already given, waiting for the address to be confirmed
     action = Action.GRANT if granted else Action.WITHDRAW
     return _record(action=action, purpose=purpose, source=source, **kwargs)
 

@@ -102,6 +102,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 # fnmatch patterns over "app_label.codename".
 ROLE_FORBIDDEN: dict[str, list[str]] = {
     SUPPORT: [
+        # Logins (and so members' login e-mails and passwords) are the administrator's alone.
+        "customers.*_user",
         "privacy_requests.approve_*",
         "privacy_requests.decide_*",
         "*.*identitydocument",
@@ -127,5 +129,5 @@ ROLE_FORBIDDEN: dict[str, list[str]] = {
         "incidents.*",
         "audit.*",
     ],
-    PRIVACY_OFFICER: [],
+    PRIVACY_OFFICER: ["customers.*_user"],
 }

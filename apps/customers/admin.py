@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -21,8 +21,26 @@ class UserAdmin(BaseUserAdmin):
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
-    readonly_fields = ["last_login", "date_joined"]
+    readonly_fields = ["last_login", "date_joined", "email_confirmed_at"]
     filter_horizontal = ["groups"]
+
+    @staticmethod
+    def _is_member(user) -> bool:
+        return user is not None and Customer.objects.filter(user=user).exists()
+
+    def get_readonly_fields(self, request, obj=None):
+        # A member's login moves only when the member confirms the new address (My Page or a
+        # correction request): staff who could set it could reset the password to themselves.
+        fields = list(super().get_readonly_fields(request, obj))
+        if self._is_member(obj):
+            fields.append("email")
+        return fields
+
+    def user_change_password(self, request, id, form_url=""):
+        # Likewise no staff member sets a member's password: the member resets it by mail.
+        if self._is_member(self.get_object(request, admin.utils.unquote(id))):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
 
 class AddressInline(admin.TabularInline):
@@ -98,12 +116,20 @@ class CustomerAdmin(admin.ModelAdmin):
 
     extra_inlines: list = []
 
+    def get_readonly_fields(self, request, obj=None):
+        # A member's e-mail is their login (see UserAdmin.get_readonly_fields); a guest's is
+        # only a contact address, which support may correct.
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.user_id:
+            fields.append("email")
+        return fields
+
     def save_model(self, request, obj, form, change):
         if not change:
             super().save_model(request, obj, form, change)
             return
         fields = [f for f in form.changed_data if f in services.PROFILE_FIELDS]
-        email = obj.email if "email" in form.changed_data else None
+        email = obj.email if "email" in form.changed_data and not obj.user_id else None
         services.customer_update_profile(
             customer=obj, email=email, **{name: getattr(obj, name) for name in fields}
         )

@@ -135,7 +135,8 @@ class EmailAuthenticationForm(BoundedUsernameMixin, AuthenticationForm):
 
 
 class ProfileForm(NameFieldsMixin, forms.ModelForm):
-    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+    """Name, kana, phone, date of birth. The e-mail address is the login and has its own page
+    (EmailChangeForm): it changes only after the new address is confirmed."""
 
     class Meta:
         model = Customer
@@ -151,8 +152,6 @@ class ProfileForm(NameFieldsMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance and self.instance.pk:
-            self.fields["email"].initial = self.instance.email
         for name in ("family_name", "given_name"):
             self.fields[name].required = True
         # Normalise first (clean_<field>), then validate: hiragana and full-width digits are fine.
@@ -170,13 +169,55 @@ class ProfileForm(NameFieldsMixin, forms.ModelForm):
                 Div("given_name_kana", css_class="col"),
                 css_class="row",
             ),
-            "email",
             "phone",
             Field("date_of_birth"),
         )
 
+
+class CorrectionForm(ProfileForm):
+    """The profile fields plus the e-mail address, as a correction request may ask to change
+    them (a member's new address then still has to be confirmed before it becomes the login)."""
+
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance and self.instance.pk:
+            self.fields["email"].initial = self.instance.email
+
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
+
+
+class EmailChangeForm(forms.Form):
+    """A member moves their login: the password proves it is them, the link sent to the new
+    address proves the address is theirs."""
+
+    email = forms.EmailField(label=_("New e-mail address"), max_length=254)
+    password = forms.CharField(
+        label=_("Your current password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.helper = _helper(_("Send the confirmation link"))
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("The password is not correct."))
+        return password
+
+
+class EmailConfirmResendForm(forms.Form):
+    """No fields: the button that asks for a new confirmation link (CSRF-checked POST)."""
 
 
 class AddressForm(forms.ModelForm):

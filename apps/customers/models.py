@@ -47,6 +47,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # When the owner of the address proved it by clicking a link sent to it. Until then no
+    # marketing consent of the member is effective (see apps/customers/services.py).
+    email_confirmed_at = models.DateTimeField(_("e-mail confirmed at"), null=True, blank=True)
 
     objects = UserManager()
 
@@ -85,6 +88,37 @@ class Session(AbstractBaseSession):
         from apps.customers.sessions import SessionStore
 
         return SessionStore
+
+
+class EmailConfirmation(models.Model):
+    """A link sent to an address that will become (or already is) a login's e-mail: at signup,
+    when the member changes it on My Page, or when an approved correction request changes it.
+    The login moves only when the link is clicked. The token is a signature of this row's id
+    (nothing of it is stored, nothing personal is in it); only the newest row of a login is
+    valid, and only once, for ``EMAIL_CONFIRMATION_HOURS``."""
+
+    class Kind(models.TextChoices):
+        SIGNUP = "signup", _("Signup")
+        CHANGE = "change", _("Change on My Page")
+        CORRECTION = "correction", _("Correction request")
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="email_confirmations", verbose_name=_("login")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    email = models.EmailField(_("address to confirm"), max_length=254)
+    # Where the notice of a change goes once it is made (the address it replaces).
+    previous_email = models.EmailField(_("previous address"), max_length=254, blank=True)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("e-mail confirmation")
+        verbose_name_plural = _("e-mail confirmations")
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self):
+        return f"EmailConfirmation #{self.pk}"
 
 
 class Customer(models.Model):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.core.db import delete_together
 from apps.core.privacy import ErasureReport, register, register_person_lock
-from apps.customers.models import Address, Customer, Inquiry, Session, User
+from apps.customers.models import Address, Customer, EmailConfirmation, Inquiry, Session, User
 
 CUSTOMER_FIELDS = (
     "family_name",
@@ -32,7 +32,8 @@ ADDRESS_FIELDS = (
     "phone",
 )
 INQUIRY_FIELDS = ("name", "email", "phone", "message")
-USER_FIELDS = ("email", "password", "last_login")
+USER_FIELDS = ("email", "password", "last_login", "email_confirmed_at")
+EMAIL_CONFIRMATION_FIELDS = ("email", "previous_email")
 # The login lockout (django-axes) keeps the e-mail typed at each failed login.
 LOCKOUT_MODELS = (AccessAttempt, AccessFailureLog, AccessLog)
 LOCKOUT_FIELDS = ("username", "ip_address", "user_agent")
@@ -66,15 +67,23 @@ def export(customer_id: int) -> dict[str, list[dict]]:
             _inquiries(customer).values("id", "topic", "created_at", *INQUIRY_FIELDS)
         ),
         "login": [],
+        "email_confirmations": [],
     }
     if customer.user is not None:
         data["login"] = [
             {
                 "email": customer.user.email,
+                "email_confirmed_at": customer.user.email_confirmed_at,
                 "date_joined": customer.user.date_joined,
                 "last_login": customer.user.last_login,
             }
         ]
+        # The addresses the person asked to confirm (signup, changes), and when they did.
+        data["email_confirmations"] = list(
+            EmailConfirmation.objects.filter(user_id=customer.user_id)
+            .order_by("pk")
+            .values("kind", "email", "previous_email", "created_at", "confirmed_at")
+        )
     return data
 
 
@@ -98,8 +107,8 @@ def lock_person(customer_id: int) -> Customer:
 
 
 def erase(customer: Customer, *, dry_run: bool = False) -> ErasureReport:
-    """Anonymise the profile, the login and the person's inquiries; delete addresses, sessions
-    and the lockout records that hold the e-mail typed at a failed login.
+    """Anonymise the profile, the login and the person's inquiries; delete addresses, sessions,
+    the e-mail confirmation links (old and new addresses) and the lockout records that hold the e-mail typed at a failed login.
 
     The anonymised customer row stays (status "erased") so that orders kept for the tax hold
     still point somewhere; it holds no personal field. The login row stays too, emptied (no
@@ -114,6 +123,11 @@ def erase(customer: Customer, *, dry_run: bool = False) -> ErasureReport:
     gone = [
         Address.objects.filter(customer=customer),
         Session.objects.filter(user_id=user_id) if user_id else Session.objects.none(),
+        (
+            EmailConfirmation.objects.filter(user_id=user_id)
+            if user_id
+            else EmailConfirmation.objects.none()
+        ),
         *_lockout_records(customer),
     ]
     inquiries = _inquiries(customer).filter(
@@ -148,6 +162,7 @@ def erase(customer: Customer, *, dry_run: bool = False) -> ErasureReport:
             is_staff=False,
             is_superuser=False,
             last_login=None,
+            email_confirmed_at=None,
         )
         if staff_login:
             delete_together(
@@ -167,6 +182,7 @@ register(
         "customers.Address": ADDRESS_FIELDS,
         "customers.Inquiry": INQUIRY_FIELDS,
         "customers.User": USER_FIELDS,
+        "customers.EmailConfirmation": EMAIL_CONFIRMATION_FIELDS,
         **{model._meta.label: LOCKOUT_FIELDS for model in LOCKOUT_MODELS},
     },
     order=100,

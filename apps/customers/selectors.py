@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from apps.customers.models import Address, Customer, User
+from apps.customers.models import Address, Customer, EmailConfirmation, User
 
 
 def customer_for_user(*, user: User) -> Customer | None:
@@ -27,3 +27,18 @@ def address_get(*, customer: Customer, pk: int) -> Address | None:
 
 def address_default(*, customer: Customer) -> Address | None:
     return Address.objects.filter(customer=customer, is_default=True).first()
+
+
+def login_email_state(*, customer: Customer) -> dict:
+    """For My Page: is the login address confirmed, and is a change waiting for its link?
+    (The pending address is shown to the member only, who typed it.)"""
+    user = customer.user
+    if user is None:
+        return {"confirmed": False, "pending_email": ""}
+    latest = EmailConfirmation.objects.filter(user=user).order_by("-pk").first()
+    pending = (
+        latest.email
+        if latest is not None and latest.confirmed_at is None and latest.email != user.email
+        else ""
+    )
+    return {"confirmed": user.email_confirmed_at is not None, "pending_email": pending}

@@ -6,12 +6,13 @@ import datetime
 import logging
 from contextlib import contextmanager
 
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.customers.models import Address, Customer, Inquiry, User
+from apps.customers.models import Address, Customer, EmailConfirmation, Inquiry, Session, User
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def member_signup(
         raise ValidationError({"email": _("An account with this e-mail address already exists.")})
     with _email_unique():
         user = User.objects.create_user(email=email, password=password)
+    _email_confirmation_issue(user=user, email=email, kind=EmailConfirmation.Kind.SIGNUP)
     customer = Customer(
         user=user,
         email=email,
@@ -83,8 +85,11 @@ def member_signup(
 
 @transaction.atomic
 def customer_update_profile(*, customer: Customer, email: str | None = None, **changes) -> Customer:
-    """Apply profile changes through model validation; a changed e-mail moves the login too.
+    """Apply profile changes through model validation.
 
+    `email` is the contact address of a guest. A member's address is their login: it moves only
+    through ``user_email_change_request`` and the link sent to the new address, so neither staff
+    nor anything else can point a member's login (and its password reset) at another address.
     Returns the customer; raises ValidationError (and writes nothing) on any invalid field.
     """
     unknown = set(changes) - set(PROFILE_FIELDS)
@@ -98,19 +103,206 @@ def customer_update_profile(*, customer: Customer, email: str | None = None, **c
     update_fields = [*changes, "updated_at"]
     if email is not None:
         email = User.objects.normalize_email(email).lower()
-        if customer.user_id and _email_taken(email, exclude_user_id=customer.user_id):
-            raise ValidationError(
-                {"email": _("An account with this e-mail address already exists.")}
-            )
-        customer.email = email
-        update_fields.append("email")
+        if customer.user_id and email != (customer.email or "").lower():
+            raise ValidationError({"email": _member_email_is_login()})
+        if not customer.user_id:
+            customer.email = email
+            update_fields.append("email")
     customer.full_clean(exclude=["user"])
     customer.save(update_fields=update_fields)
-    if email is not None and customer.user_id:
-        with _email_unique():
-            User.objects.filter(pk=customer.user_id).update(email=email)
     logger.info("profile updated customer_id=%s fields=%s", customer.pk, sorted(update_fields))
     return customer
+
+
+def _member_email_is_login() -> str:
+    return _(
+        "A member's e-mail address is their login: it changes only when the member confirms "
+        "the new address (from My Page, or through a correction request)."
+    )
+
+
+# ------------------------------------------------------------------ the login e-mail
+
+EMAIL_CONFIRMATION_HOURS = 48
+_CONFIRMATION_SALT = "customers.email-confirmation"
+
+
+def email_confirmation_token(confirmation_id: int) -> str:
+    """The link's token: a signature of the row id, so the row holds no secret and the task
+    that mails it needs only the id (no token in the broker, nothing personal in the URL)."""
+    return signing.Signer(salt=_CONFIRMATION_SALT).sign(str(confirmation_id))
+
+
+def _email_confirmation_issue(
+    *, user: User, email: str, kind: str, previous_email: str = ""
+) -> EmailConfirmation:
+    from apps.customers.tasks import email_confirmation_send_task
+
+    confirmation = EmailConfirmation.objects.create(
+        user=user, email=email, kind=kind, previous_email=previous_email
+    )
+    email_confirmation_send_task.delay_on_commit(confirmation.pk)
+    logger.info(
+        "e-mail confirmation issued user_id=%s confirmation_id=%s kind=%s",
+        user.pk,
+        confirmation.pk,
+        kind,
+    )
+    return confirmation
+
+
+@transaction.atomic
+def user_email_change_request(
+    *, user: User, new_email: str, kind: str = EmailConfirmation.Kind.CHANGE
+) -> EmailConfirmation:
+    """Send a link to `new_email`; the login (and the member's contact address) moves there only
+    when it is clicked. The caller has checked who asks: the member's password on My Page, or
+    an approved correction request. An older pending link of the login stops working."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    new_email = User.objects.normalize_email(new_email).strip().lower()
+    if new_email == user.email.lower():
+        raise ValidationError({"email": _("This is already your e-mail address.")})
+    if _email_taken(new_email, exclude_user_id=user.pk):
+        raise ValidationError({"email": _("An account with this e-mail address already exists.")})
+    return _email_confirmation_issue(
+        user=user, email=new_email, kind=kind, previous_email=user.email
+    )
+
+
+@transaction.atomic
+def user_email_confirmation_resend(*, user: User) -> EmailConfirmation:
+    """A fresh link for what is still unconfirmed: a pending change, else the signup address."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    latest = EmailConfirmation.objects.filter(user=user).order_by("-pk").first()
+    if latest is not None and latest.confirmed_at is None and latest.email != user.email:
+        return _email_confirmation_issue(
+            user=user, email=latest.email, kind=latest.kind, previous_email=user.email
+        )
+    if user.email_confirmed_at is None:
+        return _email_confirmation_issue(
+            user=user, email=user.email, kind=EmailConfirmation.Kind.SIGNUP
+        )
+    raise ValidationError(_("Your e-mail address is already confirmed."))
+
+
+def _confirmation_invalid() -> ValidationError:
+    return ValidationError(_("This confirmation link is not valid (or was already used)."))
+
+
+@transaction.atomic
+def user_email_confirm(*, token: str, keep_session_key: str | None = None) -> EmailConfirmation:
+    """The link was clicked: the address is proved. For a change, the login and the contact
+    address move together, every other session of the login ends (whoever held one must log in
+    again with the new address) and the old address is told. Expired, tampered, used or
+    superseded links raise ValidationError and change nothing."""
+    try:
+        confirmation_id = int(signing.Signer(salt=_CONFIRMATION_SALT).unsign(token or ""))
+    except (signing.BadSignature, ValueError):
+        raise _confirmation_invalid() from None
+    confirmation = EmailConfirmation.objects.filter(pk=confirmation_id).first()
+    if confirmation is None:
+        raise _confirmation_invalid()
+    # The person first, then the login: the order every other writer on them uses.
+    customer = Customer.objects.select_for_update().filter(user_id=confirmation.user_id).first()
+    user = User.objects.select_for_update().get(pk=confirmation.user_id)
+    confirmation = EmailConfirmation.objects.get(pk=confirmation.pk)
+    newest = EmailConfirmation.objects.filter(user=user).order_by("-pk").first()
+    if (
+        confirmation.confirmed_at is not None
+        or newest.pk != confirmation.pk
+        or not user.is_active
+        or customer is None
+        or customer.status == Customer.Status.ERASED
+    ):
+        raise _confirmation_invalid()
+    now = timezone.now()
+    if now - confirmation.created_at > datetime.timedelta(hours=EMAIL_CONFIRMATION_HOURS):
+        raise ValidationError(
+            _("This confirmation link has expired. Ask for a new one on My Page.")
+        )
+    changed = confirmation.kind != EmailConfirmation.Kind.SIGNUP
+    expected = confirmation.previous_email if changed else confirmation.email
+    if expected.lower() != user.email.lower():
+        raise ValidationError(_("The address changed since this link was sent."))
+    user.email_confirmed_at = now
+    if changed:
+        if _email_taken(confirmation.email, exclude_user_id=user.pk):
+            raise ValidationError(_("An account with this e-mail address already exists."))
+        user.email = confirmation.email
+        with _email_unique():
+            user.save(update_fields=["email", "email_confirmed_at"])
+        customer.email = confirmation.email
+        customer.save(update_fields=["email", "updated_at"])
+        Session.objects.filter(user_id=user.pk).exclude(session_key=keep_session_key or "").delete()
+    else:
+        user.save(update_fields=["email_confirmed_at"])
+    confirmation.confirmed_at = now
+    confirmation.save(update_fields=["confirmed_at"])
+    if changed:
+        from apps.customers.tasks import email_change_notice_task
+
+        email_change_notice_task.delay_on_commit(confirmation.pk)
+    logger.info(
+        "login e-mail confirmed user_id=%s confirmation_id=%s kind=%s",
+        user.pk,
+        confirmation.pk,
+        confirmation.kind,
+    )
+    return confirmation
+
+
+def email_confirmation_send(*, confirmation_id: int) -> bool:
+    """Mail the link, if it is still the one that counts. False when there is nothing to send."""
+    from django.conf import settings
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    from apps.core.mail import send_mail
+
+    confirmation = EmailConfirmation.objects.filter(pk=confirmation_id).first()
+    if confirmation is None or confirmation.confirmed_at is not None:
+        return False
+    newest = EmailConfirmation.objects.filter(user_id=confirmation.user_id).order_by("-pk")
+    if newest.values_list("pk", flat=True).first() != confirmation.pk:
+        return False  # a newer link was asked for; this one no longer works
+    url = settings.SITE_URL.rstrip("/") + reverse(
+        "email_confirm", args=[email_confirmation_token(confirmation.pk)]
+    )
+    context = {
+        "confirm_url": url,
+        "hours": EMAIL_CONFIRMATION_HOURS,
+        "change": confirmation.kind != EmailConfirmation.Kind.SIGNUP,
+        "settings": settings,
+    }
+    send_mail(
+        subject=render_to_string("customers/email/email_confirm_subject.txt", context).strip(),
+        message=render_to_string("customers/email/email_confirm.txt", context),
+        from_email=None,
+        to=confirmation.email,
+    )
+    logger.info("e-mail confirmation sent confirmation_id=%s", confirmation.pk)
+    return True
+
+
+def email_change_notice_send(*, confirmation_id: int) -> bool:
+    """Tell the old address that the login moved away from it."""
+    from django.conf import settings
+    from django.template.loader import render_to_string
+
+    from apps.core.mail import send_mail
+
+    confirmation = EmailConfirmation.objects.filter(pk=confirmation_id).first()
+    if confirmation is None or confirmation.confirmed_at is None or not confirmation.previous_email:
+        return False
+    context = {"confirmation": confirmation, "settings": settings}
+    send_mail(
+        subject=render_to_string("customers/email/email_changed_subject.txt", context).strip(),
+        message=render_to_string("customers/email/email_changed.txt", context),
+        from_email=None,
+        to=confirmation.previous_email,
+    )
+    logger.info("e-mail change notice sent confirmation_id=%s", confirmation.pk)
+    return True
 
 
 @transaction.atomic

@@ -29,16 +29,22 @@ def profile(request):
         data = form.cleaned_data
         try:
             services.customer_update_profile(
-                customer=customer,
-                email=data["email"],
-                **{name: data[name] for name in services.PROFILE_FIELDS},
+                customer=customer, **{name: data[name] for name in services.PROFILE_FIELDS}
             )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Your profile has been saved."))
             return redirect("customers:profile")
-    return render(request, "customers/profile.html", {"form": form, "customer": customer})
+    return render(
+        request,
+        "customers/profile.html",
+        {
+            "form": form,
+            "customer": customer,
+            "login": selectors.login_email_state(customer=customer),
+        },
+    )
 
 
 @member_required

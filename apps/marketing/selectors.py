@@ -23,7 +23,8 @@ def address_hash(address: str) -> str:
 def eligible_subscriptions(*, magazine: MailMagazine) -> QuerySet[Subscription]:
     """Everyone who may receive this magazine now, as one SQL query: an active subscription,
     a current consent for the magazine's purpose, an active customer (not restricted, not
-    erased), no stop of use, and an address not on the suppression list."""
+    erased), a member's login address confirmed (guests subscribe by double opt-in), no stop
+    of use, and an address not on the suppression list."""
     granted = ConsentState.objects.filter(
         customer=OuterRef("customer_id"),
         purpose_id=magazine.purpose_id,
@@ -38,6 +39,9 @@ def eligible_subscriptions(*, magazine: MailMagazine) -> QuerySet[Subscription]:
             magazine=magazine,
             status=Subscription.Status.ACTIVE,
             customer__status=Customer.Status.ACTIVE,
+        )
+        .filter(
+            Q(customer__user__isnull=True) | Q(customer__user__email_confirmed_at__isnull=False)
         )
         .filter(Exists(granted))
         .exclude(Exists(stopped))

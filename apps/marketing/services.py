@@ -87,8 +87,10 @@ def _activate(subscription: Subscription, *, source: str, **consent_context) -> 
 def subscription_subscribe_member(
     *, customer: Customer, magazine: MailMagazine, ip_address=None, user_agent=""
 ) -> Subscription:
-    """A logged-in member subscribing on My Page: their login proves the address, so no
-    confirmation mail is needed."""
+    """A logged-in member subscribing (My Page, or a box ticked at signup). Once the member has
+    confirmed their login address no further mail is needed; until then the subscription and
+    its consent stay pending, and ``subscription_activate_confirmed`` starts them when the
+    address is confirmed (the member does nothing more)."""
     if not customer.email:
         raise ValidationError(_("Add an e-mail address to your profile first."))
     if is_suppressed(address=customer.email):
@@ -105,9 +107,68 @@ def subscription_subscribe_member(
         },
     )
     subscription.email_hash = address_hash(customer.email)
+    if _address_unconfirmed(customer):
+        if subscription.status == Subscription.Status.ACTIVE:
+            return subscription
+        # Recorded as given (the ledger says "pending"), in force from the confirmation.
+        consent_services.consent_set(
+            purpose=magazine.purpose,
+            granted=True,
+            source=Source.MYPAGE,
+            customer=customer,
+            wording=subscription_wording(magazine),
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
+        subscription.status = Subscription.Status.PENDING
+        # No token: this one waits for the login confirmation, not a mail of its own.
+        subscription.confirm_token_hash = ""
+        subscription.unsubscribed_at = None
+        subscription.save()
+        return subscription
     return _activate(
         subscription, source=Source.MYPAGE, ip_address=ip_address, user_agent=user_agent
     )
+
+
+def _address_unconfirmed(customer: Customer) -> bool:
+    return bool(
+        customer.user_id
+        and User.objects.filter(pk=customer.user_id, email_confirmed_at__isnull=True).exists()
+    )
+
+
+@transaction.atomic
+def subscription_activate_confirmed(*, customer: Customer) -> int:
+    """The member confirmed their login address: the subscriptions they asked for while it was
+    unconfirmed start now, if their consent is in force. Subscriptions asked for through the
+    public form (which carry their own token) still need their own confirmation."""
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    customer = Customer.objects.get(pk=customer.pk)
+    if not customer.email or _address_unconfirmed(customer):
+        return 0
+    granted = ConsentState.objects.filter(
+        customer=customer, status=ConsentState.Status.GRANTED
+    ).values("purpose_id")
+    waiting = list(
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("magazine__purpose")
+        .filter(
+            customer=customer,
+            status=Subscription.Status.PENDING,
+            confirm_token_hash="",
+            magazine__purpose_id__in=granted,
+        )
+        .order_by("pk")
+    )
+    for subscription in waiting:
+        subscription.customer = customer
+        subscription.email_hash = address_hash(customer.email)
+        _activate(subscription, source=Source.EMAIL_CONFIRMATION)
+    logger.info(
+        "subscriptions started on confirmation customer_id=%s count=%s", customer.pk, len(waiting)
+    )
+    return len(waiting)
 
 
 @transaction.atomic

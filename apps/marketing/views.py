@@ -94,13 +94,20 @@ def mypage_subscription(request):
     customer = request.customer
     try:
         if action == "subscribe":
-            services.subscription_subscribe_member(
+            subscription = services.subscription_subscribe_member(
                 customer=customer,
                 magazine=magazine,
                 ip_address=client_ip(request),
                 user_agent=user_agent(request),
             )
-            messages.success(request, _("You are subscribed to “%s”.") % magazine.name)
+            if subscription.status == Subscription.Status.PENDING:
+                messages.info(
+                    request,
+                    _("Confirm your e-mail address first (see My Page): “%s” starts then.")
+                    % magazine.name,
+                )
+            else:
+                messages.success(request, _("You are subscribed to “%s”.") % magazine.name)
         elif action == "reconfirm":
             services.subscription_reconfirm(customer=customer, magazine=magazine)
             messages.success(request, _("We sent a confirmation link to your new address."))

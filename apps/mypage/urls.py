@@ -6,4 +6,6 @@ app_name = "mypage"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("email/", views.email_change, name="email_change"),
+    path("email/resend/", views.email_confirm_resend, name="email_confirm_resend"),
 ]

@@ -224,6 +224,8 @@ RATE_LIMITS = {
     # My Page writes (profile, addresses, consents, subscriptions, withdrawing a request):
     # generous, per member; it only stops a script hammering the tables.
     "mypage": env("RATE_LIMIT_MYPAGE", default="60/10m"),
+    "email_change": env("RATE_LIMIT_EMAIL_CHANGE", default="5/h"),
+    "email_confirm": env("RATE_LIMIT_EMAIL_CONFIRM", default="20/h"),
 }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 

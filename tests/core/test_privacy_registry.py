@@ -19,7 +19,8 @@ from tests.factories import AddressFactory, CustomerFactory, ProductFactory
 # Every field in the project that holds personal data. A new one must be added here *and* be
 # covered by an eraser (apps/<app>/privacy.py).
 PERSONAL_FIELDS = {
-    "customers.User": {"email", "password", "last_login"},
+    "customers.User": {"email", "password", "last_login", "email_confirmed_at"},
+    "customers.EmailConfirmation": {"email", "previous_email"},
     "customers.Customer": {"family_name", "given_name", "family_name_kana", "given_name_kana",
                            "date_of_birth", "phone", "email", "restriction_reason"},
     "customers.Address": {"label", "recipient_name", "postal_code", "prefecture", "city",

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 
 from apps.customers import services
 from apps.customers.models import Address, Customer, Inquiry, User
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, GuestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,15 +40,23 @@ def test_signup_with_bad_kana_writes_nothing():
     assert Customer.objects.count() == 0
 
 
-def test_profile_update_validates_and_moves_the_login_email():
+def test_profile_update_never_moves_a_members_login_email():
     customer = CustomerFactory()
-    services.customer_update_profile(
-        customer=customer, email="new@example.com", phone="03-9999-0000"
-    )
+    services.customer_update_profile(customer=customer, phone="03-9999-0000")
+    with pytest.raises(ValidationError) as exc:
+        services.customer_update_profile(customer=customer, email="new@example.com")
+    assert "email" in exc.value.error_dict
     customer.refresh_from_db()
     customer.user.refresh_from_db()
     assert customer.phone == "03-9999-0000"
-    assert customer.user.email == "new@example.com"
+    assert customer.email == customer.user.email != "new@example.com"
+
+
+def test_a_guests_contact_email_is_corrected_by_the_profile_service():
+    guest = GuestFactory()
+    services.customer_update_profile(customer=guest, email="Corrected@Example.com")
+    guest.refresh_from_db()
+    assert guest.email == "corrected@example.com"
 
 
 def test_profile_update_with_bad_phone_changes_nothing():
@@ -64,7 +72,7 @@ def test_profile_update_refuses_an_email_taken_by_another_login():
     other = CustomerFactory()
     customer = CustomerFactory()
     with pytest.raises(ValidationError):
-        services.customer_update_profile(customer=customer, email=other.user.email.upper())
+        services.user_email_change_request(user=customer.user, new_email=other.user.email.upper())
     customer.user.refresh_from_db()
     assert customer.user.email != other.user.email
 

@@ -4,10 +4,10 @@ from django.core.exceptions import ValidationError
 from apps.consents.models import ConsentEvent, ConsentState
 from apps.consents.services import consent_withdraw
 from apps.core.privacy import RestrictionScope, personal_data_erase, personal_data_restrict
-from apps.customers.services import customer_restrict, customer_update_profile
+from apps.customers.services import customer_restrict
 from apps.marketing import selectors, services
 from apps.marketing.models import Campaign, Subscription, SuppressedAddress
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, move_login_email
 from tests.marketing.helpers import campaign, magazine, subscriber
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +156,7 @@ def test_email_change_needs_reconfirmation_before_mail(
     mag, mailoutbox, django_capture_on_commit_callbacks
 ):
     customer = subscriber(mag)
-    customer_update_profile(customer=customer, email="moved@example.com")
+    move_login_email(customer, "moved@example.com")
     subscription = Subscription.objects.get(customer=customer)
     assert subscription.email_hash != selectors.address_hash("moved@example.com")
     with django_capture_on_commit_callbacks(execute=True):

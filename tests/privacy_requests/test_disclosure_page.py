@@ -17,7 +17,7 @@ from django.utils.translation import gettext, pgettext
 from apps.consents import services as consents
 from apps.consents.models import ProvisionRecord, Source
 from apps.core.privacy import personal_data_export
-from apps.customers.services import inquiry_create
+from apps.customers.services import inquiry_create, user_email_change_request
 from apps.marketing.models import Delivery
 from apps.marketing.services import subscription_subscribe_member
 from apps.orders.models import Order
@@ -105,6 +105,7 @@ def person_with_everything(person):
         data_items="氏名、メールアドレス",
     )
     consents.restriction_set(customer=customer, stop_provision=True)
+    user_email_change_request(user=customer.user, new_email="hayashi.new@example.jp")
     weekly = magazine()
     subscription_subscribe_member(customer=customer, magazine=weekly)
     Delivery.objects.create(

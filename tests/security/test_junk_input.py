@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from tests.factories import AddressFactory, CustomerFactory
+from tests.factories import PASSWORD, AddressFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -98,8 +98,7 @@ def test_a_valid_but_overlong_email_is_a_profile_error_not_a_500(client, member)
     client.force_login(member.user)
     before = all_rows()
     profile = client.post(
-        reverse("customers:profile"),
-        {"email": LONG_EMAIL, "family_name": "鈴木", "given_name": "一郎"},
+        reverse("mypage:email_change"), {"email": LONG_EMAIL, "password": PASSWORD}
     )
     assert profile.status_code == 200, profile.status_code
     assert "email" in profile.context["form"].errors

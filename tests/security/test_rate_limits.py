@@ -18,11 +18,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from apps.customers import services as customer_services
+from apps.customers.models import User
 from apps.marketing import services as marketing_services
 from apps.marketing.mail import unsubscribe_token
 from apps.privacy_requests import services as request_services
 from apps.privacy_requests.models import Channel, Kind
-from tests.factories import CustomerFactory, make_staff
+from tests.factories import PASSWORD, CustomerFactory, make_staff
 from tests.marketing.helpers import magazine
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +74,24 @@ def request_with_code(customer):
         request_services.privacy_request_send_code(privacy_request=privacy_request, by=None)
     code = re.search(r"[:：] ?(\d{6})(?!\d)", mail.outbox[-1].body).group(1)
     return privacy_request, code
+
+
+def unconfirmed_member(client):
+    customer = member(client)
+    User.objects.filter(pk=customer.user_id).update(email_confirmed_at=None)
+    return customer
+
+
+def email_change_links(client):
+    """Two members, each with a pending change of login address and the link mailed for it."""
+    tokens = []
+    for n in range(2):
+        user = CustomerFactory().user
+        confirmation = customer_services.user_email_change_request(
+            user=user, new_email=f"link{n}@example.com"
+        )
+        tokens.append(customer_services.email_confirmation_token(confirmation.pk))
+    return tokens
 
 
 def reset_password(client, user):
@@ -183,6 +203,24 @@ ENDPOINTS = {
             reverse("privacy_requests:code", args=[ctx[0].reference]),
             {"code": f"{(int(ctx[1]) + 1 + n) % 10**6:06d}"},  # wrong: counts an attempt
         ),
+    ),
+    "e-mail change": Endpoint(
+        "email_change",
+        member,
+        lambda client, customer, n: client.post(
+            reverse("mypage:email_change"),
+            {"email": f"moved{n}@example.com", "password": PASSWORD},
+        ),
+    ),
+    "e-mail confirmation resend": Endpoint(
+        "email_confirm",
+        lambda client: unconfirmed_member(client),
+        lambda client, customer, n: client.post(reverse("mypage:email_confirm_resend")),
+    ),
+    "e-mail confirmation link": Endpoint(
+        "email_confirm",
+        lambda client: email_change_links(client),
+        lambda client, tokens, n: client.post(reverse("email_confirm", args=[tokens[n]])),
     ),
     "my page: profile": Endpoint(
         "mypage",

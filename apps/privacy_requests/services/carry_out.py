@@ -184,18 +184,30 @@ def privacy_request_complete(
 
 
 def _apply_changes(privacy_request: PrivacyRequest) -> bool:
-    from apps.customers.models import Customer
-    from apps.customers.services import customer_update_profile
+    from apps.customers.models import Customer, EmailConfirmation
+    from apps.customers.services import customer_update_profile, user_email_change_request
 
     changes = dict(privacy_request.requested_changes)
     if changes.get("date_of_birth"):
         changes["date_of_birth"] = datetime.date.fromisoformat(changes["date_of_birth"])
     email = changes.pop("email", None)
     customer = Customer.objects.get(pk=privacy_request.customer_id)
-    before = {name: getattr(customer, name) for name in [*changes, *(["email"] if email else [])]}
+    # A member's address is their login: approving the request only sends a link to the new
+    # address, and the login moves when it is opened (no staff member can point it elsewhere).
+    login_email = bool(email and customer.user_id)
+    moves_login = login_email and email.strip().lower() != (customer.email or "").lower()
+    contact_email = None if login_email else email
+    before = {
+        name: getattr(customer, name) for name in [*changes, *(["email"] if contact_email else [])]
+    }
     try:
-        # The same service and validation as My Page, in a savepoint: all fields or none.
-        customer = customer_update_profile(customer=customer, email=email, **changes)
+        # The same services and validation as My Page, in a savepoint: all fields or none.
+        with transaction.atomic():
+            customer = customer_update_profile(customer=customer, email=contact_email, **changes)
+            if moves_login:
+                user_email_change_request(
+                    user=customer.user, new_email=email, kind=EmailConfirmation.Kind.CORRECTION
+                )
     except ValidationError as exc:
         transition(
             privacy_request,
@@ -212,7 +224,12 @@ def _apply_changes(privacy_request: PrivacyRequest) -> bool:
             applied[name] = [_jsonable(old), _jsonable(new)]
     privacy_request.applied_changes = applied
     privacy_request.save(update_fields=["applied_changes", "updated_at"])
-    _complete(privacy_request, by=None, note=", ".join(sorted(applied)))  # field names only
+    note = ", ".join(sorted(applied))  # field names only
+    if moves_login:
+        note = " ".join(
+            filter(None, [note, _("E-mail: a confirmation link was sent to the new address.")])
+        )
+    _complete(privacy_request, by=None, note=note)
     return True
 
 

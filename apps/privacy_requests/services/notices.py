@@ -67,10 +67,25 @@ def field_label(name: str) -> str:
         return name
 
 
+def _email_pending(privacy_request: PrivacyRequest) -> bool:
+    """A member's corrected address becomes their login only once they open the link sent to
+    it (apps/customers/services.py), so the completion notice says so instead of "changed"."""
+    requested = (privacy_request.requested_changes or {}).get("email")
+    customer = privacy_request.customer
+    return bool(
+        requested
+        and "email" not in (privacy_request.applied_changes or {})
+        and customer is not None
+        and customer.user_id
+        and requested.lower() != (customer.email or "").lower()
+    )
+
+
 def notice_context(privacy_request: PrivacyRequest) -> dict:
     report = privacy_request.erasure_report or {}
     return {
         "privacy_request": privacy_request,
+        "email_pending": _email_pending(privacy_request),
         "settings": settings,
         "changes": [
             {"field": field_label(name), "old": old, "new": new}

@@ -169,7 +169,7 @@ def _next_reference(year: int) -> str:
 
 def validate_changes(*, customer: Customer | None, changes: dict) -> dict:
     """Check requested profile changes the way My Page does; return them normalised (JSON)."""
-    from apps.customers.forms import ProfileForm
+    from apps.customers.forms import CorrectionForm
     from apps.customers.services import PROFILE_FIELDS
 
     allowed = {*PROFILE_FIELDS, "email"}
@@ -189,7 +189,7 @@ def validate_changes(*, customer: Customer | None, changes: dict) -> dict:
     data = {k: ("" if v is None else v) for k, v in {**current, **changes}.items()}
     if isinstance(data.get("date_of_birth"), datetime.date):
         data["date_of_birth"] = data["date_of_birth"].isoformat()
-    form = ProfileForm(data=data, instance=customer)
+    form = CorrectionForm(data=data, instance=customer)
     if not form.is_valid():
         messages = [
             f"{form.fields[name].label}: {' '.join(errors)}" if name in form.fields else errors

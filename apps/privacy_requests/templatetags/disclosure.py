@@ -26,7 +26,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.consents.models import ConsentEvent, ConsentState, ProvisionRecord, Purpose, Source
-from apps.customers.models import Customer, Inquiry
+from apps.customers.models import Customer, EmailConfirmation, Inquiry
 from apps.marketing.models import Delivery, Subscription
 from apps.orders.models import Order, Payment
 from apps.privacy_requests.models import (
@@ -77,6 +77,7 @@ HEADERS: dict[str, Promise] = {
     "name": _("Name"),
     "message": _("Message"),
     "date_joined": _("Member since"),
+    "email_confirmed_at": _("E-mail address confirmed at"),
     "last_login": _("Last login"),
     "number": _("Order number"),
     "placed_at": _("Ordered at"),
@@ -171,6 +172,18 @@ SECTIONS: dict[tuple[str, str], SectionInfo] = {
             "Your member login. Your password is stored only in a form that cannot be turned "
             "back into it, so it is not shown."
         ),
+    ),
+    ("customers", "email_confirmations"): SectionInfo(
+        pgettext_lazy("disclosure page section", "E-mail address confirmations"),
+        _("The links we sent to confirm your e-mail address, and when you opened them."),
+        labels={"kind": EmailConfirmation.Kind},
+        headers={
+            "kind": _("Why"),
+            "email": _("Address confirmed"),
+            "previous_email": _("Address it replaced"),
+            "created_at": _("Sent at"),
+            "confirmed_at": _("Confirmed at"),
+        },
     ),
     ("customers", "inquiries"): SectionInfo(
         pgettext_lazy("disclosure page section", "Inquiries"),
