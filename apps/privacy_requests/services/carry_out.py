@@ -8,7 +8,6 @@ through the personal-data registry (apps.core.privacy).
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 import json
@@ -26,6 +25,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from apps.core import csvsafe
 from apps.core.privacy import (
     ErasureReport,
     RestrictionScope,
@@ -260,10 +260,10 @@ def _csv_rows(rows: list[dict]) -> str:
     for row in rows:
         columns += [key for key in row if key not in columns]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns)
-    writer.writeheader()
+    writer = csvsafe.writer(out)
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow({key: cell(value) for key, value in row.items()})
+        writer.writerow([cell(row.get(key)) for key in columns])
     return out.getvalue()
 
 
