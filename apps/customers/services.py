@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.locks import person_lock
 from apps.customers.models import Address, Customer, Inquiry, User
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def customer_update_profile(*, customer: Customer, email: str | None = None, **c
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError(_("These fields cannot be changed here: %s") % ", ".join(unknown))
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = person_lock(customer_id=customer.pk).customer
     if customer.status == Customer.Status.ERASED:
         raise ValidationError(_("This customer's data has been erased."))
     for name, value in changes.items():
@@ -119,7 +120,7 @@ def customer_restrict(*, customer: Customer, reason: str, by: User | None = None
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"restriction_reason": _("Give the reason for the restriction.")})
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = person_lock(customer_id=customer.pk).customer
     if customer.status == Customer.Status.ERASED:
         raise ValidationError(_("An erased customer cannot be restricted."))
     customer.status = Customer.Status.RESTRICTED
@@ -132,7 +133,7 @@ def customer_restrict(*, customer: Customer, reason: str, by: User | None = None
 
 @transaction.atomic
 def customer_lift_restriction(*, customer: Customer, by: User | None = None) -> Customer:
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = person_lock(customer_id=customer.pk).customer
     if customer.status != Customer.Status.RESTRICTED:
         raise ValidationError(_("This customer is not restricted."))
     customer.status = Customer.Status.ACTIVE
@@ -160,7 +161,7 @@ ADDRESS_FIELDS = (
 
 def _lock_addresses(customer: Customer) -> list[Address]:
     # Lock the customer first, then their addresses, always in that order.
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    person_lock(customer_id=customer.pk)
     return list(Address.objects.select_for_update().filter(customer=customer).order_by("pk"))
 
 
