@@ -4,20 +4,26 @@ the same person waits for it instead of deadlocking. Before, the unsubscribe and
 confirmation locked the subscription and then the customer, the erasure the other way round,
 and PostgreSQL killed one of the two."""
 
+import re
 import threading
 from collections import Counter
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connections
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.consents.models import ConsentEvent, ConsentState
+from apps.core import roles
 from apps.core.locks import person_lock
 from apps.core.privacy import personal_data_erase
 from apps.customers.models import Customer
 from apps.marketing import services
 from apps.marketing.models import Subscription
+from apps.privacy_requests import services as request_services
+from tests.factories import make_staff
 from tests.marketing.helpers import magazine
+from tests.privacy_requests.conftest import make_request, to_review
 
 pytestmark = [pytest.mark.postgres]
 
@@ -130,27 +136,61 @@ def test_confirmation_and_erasure_of_the_same_person_at_once_never_deadlock(
     assert failures == [], summary(failures)
 
 
+def locked_tables(call) -> list[str]:
+    """The tables whose rows `call` locks, in the order it locks them."""
+    with CaptureQueriesContext(connection) as queries:
+        call()
+    return [
+        re.search(r'FROM "(\w+)"', q["sql"]).group(1)
+        for q in queries.captured_queries
+        if "FOR UPDATE" in q["sql"]
+    ]
+
+
 def test_person_lock_takes_the_customer_then_subscriptions_then_requests(
     transactional_db, mailoutbox, django_capture_on_commit_callbacks
 ):
-    from django.db import connection, transaction
-    from django.test.utils import CaptureQueriesContext
-
     subscription, _token = pending(
         magazine(), "order@example.com", mailoutbox, django_capture_on_commit_callbacks
     )
-    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        locks = person_lock(customer_id=subscription.customer_id, subscriptions=True, requests=True)
-    assert [s.pk for s in locks.subscriptions] == [subscription.pk]
-    tables = [
-        sql.split("FOR UPDATE OF ")[1]
-        for sql in (q["sql"] for q in queries.captured_queries)
-        if "FOR UPDATE" in sql
-    ]
+    make_request(subscription.customer)
+
+    with transaction.atomic():
+        tables = locked_tables(
+            lambda: person_lock(
+                customer_id=subscription.customer_id, subscriptions=True, requests=True
+            )
+        )
     assert tables == [
-        '"customers_customer"',
-        '"marketing_subscription"',
-        '"privacy_requests_privacyrequest"',
+        "customers_customer",
+        "marketing_subscription",
+        "privacy_requests_privacyrequest",
     ]
     with pytest.raises(RuntimeError):
         person_lock(customer_id=subscription.customer_id)  # outside a transaction
+
+
+def test_unsubscribe_confirmation_and_carrying_out_a_request_lock_the_customer_first(
+    db, mailoutbox, django_capture_on_commit_callbacks
+):
+    mag = magazine()
+    subscription, token = pending(
+        mag, "first@example.com", mailoutbox, django_capture_on_commit_callbacks
+    )
+    assert locked_tables(lambda: services.subscription_confirm(token=token))[:2] == [
+        "customers_customer",
+        "marketing_subscription",
+    ]
+    assert locked_tables(lambda: services.subscription_unsubscribe(subscription=subscription))[
+        :2
+    ] == ["customers_customer", "marketing_subscription"]
+
+    officer = make_staff(roles.PRIVACY_OFFICER)
+    erasure = to_review(make_request(subscription.customer), officer)
+    request_services.privacy_request_approve(privacy_request=erasure, by=officer)
+    request_services.privacy_request_carry_out(privacy_request=erasure, by=officer)  # not run
+    tables = locked_tables(
+        lambda: request_services.privacy_request_execute(privacy_request_id=erasure.pk)
+    )
+    assert tables[:2] == ["customers_customer", "privacy_requests_privacyrequest"]
+    assert Customer.objects.get(pk=subscription.customer_id).status == Customer.Status.ERASED
