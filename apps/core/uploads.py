@@ -35,9 +35,6 @@ class RefusedUpload(UploadedFile):
             file=io.BytesIO(), name=name, content_type=content_type, size=size, charset=None
         )
 
-    def read(self, *args, **kwargs) -> bytes:
-        return b""
-
 
 class SizeLimitUploadHandler(FileUploadHandler):
     def __init__(self, request=None) -> None:
