@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
 from django.db.models import Model, QuerySet
 
 from apps.audit.models import AccessLog
+from apps.core import csvsafe
 from apps.core.privacy import covered_fields
 
 ACCESS_LOG_COLUMNS = (
@@ -17,8 +17,6 @@ ACCESS_LOG_COLUMNS = (
     "object_id",
     "ip_address",
 )
-# Characters that make a spreadsheet treat a cell as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def personal_fields_of(model: type[Model]) -> set[str]:
@@ -35,17 +33,12 @@ class _Echo:
         return value
 
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
 def csv_rows(queryset: QuerySet, columns: tuple[str, ...]) -> Iterator[str]:
     """CSV lines for a queryset, streamed in chunks, safe to open in a spreadsheet."""
-    writer = csv.writer(_Echo())
+    writer = csvsafe.writer(_Echo())
     yield writer.writerow(columns)
     for row in queryset.values_list(*columns).iterator(chunk_size=2000):
-        yield writer.writerow([_cell(value) for value in row])
+        yield writer.writerow(row)
 
 
 def access_log_csv(queryset: QuerySet[AccessLog]) -> Iterator[str]:

@@ -29,6 +29,7 @@ from apps.consents.models import (
     Wording,
 )
 from apps.consents.selectors import policy_current
+from apps.core.locks import person_lock
 from apps.customers.models import Customer, User
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def _record(
         raise ValidationError(_("Unknown consent source."))
     if customer is not None:
         # Lock the person first so two concurrent changes for them serialise.
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = person_lock(customer_id=customer.pk).customer
         if customer.status == Customer.Status.ERASED and action == Action.GRANT:
             raise ValidationError(_("This customer's data has been erased."))
         if action == Action.GRANT and _awaits_email_confirmation(customer, purpose, source):
@@ -131,7 +132,7 @@ def consent_confirm_pending(
     """The member confirmed their address: each consent they gave while it was unconfirmed
     comes into force, as a grant event (same wording, source "email_confirmation", the
     confirming click's IP and user agent) following the pending one. Returns the purposes."""
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = person_lock(customer_id=customer.pk).customer
     states = list(
         ConsentState.objects.filter(
             customer=customer, status=Status.PENDING, last_event__action=Action.PENDING
@@ -199,7 +200,7 @@ def consent_withdraw_all(
     statements: one withdrawal event each (appended in bulk) and their states updated.
     `locked`: the caller already holds the person's row lock (an erasure). Returns how many."""
     if not locked:
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = person_lock(customer_id=customer.pk).customer
     states = list(
         ConsentState.objects.select_for_update()
         .filter(customer=customer, status__in=[Status.GRANTED, Status.PENDING])

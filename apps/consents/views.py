@@ -1,5 +1,3 @@
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -14,6 +12,7 @@ from apps.audit.models import AccessLog
 from apps.consents import cookies, selectors, services
 from apps.consents.forms import CookieChoiceForm, ReconfirmForm, consent_wording
 from apps.consents.models import ExternalTag, PolicyVersion, Source, new_visitor_id
+from apps.core import csvsafe
 from apps.core.ratelimit import rate_limit
 from apps.core.security import client_ip
 from apps.customers.decorators import member_required
@@ -192,7 +191,7 @@ def provision_records_csv(request, customer_id):
         f'attachment; filename="provision-records-customer-{customer.pk}.csv"'
     )
     response.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
-    writer = csv.writer(response)
+    writer = csvsafe.writer(response)
     writer.writerow(
         ["provided_on", "recipient", "recipient_address", "representative", "data_items",
          "basis", "reference", "retain_until"]

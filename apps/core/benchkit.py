@@ -135,6 +135,9 @@ class Workers:
     def __enter__(self):
         from config.celery_app import app
 
+        # Restored on exit: a bench run inside the test suite must not leave every later test
+        # enqueueing to a broker nobody consumes.
+        self.was_eager = app.conf.task_always_eager
         app.conf.task_always_eager = False
         if self.count_queries:
             import redis
@@ -170,6 +173,9 @@ class Workers:
         raise SystemExit(f"the Celery workers did not start; logs in {self.logdir}")
 
     def __exit__(self, *exc):
+        from config.celery_app import app
+
+        app.conf.task_always_eager = self.was_eager
         for process in self.processes:
             process.terminate()
         for process in self.processes:

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.db import delete_together
+from apps.core.locks import person_lock
 from apps.core.privacy import ErasureReport, register, register_person_lock
 from apps.customers.models import Address, Customer, EmailConfirmation, Inquiry, Session, User
 
@@ -100,10 +101,11 @@ def _lockout_records(customer: Customer) -> list:
 def lock_person(customer_id: int) -> Customer:
     """The person an erasure is about, with their login, locked until it commits: orders,
     consents and subscriptions all take this lock before writing, so none can be added halfway
-    through an erasure."""
-    return (
-        Customer.objects.select_for_update(of=("self",)).select_related("user").get(pk=customer_id)
-    )
+    through an erasure. Their subscriptions and requests, which erasers delete and empty, are
+    locked right after, in the order every service locks them (apps/core/locks)."""
+    return person_lock(
+        customer_id=customer_id, subscriptions=True, requests=True, customer_related=("user",)
+    ).customer
 
 
 def erase(customer: Customer, *, dry_run: bool = False) -> ErasureReport:

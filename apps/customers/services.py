@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.locks import person_lock
 from apps.customers.models import Address, Customer, EmailConfirmation, Inquiry, Session, User
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def customer_update_profile(*, customer: Customer, email: str | None = None, **c
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError(_("These fields cannot be changed here: %s") % ", ".join(unknown))
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = person_lock(customer_id=customer.pk).customer
     if customer.status == Customer.Status.ERASED:
         raise ValidationError(_("This customer's data has been erased."))
     for name, value in changes.items():
@@ -202,8 +203,11 @@ def user_email_confirm(*, token: str, keep_session_key: str | None = None) -> Em
     confirmation = EmailConfirmation.objects.filter(pk=confirmation_id).first()
     if confirmation is None:
         raise _confirmation_invalid()
-    # The person first, then the login: the order every other writer on them uses.
-    customer = Customer.objects.select_for_update().filter(user_id=confirmation.user_id).first()
+    # The person first (core.locks' order), then the login.
+    customer_id = (
+        Customer.objects.filter(user_id=confirmation.user_id).values_list("pk", flat=True).first()
+    )
+    customer = person_lock(customer_id=customer_id).customer if customer_id else None
     user = User.objects.select_for_update().get(pk=confirmation.user_id)
     confirmation = EmailConfirmation.objects.get(pk=confirmation.pk)
     newest = EmailConfirmation.objects.filter(user=user).order_by("-pk").first()
@@ -311,7 +315,7 @@ def customer_restrict(*, customer: Customer, reason: str, by: User | None = None
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"restriction_reason": _("Give the reason for the restriction.")})
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = person_lock(customer_id=customer.pk).customer
     if customer.status == Customer.Status.ERASED:
         raise ValidationError(_("An erased customer cannot be restricted."))
     customer.status = Customer.Status.RESTRICTED
@@ -324,7 +328,7 @@ def customer_restrict(*, customer: Customer, reason: str, by: User | None = None
 
 @transaction.atomic
 def customer_lift_restriction(*, customer: Customer, by: User | None = None) -> Customer:
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = person_lock(customer_id=customer.pk).customer
     if customer.status != Customer.Status.RESTRICTED:
         raise ValidationError(_("This customer is not restricted."))
     customer.status = Customer.Status.ACTIVE
@@ -352,7 +356,7 @@ ADDRESS_FIELDS = (
 
 def _lock_addresses(customer: Customer) -> list[Address]:
     # Lock the customer first, then their addresses, always in that order.
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    person_lock(customer_id=customer.pk)
     return list(Address.objects.select_for_update().filter(customer=customer).order_by("pk"))
 
 

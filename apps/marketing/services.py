@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.consents import services as consent_services
 from apps.consents.models import ConsentState, Source
+from apps.core.locks import person_lock
 from apps.core.mail import send_mail
 from apps.customers.models import Customer, User
 from apps.marketing import content, mail
@@ -97,7 +98,7 @@ def subscription_subscribe_member(
         raise ValidationError(
             _("We cannot send mail to this address (it bounced or was reported). Contact us.")
         )
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    person_lock(customer_id=customer.pk)
     subscription, _created = Subscription.objects.get_or_create(
         magazine=magazine,
         customer=customer,
@@ -143,8 +144,7 @@ def subscription_activate_confirmed(*, customer: Customer) -> int:
     """The member confirmed their login address: the subscriptions they asked for while it was
     unconfirmed start now, if their consent is in force. Subscriptions asked for through the
     public form (which carry their own token) still need their own confirmation."""
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()
-    customer = Customer.objects.get(pk=customer.pk)
+    customer = person_lock(customer_id=customer.pk).customer
     if not customer.email or _address_unconfirmed(customer):
         return 0
     granted = ConsentState.objects.filter(
@@ -191,6 +191,8 @@ def subscription_request(
         customer = Customer(email=email, acquired_via=Customer.AcquiredVia.INQUIRY)
         customer.full_clean()
         customer.save()
+    elif person_lock(customer_id=customer.pk).customer.status == Customer.Status.ERASED:
+        return None  # erased while we looked: their address is suppressed now
     subscription, _created = Subscription.objects.get_or_create(
         magazine=magazine,
         customer=customer,
@@ -218,9 +220,12 @@ def _send_confirmation(subscription: Subscription, *, address: str) -> Subscript
 @transaction.atomic
 def subscription_reconfirm(*, customer: Customer, magazine: MailMagazine) -> Subscription:
     """After an e-mail change: confirm the new address before mail goes to it."""
-    subscription = Subscription.objects.select_for_update().get(
-        customer=customer, magazine=magazine
+    locks = person_lock(
+        customer_id=customer.pk, subscriptions=Subscription.objects.filter(magazine=magazine)
     )
+    if not locks.subscriptions:
+        raise Subscription.DoesNotExist
+    (subscription,) = locks.subscriptions
     return _send_confirmation(subscription, address=customer.email)
 
 
@@ -243,16 +248,27 @@ def subscription_confirmation_send(*, subscription_id: int, token: str) -> bool:
     return True
 
 
+def _lock_for_person(subscriptions) -> Subscription | None:
+    """The one subscription `subscriptions` selects, locked after its person (core/locks: the
+    order an erasure locks them in too), or None when there is none (any more)."""
+    customer_id = subscriptions.values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        return None
+    # Only the subscription and the customer rows are locked: locking the joined magazine and
+    # purpose rows too would serialise every unsubscribe (and erasure) of its readers on one row.
+    locks = person_lock(
+        customer_id=customer_id,
+        subscriptions=subscriptions.select_related("magazine__purpose", "customer"),
+    )
+    return locks.subscriptions[0] if locks.subscriptions else None
+
+
 @transaction.atomic
 def subscription_confirm(*, token: str, ip_address=None, user_agent="") -> Subscription:
-    subscription = (
-        # Lock the subscription only: locking the joined magazine and purpose rows too would
-        # serialise every unsubscribe (and erasure) of the magazine's readers on one row.
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("magazine__purpose", "customer")
-        .filter(confirm_token_hash=_token_hash(token or ""), status=Subscription.Status.PENDING)
-        .first()
+    waiting = Subscription.objects.filter(
+        confirm_token_hash=_token_hash(token or ""), status=Subscription.Status.PENDING
     )
+    subscription = _lock_for_person(waiting)
     if subscription is None:
         raise ValidationError(_("This confirmation link is not valid (or was already used)."))
     age = timezone.now() - (subscription.confirm_sent_at or timezone.now())
@@ -277,14 +293,8 @@ def subscription_unsubscribe(
     Writes the withdrawal to the consent ledger (unless another active subscription still
     relies on the same purpose) and suppresses the address for this magazine, so a campaign in
     flight skips them at its next chunk."""
-    subscription = (
-        # Lock the subscription only: locking the joined magazine and purpose rows too would
-        # serialise every unsubscribe (and erasure) of the magazine's readers on one row.
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("magazine__purpose", "customer")
-        .get(pk=subscription.pk)
-    )
-    if subscription.status == Subscription.Status.UNSUBSCRIBED:
+    subscription = _lock_for_person(Subscription.objects.filter(pk=subscription.pk))
+    if subscription is None or subscription.status == Subscription.Status.UNSUBSCRIBED:
         return False
     magazine = subscription.magazine
     subscription.status = Subscription.Status.UNSUBSCRIBED

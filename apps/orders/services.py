@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.locks import person_lock
 from apps.customers.models import Address, Customer
 from apps.orders.models import Order, OrderLine, Payment, Product
 from apps.orders.validators import contains_card_number
@@ -69,7 +70,7 @@ def order_place(
     payment: PaymentInput,
 ) -> Order:
     _check_payment(payment)
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = person_lock(customer_id=customer.pk).customer
     if customer.status != Customer.Status.ACTIVE:
         raise OrderRefused(_("This customer cannot place orders (account restricted)."))
     if ship_to.customer_id != customer.pk:

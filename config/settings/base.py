@@ -321,12 +321,24 @@ PRIVACY_REQUIRE_SEAL_CERTIFICATE = env.bool("PRIVACY_REQUIRE_SEAL_CERTIFICATE", 
 PRIVACY_CODE_TTL_MINUTES = env.int("PRIVACY_CODE_TTL_MINUTES", default=30)
 PRIVACY_CODE_MAX_ATTEMPTS = env.int("PRIVACY_CODE_MAX_ATTEMPTS", default=5)
 PRIVACY_UPLOAD_MAX_BYTES = env.int("PRIVACY_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+# A file above PRIVACY_UPLOAD_MAX_BYTES is refused before any byte of it reaches disk (see
+# apps/core/uploads.py); Django's handlers after it keep what is allowed.
+FILE_UPLOAD_HANDLERS = [
+    "apps.core.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# The fields of a request besides its files (a campaign's HTML body is the largest), in memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 # Identity documents and disclosure packages: outside MEDIA_ROOT and outside any URL.
 PRIVACY_PRIVATE_ROOT = env.path("PRIVACY_PRIVATE_ROOT", default=BASE_DIR / "private")
 PRIVACY_PURGE_DOCUMENTS_ON_VERIFICATION = env.bool(
     "PRIVACY_PURGE_DOCUMENTS_ON_VERIFICATION", default=True
 )
 PRIVACY_DOCUMENT_RETENTION_DAYS = env.int("PRIVACY_DOCUMENT_RETENTION_DAYS", default=30)
+# Documents of a request left unfinished (nothing done on it for this many days) are purged.
+PRIVACY_UNFINISHED_DOCUMENT_DAYS = env.int("PRIVACY_UNFINISHED_DOCUMENT_DAYS", default=90)
 PRIVACY_DISCLOSURE_LINK_DAYS = env.int("PRIVACY_DISCLOSURE_LINK_DAYS", default=14)
 PRIVACY_REQUEST_RECORD_YEARS = env.int("PRIVACY_REQUEST_RECORD_YEARS", default=3)
 

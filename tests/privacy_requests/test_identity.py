@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from apps.privacy_requests import services
 from apps.privacy_requests.models import (
+    CLOSED_STATUSES,
     IdentityDocument,
     IdentityMethod,
     Kind,
     PrivacyRequest,
     RequesterType,
+    RequestEvent,
     Status,
 )
 from apps.privacy_requests.validators import (
@@ -331,6 +333,35 @@ def test_purge_after_closing(customer, officer, settings, private_root):
     assert document.purged_at and not document.file
     assert not list((private_root / f"identity/{pr.pk}").glob("*"))
     assert services.privacy_requests_purge(now=later)["documents"] == 0  # nothing more
+
+
+def test_documents_of_a_request_left_unfinished_are_purged_after_the_limit(
+    customer, officer, settings, private_root, django_capture_on_commit_callbacks
+):
+    settings.PRIVACY_UNFINISHED_DOCUMENT_DAYS = 90
+    forgotten, active = make_request(customer), make_request(customer)
+    old = add(forgotten, officer, Purpose.IDENTITY, DocumentType.PASSPORT)
+    recent = add(active, officer, Purpose.IDENTITY, DocumentType.PASSPORT)
+    day_91 = timezone.now() + datetime.timedelta(days=91)
+    # The other request had a step in its timeline ten days ago: it is not left unfinished.
+    RequestEvent.objects.filter(privacy_request=active).update(
+        at=day_91 - datetime.timedelta(days=10)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.privacy_requests_purge(now=day_91 - datetime.timedelta(days=2)) == {
+            "documents": 0, "unfinished_documents": 0, "packages": 0, "contacts": 0,
+        }  # fmt: skip
+        assert services.privacy_requests_purge(now=day_91)["unfinished_documents"] == 1
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.purged_at and not old.file and recent.file and recent.purged_at is None
+    assert not list((private_root / f"identity/{forgotten.pk}").glob("*"))
+    assert list((private_root / f"identity/{active.pk}").glob("*"))
+    assert forgotten.events.filter(step=RequestEvent.Step.DOCUMENTS_PURGED, note="1").exists()
+    assert forgotten.status not in CLOSED_STATUSES  # the request itself stays as it was
+    assert services.privacy_requests_purge(now=day_91)["unfinished_documents"] == 0
 
 
 def test_the_purge_runs_daily():

@@ -8,7 +8,6 @@ through the personal-data registry (apps.core.privacy).
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 import json
@@ -26,6 +25,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from apps.core import csvsafe
+from apps.core.locks import person_lock
 from apps.core.privacy import (
     ErasureReport,
     RestrictionScope,
@@ -86,9 +87,7 @@ def privacy_request_carry_out(*, privacy_request: PrivacyRequest, by: User) -> P
 def privacy_request_execute(*, privacy_request_id: int) -> bool:
     """Do what was approved. Returns False when there was nothing (more) to do."""
     with transaction.atomic():
-        privacy_request = (
-            PrivacyRequest.objects.select_for_update().filter(pk=privacy_request_id).first()
-        )
+        privacy_request = _lock_with_person(privacy_request_id)
         if privacy_request is None or privacy_request.status != Status.CARRYING_OUT:
             return False
         kind = privacy_request.kind
@@ -127,6 +126,23 @@ def privacy_request_execute(*, privacy_request_id: int) -> bool:
             return False  # by post: staff print the letter and complete it
     # Paper disclosure: staff post the answer and complete it.
     return False
+
+
+def _lock_with_person(privacy_request_id: int) -> PrivacyRequest | None:
+    """The request, locked after its person (apps/core/locks: customer, subscriptions,
+    requests), since carrying it out locks the person too: an erasure, a correction or an
+    unsubscribe of the same person waits its turn instead of deadlocking with it."""
+    customer_id = (
+        PrivacyRequest.objects.filter(pk=privacy_request_id)
+        .values_list("customer_id", flat=True)
+        .first()
+    )
+    if customer_id is None:  # no such request, or nobody on file (a purpose notification)
+        return PrivacyRequest.objects.select_for_update().filter(pk=privacy_request_id).first()
+    locked = person_lock(
+        customer_id=customer_id, requests=PrivacyRequest.objects.filter(pk=privacy_request_id)
+    )
+    return locked.requests[0] if locked.requests else None
 
 
 def purpose_notification_answer(*, language: str) -> str:
@@ -277,10 +293,10 @@ def _csv_rows(rows: list[dict]) -> str:
     for row in rows:
         columns += [key for key in row if key not in columns]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns)
-    writer.writeheader()
+    writer = csvsafe.writer(out)
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow({key: cell(value) for key, value in row.items()})
+        writer.writerow([cell(row.get(key)) for key in columns])
     return out.getvalue()
 
 

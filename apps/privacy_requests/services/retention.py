@@ -8,7 +8,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.customers.models import Customer
@@ -68,16 +68,24 @@ def package_purge_for(*, privacy_request: PrivacyRequest) -> bool:
     return True
 
 
+def _left_unfinished(*, since: datetime.datetime) -> Q:
+    """Open requests on which nothing happened since `since`: not changed, and no step in
+    their timeline (a document added, a code sent, a note) since then."""
+    recent_steps = RequestEvent.objects.filter(privacy_request=OuterRef("pk"), at__gte=since)
+    return ~Q(status__in=CLOSED_STATUSES) & Q(updated_at__lt=since) & ~Exists(recent_steps)
+
+
 def privacy_requests_purge(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """Purge documents of verified requests (where the procedure says so) and of requests
-    closed more than PRIVACY_DOCUMENT_RETENTION_DAYS ago, and expired disclosure packages.
+    """Purge documents of verified requests (where the procedure says so), of requests closed
+    more than PRIVACY_DOCUMENT_RETENTION_DAYS ago and of requests left unfinished (nothing
+    done on them for PRIVACY_UNFINISHED_DOCUMENT_DAYS), and expired disclosure packages.
     In batches, each its own transaction; safe to run twice or on two workers at once."""
     now = now or timezone.now()
     closed_before = now - datetime.timedelta(days=settings.PRIVACY_DOCUMENT_RETENTION_DAYS)
     due = Q(status__in=CLOSED_STATUSES, closed_at__lt=closed_before)
     if settings.PRIVACY_PURGE_DOCUMENTS_ON_VERIFICATION:
         due |= Q(identity_verified_at__isnull=False)
-    counts = {"documents": 0, "packages": 0, "contacts": 0}
+    counts = {"documents": 0, "unfinished_documents": 0, "packages": 0, "contacts": 0}
     with_documents = (
         PrivacyRequest.objects.filter(due)
         .filter(documents__purged_at=None)
@@ -90,6 +98,26 @@ def privacy_requests_purge(*, now: datetime.datetime | None = None) -> dict[str,
         with transaction.atomic():
             privacy_request = PrivacyRequest.objects.select_for_update().get(pk=pk)
             counts["documents"] += documents_purge_for(privacy_request=privacy_request)
+    # A request nobody finished (a requester who never answered, a case forgotten) would
+    # otherwise keep a passport scan for ever.
+    idle = _left_unfinished(
+        since=now - datetime.timedelta(days=settings.PRIVACY_UNFINISHED_DOCUMENT_DAYS)
+    )
+    unfinished = (
+        PrivacyRequest.objects.filter(idle)
+        .filter(documents__purged_at=None)
+        .exclude(documents__file="")
+        .values_list("pk", flat=True)
+        .distinct()
+        .order_by("pk")
+    )
+    for pk in list(unfinished[:BATCH]):
+        with transaction.atomic():
+            privacy_request = PrivacyRequest.objects.select_for_update().get(pk=pk)
+            if PrivacyRequest.objects.filter(idle, pk=pk).exists():  # still idle, now locked
+                counts["unfinished_documents"] += documents_purge_for(
+                    privacy_request=privacy_request
+                )
     expired = (
         PrivacyRequest.objects.exclude(package="")
         .filter(package_expires_at__lte=now)
