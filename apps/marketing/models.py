@@ -124,7 +124,7 @@ class Delivery(models.Model):
 
     class Feedback(models.TextChoices):
         # In rising order of weight: a later, lighter report never replaces a heavier one.
-        NONE = "", _("None")
+        NONE = "", _("No report from the mail provider")
         SOFT_BOUNCED = "soft_bounced", _("Soft bounce (temporary, not suppressed)")
         BOUNCED = "bounced", _("Bounced (hard)")
         COMPLAINED = "complained", _("Complained (spam report)")

@@ -408,3 +408,24 @@ def test_a_reported_internationalised_domain_suppresses_the_address_as_typed(cli
     body, headers = _brevo("hard", f"<c{c.pk}.d{delivery.pk}@shop.test>", "yamada@xn--r8jz45g.jp")
     assert _post(client, "brevo", body, headers).status_code == 200
     assert is_suppressed(address=reader.email)
+
+
+def test_marketing_sees_bounces_and_complaints_in_the_campaigns_progress(client, sent):
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    from apps.core import roles
+    from apps.customers.models import User
+
+    message_id, address, _mag = sent
+    body, headers = _postmark("complaint", message_id, address)
+    assert _post(client, "postmark", body, headers).status_code == 200
+    call_command("setup_roles", verbosity=0)
+    user = User.objects.create_user(email="mkt@shop.test", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.MARKETING))
+    client.force_login(user)
+    c = Delivery.objects.get(message_id=message_id).campaign
+    page = client.get(reverse("admin:marketing_campaign_change", args=[c.pk])).content.decode()
+    assert "2 sent" in page
+    assert "0 bounced · 1 complained" in page
+    assert address not in page
