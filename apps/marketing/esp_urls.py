@@ -7,6 +7,7 @@ signature anyone can compute."""
 
 from functools import wraps
 
+from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
 from anymail.webhooks.brevo import BrevoTrackingWebhookView
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
@@ -16,6 +17,22 @@ from django.conf import settings
 from django.http import Http404
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
+
+from apps.marketing import sns
+
+
+class SignedSESTrackingWebhookView(AmazonSESTrackingWebhookView):
+    """Anymail's Amazon SES webhook, with the SNS signature checked after its own checks
+    (basic auth first, so an unauthenticated post never makes us download anything)."""
+
+    def run_validators(self, request):
+        super().run_validators(request)
+        if not settings.ESP_SES_VERIFY_SNS_SIGNATURE:
+            return
+        try:
+            sns.verify(self._parse_sns_message(request))
+        except sns.SNSSignatureError as exc:
+            raise AnymailWebhookValidationFailure(f"Amazon SNS message refused: {exc}") from None
 
 
 def _configured(view, *required: str):
@@ -33,7 +50,7 @@ def _configured(view, *required: str):
 urlpatterns = [
     path(
         "amazon_ses/tracking/",
-        _configured(AmazonSESTrackingWebhookView.as_view()),
+        _configured(SignedSESTrackingWebhookView.as_view()),
         name="amazon_ses_tracking_webhook",
     ),
     path(

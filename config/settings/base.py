@@ -321,6 +321,11 @@ ANYMAIL = {
     }.items()
     if value != "" and value != []
 }
+# Amazon SES reports through Amazon SNS: its messages' signatures are checked too (the signing
+# certificate is downloaded from Amazon once, then cached). Optionally only these topics.
+ESP_SES_VERIFY_SNS_SIGNATURE = env.bool("ESP_SES_VERIFY_SNS_SIGNATURE", default=True)
+ESP_SES_TOPIC_ARNS = env.list("ESP_SES_TOPIC_ARNS", default=[])
+ESP_SNS_CERTIFICATE_CACHE_SECONDS = env.int("ESP_SNS_CERTIFICATE_CACHE_SECONDS", default=86400)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # How long before a task a lost worker had taken is handed to another worker.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),

@@ -5,6 +5,7 @@ is then posted to our endpoint as that provider documents it, naming the Message
 went out with. Only anymail's and our own code run: nothing is mocked."""
 
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -12,8 +13,11 @@ import logging
 import uuid
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
+from django.core.cache import cache
 from django.urls import reverse
 
 from apps.marketing import pipeline, selectors
@@ -32,6 +36,29 @@ MAILGUN_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
 SENDGRID_KEY = ec.generate_private_key(ec.SECP256R1())
 OTHER_KEY = ec.generate_private_key(ec.SECP256R1())
 ESPS = ["amazon_ses", "sendgrid", "postmark", "brevo", "mailgun"]
+SNS_CERT_URL = "https://sns.ap-northeast-1.amazonaws.com/SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem"
+
+
+def _sns_signer():
+    """A key and certificate standing in for Amazon SNS's (whose private key we cannot have)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return key, certificate.public_bytes(serialization.Encoding.PEM)
+
+
+SNS_KEY, SNS_CERT_PEM = _sns_signer()
+OTHER_SNS_KEY, _pem = _sns_signer()
 
 
 def _public_key_setting(private_key) -> str:
@@ -48,6 +75,8 @@ def anymail_settings(settings):
         "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY,
         "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": _public_key_setting(SENDGRID_KEY),
     }
+    # As if downloaded from SigningCertURL before (the download itself needs the internet).
+    cache.set("sns-cert:" + SNS_CERT_URL, SNS_CERT_PEM)
     return settings.ANYMAIL
 
 
@@ -66,7 +95,16 @@ def sent(smtp_settings):
     return message["Message-ID"], reader.email, mag
 
 
-def _ses(kind, message_id, address):
+def _sns_sign(body, *, key=SNS_KEY, version="2"):
+    fields = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
+    signed = "".join(f"{name}\n{body[name]}\n" for name in fields if name in body).encode()
+    algorithm = hashes.SHA256() if version == "2" else hashes.SHA1()  # noqa: S303 (SNS v1)
+    signature = key.sign(signed, padding.PKCS1v15(), algorithm)
+    body.update(SignatureVersion=version, Signature=base64.b64encode(signature).decode())
+    return body
+
+
+def _ses(kind, message_id, address, *, sign=_sns_sign):
     mail = {
         "timestamp": "2026-12-01T12:00:00.000Z",
         "source": "news@shop.test",
@@ -112,10 +150,10 @@ def _ses(kind, message_id, address):
         "TopicArn": "arn:aws:sns:ap-northeast-1:123456789012:ses-feedback",
         "Message": json.dumps(ses_event),
         "Timestamp": "2026-12-01T12:01:01.000Z",
-        "SignatureVersion": "1",
-        "Signature": "EXAMPLEpH+..",
-        "SigningCertURL": "https://sns.ap-northeast-1.amazonaws.com/SimpleNotificationService-0000.pem",
+        "SigningCertURL": SNS_CERT_URL,
+        "UnsubscribeURL": "https://sns.ap-northeast-1.amazonaws.com/?Action=Unsubscribe",
     }
+    body = sign(body)
     headers = {"x-amz-sns-message-type": "Notification", "x-amz-sns-message-id": sns_id}
     return json.dumps(body).encode(), headers
 
@@ -322,6 +360,38 @@ def test_a_wrong_provider_signature_is_refused_even_with_the_secret(client, sent
     before = _state()
     assert _post(client, esp, body, headers).status_code == 400
     assert _state() == before
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda body: _sns_sign(body, key=OTHER_SNS_KEY),  # not Amazon's key
+        lambda body: {**_sns_sign(body), "TopicArn": "arn:aws:sns:ap-northeast-1:666:x"},
+        lambda body: {**_sns_sign(body), "SignatureVersion": "3"},
+        lambda body: {**_sns_sign(body), "Signature": "not base64!"},
+        lambda body: _sns_sign({**body, "SigningCertURL": "https://sns.evil.test/cert.pem"}),
+        lambda body: _sns_sign(
+            {**body, "SigningCertURL": "http://sns.ap-northeast-1.amazonaws.com/x.pem"}
+        ),
+        lambda body: body,  # unsigned
+    ],
+)
+def test_an_amazon_sns_message_without_amazons_signature_is_refused(client, sent, forge):
+    message_id, address, _mag = sent
+    body, headers = _ses("hard", message_id, address, sign=forge)
+    assert _post(client, "amazon_ses", body, headers).status_code == 400
+    assert not SuppressedAddress.objects.exists()
+
+
+def test_sns_signature_version_1_and_topic_allow_list(client, sent, settings):
+    message_id, address, _mag = sent
+    settings.ESP_SES_TOPIC_ARNS = ["arn:aws:sns:ap-northeast-1:123456789012:other-topic"]
+    body, headers = _ses("hard", message_id, address)
+    assert _post(client, "amazon_ses", body, headers).status_code == 400  # not our topic
+    settings.ESP_SES_TOPIC_ARNS = ["arn:aws:sns:ap-northeast-1:123456789012:ses-feedback"]
+    body, headers = _ses("hard", message_id, address, sign=lambda b: _sns_sign(b, version="1"))
+    assert _post(client, "amazon_ses", body, headers).status_code == 200
+    assert SuppressedAddress.objects.filter(reason="bounced").count() == 1
 
 
 def test_a_signed_body_changed_on_the_way_is_refused(client, sent):
