@@ -5,16 +5,17 @@ An endpoint answers 404 until its secrets are set: without WEBHOOK_SECRET anymai
 anyone's post (it only warns), and Mailgun's signature check with an empty key would accept a
 signature anyone can compute."""
 
+import json
 from functools import wraps
 
-from anymail.exceptions import AnymailWebhookValidationFailure
+from anymail.exceptions import AnymailAPIError, AnymailWebhookValidationFailure
 from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
 from anymail.webhooks.brevo import BrevoTrackingWebhookView
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -24,6 +25,15 @@ from apps.marketing import sns
 class SignedSESTrackingWebhookView(AmazonSESTrackingWebhookView):
     """Anymail's Amazon SES webhook, with the SNS signature checked after its own checks
     (basic auth first, so an unauthenticated post never makes us download anything)."""
+
+    @staticmethod
+    def _parse_sns_message(request):
+        # Anymail's own puts the whole body in its error (and so in the error log); a body that
+        # is not JSON is simply refused.
+        try:
+            return AmazonSESTrackingWebhookView._parse_sns_message(request)
+        except AnymailAPIError:
+            raise AnymailWebhookValidationFailure("Malformed SNS message body") from None
 
     def run_validators(self, request):
         super().run_validators(request)
@@ -42,7 +52,11 @@ def _configured(view, *required: str):
         anymail = getattr(settings, "ANYMAIL", {})
         if not all(anymail.get(name) for name in ("WEBHOOK_SECRET", *required)):
             raise Http404
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            # A body that is not the provider's JSON: refused, and not retried by it.
+            return HttpResponseBadRequest("malformed body", content_type="text/plain")
 
     return configured
 

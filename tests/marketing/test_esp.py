@@ -383,6 +383,17 @@ def test_an_amazon_sns_message_without_amazons_signature_is_refused(client, sent
     assert not SuppressedAddress.objects.exists()
 
 
+def test_a_malformed_body_is_refused_without_being_logged(client, sent, caplog):
+    _message_id, address, _mag = sent
+    body = f"not json, but {address}".encode()
+    headers = {"x-amz-sns-message-type": "Notification", "x-amz-sns-message-id": "1"}
+    assert _post(client, "amazon_ses", body, headers).status_code == 400
+    for esp in ("postmark", "brevo"):
+        assert _post(client, esp, b'{"Email": "%s", ' % address.encode(), {}).status_code == 400
+    assert address not in caplog.text and "taro.bounce" not in caplog.text
+    assert not SuppressedAddress.objects.exists()
+
+
 def test_sns_signature_version_1_and_topic_allow_list(client, sent, settings):
     message_id, address, _mag = sent
     settings.ESP_SES_TOPIC_ARNS = ["arn:aws:sns:ap-northeast-1:123456789012:other-topic"]
