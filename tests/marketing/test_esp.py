@@ -510,3 +510,15 @@ def test_marketing_sees_bounces_and_complaints_in_the_campaigns_progress(client,
     assert "2 sent" in page
     assert "0 bounced · 1 complained" in page
     assert address not in page
+
+
+def test_the_persons_disclosure_shows_what_the_provider_reported(client, sent):
+    from apps.customers.models import Customer
+    from apps.marketing.privacy import export
+
+    message_id, address, _mag = sent
+    body, headers = _sendgrid("complaint", message_id, address)
+    assert _post(client, "sendgrid", body, headers).status_code == 200
+    customer = Customer.objects.get(email=address)
+    (mail,) = export(customer.pk)["mails_received"]
+    assert mail["status"] == "sent" and mail["provider_report"] == "complained"
