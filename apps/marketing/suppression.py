@@ -28,8 +28,11 @@ CAMPAIGN_MESSAGE_ID = re.compile(
     r"<?c(?P<campaign>\d{1,18})\.d(?P<delivery>\d{1,18})@(?P<domain>[^<>\s]+?)>?"
 )
 
-# A report never replaces a heavier one already recorded (a soft bounce after a complaint).
-_WEIGHT = {value: rank for rank, value in enumerate(Delivery.Feedback.values)}
+# A report never replaces a heavier one already recorded (a soft bounce after a complaint):
+# Feedback's values are in rising order of weight.
+_LIGHTER = {
+    value: Delivery.Feedback.values[:rank] for rank, value in enumerate(Delivery.Feedback.values)
+}
 
 # What each report adds to the suppression list (soft bounces add nothing: they retry).
 _SUPPRESSES = {
@@ -62,7 +65,7 @@ def _normalise_reported(address: str) -> str:
 
 
 def _find_delivery(message_ids: list[str]) -> tuple[Delivery, str] | None:
-    """The delivery one of these Message-IDs names, locked. Our Message-ID names the campaign,
+    """The delivery one of these Message-IDs names. Our Message-ID names the campaign,
     the delivery and the sender's domain; a row counts only if that mail went out: its recorded
     Message-ID is this one, or it is still being recorded (sending) or was lost mid-send
     (unknown), in which case nothing is recorded yet."""
@@ -72,8 +75,7 @@ def _find_delivery(message_ids: list[str]) -> tuple[Delivery, str] | None:
             continue
         message_id = f"<c{match['campaign']}.d{match['delivery']}@{match['domain']}>"
         delivery = (
-            Delivery.objects.select_for_update(of=("self",))
-            .select_related("subscription", "campaign__magazine")
+            Delivery.objects.select_related("subscription", "campaign__magazine")
             .filter(pk=int(match["delivery"]), campaign_id=int(match["campaign"]))
             .first()
         )
@@ -106,11 +108,8 @@ def delivery_feedback_record(
         return FeedbackOutcome.UNKNOWN_MESSAGE
     delivery, _message_id = found
     changed = False
-    if _WEIGHT[feedback] > _WEIGHT[delivery.feedback]:
-        delivery.feedback = feedback
-        delivery.feedback_at = timezone.now()
-        delivery.save(update_fields=["feedback", "feedback_at"])
-        changed = True
+    # The suppression row first, then the delivery row: the order an erasure writes them in
+    # (marketing/privacy.py), so the two never wait on each other in a circle.
     reason = _SUPPRESSES.get(feedback)
     if reason:
         if recipient:
@@ -120,7 +119,13 @@ def delivery_feedback_record(
         else:
             hashed = ""
         if hashed:
-            changed = suppression_add(reason=reason, hashed=hashed) or changed
+            changed = suppression_add(reason=reason, hashed=hashed)
+    # One conditional UPDATE: a replay, or a lighter report than the one recorded, matches
+    # nothing, also when two reports arrive at once.
+    marked = Delivery.objects.filter(pk=delivery.pk, feedback__in=_LIGHTER[feedback]).update(
+        feedback=feedback, feedback_at=timezone.now()
+    )
+    changed = changed or bool(marked)
     logger.info(
         "esp feedback source=%s delivery_id=%s feedback=%s changed=%s",
         source,
