@@ -10,6 +10,8 @@ urlpatterns = [
     path("contact/", contact, name="contact"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # The mail providers' bounce and complaint reports (apps/marketing/esp.py).
+    path("integrations/esp/", include("apps.marketing.esp_urls")),
     path("accounts/signup/", signup, name="signup"),
     # The link mailed to an address to confirm it: the token is the credential, no login needed.
     path("accounts/email/confirm/<str:token>/", email_confirm, name="email_confirm"),

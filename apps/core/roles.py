@@ -75,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "marketing.view_subscription",
         "marketing.change_subscription",
         "marketing.view_suppressedaddress",
+        "marketing.add_suppressedaddress",
         "privacy_requests.view_privacyrequest",
         "privacy_requests.add_privacyrequest",
         "privacy_requests.decide_privacyrequest",
@@ -96,6 +97,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "marketing.change_campaign",
         "marketing.delete_campaign",
         "consents.view_purpose",
+        # The list shows keyed hashes and reasons only; an address typed in is only hashed.
+        "marketing.view_suppressedaddress",
+        "marketing.add_suppressedaddress",
     ],
 }
 
@@ -115,7 +119,9 @@ ROLE_FORBIDDEN: dict[str, list[str]] = {
     MARKETING: [
         "customers.*",
         "marketing.*_subscription",
-        "marketing.*_suppressedaddress",
+        # Taking an address off the list (or changing why it is there) is not marketing's.
+        "marketing.change_suppressedaddress",
+        "marketing.delete_suppressedaddress",
         "marketing.*_delivery",
         "consents.*_consentevent",
         "consents.*_consentstate",

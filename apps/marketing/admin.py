@@ -1,7 +1,7 @@
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -9,8 +9,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_actions import ServiceActionsMixin
-from apps.marketing import selectors, services
-from apps.marketing.forms import CampaignForm
+from apps.marketing import selectors, services, suppression
+from apps.marketing.forms import CampaignForm, SuppressionAddForm, SuppressionCheckForm
 from apps.marketing.mail import PreparedCampaign, Recipient
 from apps.marketing.models import Campaign, MailMagazine, Subscription, SuppressedAddress
 
@@ -75,6 +75,12 @@ class CampaignAdmin(ServiceActionsMixin, admin.ModelAdmin):
                 "%(pending)s pending of %(total)s"
             )
             % {**p, "pending": p["pending"] + p["sending"]},
+        ) + format_html(
+            ' <span class="campaign-feedback">{}</span>',
+            gettext(
+                "(reported by the mail provider: %(bounced)s bounced · %(complained)s complained)"
+            )
+            % p,
         )
 
     @admin.display(description=_("before it can be sent"))
@@ -182,10 +188,82 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(SuppressedAddress)
 class SuppressedAddressAdmin(admin.ModelAdmin):
+    """Hashes and reasons only. Staff add an address by typing it (hashed on the spot, never
+    stored) and can check whether one is suppressed; rows are never edited here."""
+
     list_display = ["id", "reason", "magazine", "created_at"]
     list_select_related = ["magazine"]  # may be empty: Django's own join would skip it
     list_filter = ["reason"]
     readonly_fields = ["address_hash", "magazine", "reason", "created_at"]
+    change_list_template = "admin/marketing/suppressedaddress/change_list.html"
 
-    def has_add_permission(self, request):
-        return False
+    def get_urls(self):
+        return [
+            path(
+                "check/",
+                self.admin_site.admin_view(self.check_view),
+                name="marketing_suppressedaddress_check",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _form_page(self, request, form, title, **context):
+        return TemplateResponse(
+            request,
+            "admin/marketing/suppressedaddress/address_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "form": form,
+                "opts": self.model._meta,
+                "back": reverse("admin:marketing_suppressedaddress_changelist"),
+                **context,
+            },
+        )
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # By POST only, so a typed address never sits in a URL or a server log.
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = SuppressionAddForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            try:
+                added = suppression.suppression_add_by_hand(
+                    address=form.cleaned_data["address"],
+                    reason=form.cleaned_data["reason"],
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                form.add_error("address", exc)
+            else:
+                self.message_user(
+                    request,
+                    _("The address is now suppressed for every mail magazine.")
+                    if added
+                    else _("The address was already suppressed for every mail magazine."),
+                    messages.SUCCESS,
+                )
+                return redirect("admin:marketing_suppressedaddress_changelist")
+        return self._form_page(
+            request, form, _("Suppress an address"), submit=_("Suppress the address")
+        )
+
+    def check_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = SuppressionCheckForm(request.POST if request.method == "POST" else None)
+        answer = None
+        if form.is_valid():
+            suppressed = selectors.is_suppressed(address=form.cleaned_data["address"])
+            answer = (
+                _("Yes: this address receives no mail magazine.")
+                if suppressed
+                else _("No: this address is not suppressed for every mail magazine.")
+            )
+        return self._form_page(
+            request,
+            form,
+            _("Is an address suppressed?"),
+            submit=_("Check the address"),
+            answer=answer,
+        )

@@ -8,4 +8,8 @@ class MarketingConfig(AppConfig):
 
     def ready(self):
         # Adds the subscriptions section to /mypage/privacy/ (consents knows nothing of us).
-        from apps.marketing import views  # noqa: F401
+        # Receives the mail providers' bounce and complaint reports (anymail's tracking signal).
+        from apps.marketing import (
+            esp,  # noqa: F401
+            views,  # noqa: F401
+        )

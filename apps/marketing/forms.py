@@ -4,8 +4,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.marketing import content
-from apps.marketing.models import Campaign
+from apps.marketing.models import Campaign, SuppressedAddress
 from apps.marketing.selectors import magazines_active
+from apps.marketing.suppression import MANUAL_REASONS
 
 
 class SubscribeForm(forms.Form):
@@ -60,3 +61,25 @@ class CampaignForm(forms.ModelForm):
                     field if field in self.fields else None, list(dict.fromkeys(messages))
                 )
         return cleaned
+
+
+class SuppressionAddForm(forms.Form):
+    """Staff type an address to stop all mail magazines to it; only its keyed hash is kept."""
+
+    address = forms.EmailField(
+        label=_("E-mail address"),
+        help_text=_("Only a keyed hash of the address is stored; the address itself is not."),
+        error_messages={"invalid": _("Enter a valid e-mail address (like name@example.com).")},
+    )
+    reason = forms.ChoiceField(
+        label=_("Reason for the suppression"),
+        choices=[(r.value, r.label) for r in SuppressedAddress.Reason if r in MANUAL_REASONS],
+    )
+
+
+class SuppressionCheckForm(forms.Form):
+    address = forms.EmailField(
+        label=_("E-mail address"),
+        help_text=_("Checked against the hashes and not stored."),
+        error_messages={"invalid": _("Enter a valid e-mail address (like name@example.com).")},
+    )

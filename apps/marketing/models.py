@@ -122,6 +122,13 @@ class Delivery(models.Model):
         SKIPPED = "skipped", _("Skipped")
         UNKNOWN = "unknown", _("Unknown (worker lost while sending)")
 
+    class Feedback(models.TextChoices):
+        # In rising order of weight: a later, lighter report never replaces a heavier one.
+        NONE = "", _("No report from the mail provider")
+        SOFT_BOUNCED = "soft_bounced", _("Soft bounce (temporary, not suppressed)")
+        BOUNCED = "bounced", _("Bounced (hard)")
+        COMPLAINED = "complained", _("Complained (spam report)")
+
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
     subscription = models.ForeignKey(
@@ -136,6 +143,13 @@ class Delivery(models.Model):
     message_id = models.CharField(max_length=200, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # What the mail provider reported after the hand-over (esp.py), apart from `status`, which
+    # the pipeline owns: a bounce can arrive while its chunk is still recording. db_default,
+    # because the pipeline writes rows with a raw INSERT that does not name this column.
+    feedback = models.CharField(
+        max_length=20, choices=Feedback.choices, blank=True, default="", db_default=""
+    )
+    feedback_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("delivery")

@@ -30,7 +30,13 @@ def export(customer_id: int) -> dict[str, list[dict]]:
             for s in Subscription.objects.filter(customer_id=customer_id).select_related("magazine")
         ],
         "mails_received": [
-            {"campaign": d.campaign.subject, "sent_at": d.sent_at, "status": d.status}
+            {
+                "campaign": d.campaign.subject,
+                "sent_at": d.sent_at,
+                "status": d.status,
+                # A bounce or spam report the mail provider sent us about this mail.
+                "provider_report": d.feedback,
+            }
             for d in Delivery.objects.filter(customer_id=customer_id, status="sent")
             .select_related("campaign")
             .order_by("sent_at")

@@ -65,6 +65,12 @@ def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
     for row in Delivery.objects.filter(campaign=campaign).values("status").annotate(n=Count("id")):
         counts[row["status"]] = row["n"]
     counts["total"] = sum(counts[s] for s in Delivery.Status.values)
+    # What the mail provider reported afterwards (sent rows stay counted as sent).
+    reported = Delivery.objects.filter(campaign=campaign).exclude(feedback="")
+    for feedback in Delivery.Feedback.values[1:]:
+        counts[feedback] = 0
+    for row in reported.values("feedback").annotate(n=Count("id")):
+        counts[row["feedback"]] = row["n"]
     return counts
 
 

@@ -49,6 +49,7 @@ THIRD_PARTY_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "csp",
+    "anymail",
 ]
 LOCAL_APPS = [
     "apps.core",
@@ -296,6 +297,35 @@ SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="")
 MARKETING_CHUNK_SIZE = env.int("MARKETING_CHUNK_SIZE", default=1000)
 # A row still `sending` after this long belongs to a lost worker (longer than a chunk can run).
 MARKETING_STALE_SENDING_SECONDS = env.int("MARKETING_STALE_SENDING_SECONDS", default=330)
+
+# ---------------------------------------------------------------- mail provider webhooks
+# Bounces and complaints reported by the mail provider (django-anymail tracking webhooks under
+# /integrations/esp/<esp>/tracking/). Each endpoint answers 404 until its secrets are set.
+# ANYMAIL_WEBHOOK_SECRET: "user:password" (comma-separated to rotate), the basic auth put in
+# the webhook URL given to the provider. Mailgun also needs its webhook signing key; SendGrid
+# checks its signed event webhook when the verification (public) key is set.
+# Empty values are left out: anymail would take an empty Mailgun key as a key.
+ANYMAIL = {
+    name: value
+    for name, value in {
+        "WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[]),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": env("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env(
+            "ANYMAIL_SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", default=""
+        ),
+        # Amazon SNS asks to confirm a subscription once; anymail confirms it (with boto3)
+        # when the request carries the basic auth above.
+        "AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS": env.bool(
+            "ANYMAIL_AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS", default=True
+        ),
+    }.items()
+    if value != "" and value != []
+}
+# Amazon SES reports through Amazon SNS: its messages' signatures are checked too (the signing
+# certificate is downloaded from Amazon once, then cached). Optionally only these topics.
+ESP_SES_VERIFY_SNS_SIGNATURE = env.bool("ESP_SES_VERIFY_SNS_SIGNATURE", default=True)
+ESP_SES_TOPIC_ARNS = env.list("ESP_SES_TOPIC_ARNS", default=[])
+ESP_SNS_CERTIFICATE_CACHE_SECONDS = env.int("ESP_SNS_CERTIFICATE_CACHE_SECONDS", default=86400)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # How long before a task a lost worker had taken is handed to another worker.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),

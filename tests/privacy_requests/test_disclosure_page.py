@@ -222,6 +222,9 @@ def test_every_section_and_field_the_exporters_write_has_a_title_and_a_header(
     assert value(provision, "Provided on").text == timezone.localdate().isoformat()
     mails = section(sections, "Mails you received")
     assert value(mails, "Status").text == "Sent"
+    assert (
+        value(mails, "What the mail provider reported").text == "No report from the mail provider"
+    )
 
 
 def test_the_english_page_reads_as_english(person):

@@ -326,6 +326,13 @@ NOT_LIMITED = {
     "privacy_requests:list": "reads",
     "privacy_requests:detail": "reads",
     "privacy_requests:download": "reads (an expiring link to the member's own package)",
+    # The mail providers' bounce and complaint reports: authenticated (basic auth, plus the
+    # provider's signature where it has one) before anything is read; providers post in bursts
+    # and a refused report is only sent again later.
+    **{
+        f"{esp}_tracking_webhook": "mail provider's webhook, authenticated"
+        for esp in ("amazon_ses", "brevo", "mailgun", "postmark", "sendgrid")
+    },
 }
 
 

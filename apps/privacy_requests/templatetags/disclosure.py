@@ -231,7 +231,8 @@ SECTIONS: dict[tuple[str, str], SectionInfo] = {
     ("marketing", "mails_received"): SectionInfo(
         pgettext_lazy("disclosure page section", "Mails you received"),
         _("The mail magazine issues we sent you."),
-        labels={"status": Delivery.Status},
+        labels={"status": Delivery.Status, "provider_report": Delivery.Feedback},
+        headers={"provider_report": _("What the mail provider reported")},
     ),
     ("privacy_requests", "requests"): SectionInfo(
         pgettext_lazy("disclosure page section", "Your requests"),
