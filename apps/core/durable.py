@@ -42,6 +42,7 @@ import functools
 import logging
 import smtplib
 from collections.abc import Callable
+from importlib import import_module
 
 from celery import current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -102,10 +103,21 @@ def _lease(task) -> datetime.timedelta:
 def _send(job_id: int, task_name: str, args: list) -> None:
     """Hand one job to the broker; any failure leaves the row due for the sweep."""
     try:
+        if task_name not in current_app.tasks:
+            # A process that has not imported the task's module yet (a shell, the admin).
+            import_module(task_name.rpartition(".")[0])
         task = current_app.tasks[task_name]
-        # retry=False: with Redis down, fail now (the row is the retry), not after the request
-        # has waited on kombu's reconnection attempts.
-        task.apply_async(args=args, kwargs={"job_id": job_id}, retry=False)
+        app = task.app
+        if app.conf.task_always_eager:  # `make run` and unit tests: runs here and now
+            task.apply_async(args=args, kwargs={"job_id": job_id})
+            return
+        # With Redis down, fail at the first refused connection (the row is the retry) instead
+        # of keeping the member's request waiting through kombu's reconnection attempts.
+        with app.pool.acquire(block=True, timeout=5) as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+            task.apply_async(
+                args=args, kwargs={"job_id": job_id}, connection=connection, retry=False
+            )
     except Exception as exc:  # any broker or transport error: the row stays due
         logger.warning(
             "durable job not enqueued, the sweep will retry job_id=%s task=%s error=%s",

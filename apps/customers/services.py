@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.durable import durable_enqueue
 from apps.core.locks import person_lock
 from apps.customers.models import Address, Customer, EmailConfirmation, Inquiry, Session, User
 
@@ -142,7 +143,7 @@ def _email_confirmation_issue(
     confirmation = EmailConfirmation.objects.create(
         user=user, email=email, kind=kind, previous_email=previous_email
     )
-    email_confirmation_send_task.delay_on_commit(confirmation.pk)
+    durable_enqueue(email_confirmation_send_task, confirmation.pk)
     logger.info(
         "e-mail confirmation issued user_id=%s confirmation_id=%s kind=%s",
         user.pk,
@@ -245,7 +246,7 @@ def user_email_confirm(*, token: str, keep_session_key: str | None = None) -> Em
     if changed:
         from apps.customers.tasks import email_change_notice_task
 
-        email_change_notice_task.delay_on_commit(confirmation.pk)
+        durable_enqueue(email_change_notice_task, confirmation.pk)
     logger.info(
         "login e-mail confirmed user_id=%s confirmation_id=%s kind=%s",
         user.pk,
@@ -437,7 +438,7 @@ def inquiry_create(
     )
     inquiry.full_clean()
     inquiry.save()
-    inquiry_acknowledge_task.delay_on_commit(inquiry.pk)
+    durable_enqueue(inquiry_acknowledge_task, inquiry.pk)
     logger.info("inquiry received inquiry_id=%s topic=%s", inquiry.pk, topic)
     return inquiry
 

@@ -26,6 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.core import csvsafe
+from apps.core.durable import durable_enqueue, job_is_running, job_latest, job_retry
 from apps.core.locks import person_lock
 from apps.core.privacy import (
     ErasureReport,
@@ -80,7 +81,7 @@ def privacy_request_carry_out(*, privacy_request: PrivacyRequest, by: User) -> P
                 % {"references": ", ".join(others)}
             )
     transition(privacy_request, Status.CARRYING_OUT, step=Step.CARRY_OUT_STARTED, by=by)
-    privacy_request_execute_task.delay_on_commit(privacy_request.pk)
+    durable_enqueue(privacy_request_execute_task, privacy_request.pk)
     return privacy_request
 
 
