@@ -43,5 +43,8 @@ def broker_down():
 def cache_down(settings):
     """The cache Redis stopped: the default cache points at a port nothing answers."""
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": closed_url()}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": closed_url(),
+        }
     }

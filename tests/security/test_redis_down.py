@@ -11,7 +11,6 @@ from apps.core.models import Job
 from apps.customers.models import Customer, Inquiry
 from apps.privacy_requests.models import Notice, PrivacyRequest
 from tests.factories import CustomerFactory
-from tests.faults import broker_down, cache_down  # noqa: F401 (fixtures)
 
 # Real commits: the enqueue (and so the broker fault) happens when the request's transaction
 # commits, inside the request, as in production.
@@ -27,7 +26,12 @@ SIGNUP = {
     "given_name_kana": "ケン",
     "phone": "090-1111-2222",
 }
-CONTACT = {"name": "田中 一郎", "email": "ichiro@example.com", "topic": "privacy", "message": "質問"}
+CONTACT = {
+    "name": "田中 一郎",
+    "email": "ichiro@example.com",
+    "topic": "privacy",
+    "message": "質問",
+}
 
 
 def test_with_the_cache_down_signup_contact_and_password_reset_answer_normally(
