@@ -5,6 +5,7 @@ gets a real "connection refused", as it does when Redis is stopped."""
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 import pytest
@@ -22,12 +23,19 @@ def broker_at(url: str):
     the old broker and eager setting come back afterwards."""
     from config.celery_app import app
 
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting.
+    old_env = os.environ.get("CELERY_BROKER_URL")
     old_url, old_eager = app.conf.broker_url, app.conf.task_always_eager
+    os.environ["CELERY_BROKER_URL"] = url
     app.conf.broker_url, app.conf.task_always_eager = url, False
     app._after_fork()  # forget pooled connections to the old broker
     try:
         yield app
     finally:
+        if old_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = old_env
         app.conf.broker_url, app.conf.task_always_eager = old_url, old_eager
         app._after_fork()
 
