@@ -310,6 +310,59 @@ def email_change_notice_send(*, confirmation_id: int) -> bool:
     return True
 
 
+# ------------------------------------------------------------------ password reset
+
+
+@transaction.atomic
+def password_reset_request(*, users: list[User]) -> int:
+    """Queue a reset link for each of these logins (the form found them by the typed address;
+    the page answers the same whether it found any). The job carries the login's id: the link
+    is made when the mail is sent, so one that waited for the mail server is fresh."""
+    from apps.customers.tasks import password_reset_send_task
+
+    for user in users:
+        durable_enqueue(password_reset_send_task, user.pk)
+        logger.info("password reset asked user_id=%s", user.pk)
+    return len(users)
+
+
+def password_reset_send(*, user_id: int) -> bool:
+    """Mail a reset link (Django's token: it stops working once the password changes or after
+    PASSWORD_RESET_TIMEOUT). False when the login can no longer reset its password."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.template.loader import render_to_string
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from apps.core.mail import send_mail
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.has_usable_password() or not user.email:
+        return False
+    site = urlsplit(settings.SITE_URL)
+    context = {
+        "email": user.email,
+        "domain": site.netloc,
+        "site_name": settings.SHOP_NAME or site.netloc,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "user": user,
+        "token": default_token_generator.make_token(user),
+        "protocol": site.scheme or "https",
+    }
+    subject = render_to_string("account/email/password_reset_subject.txt", context)
+    send_mail(
+        subject="".join(subject.splitlines()),
+        message=render_to_string("account/email/password_reset.txt", context),
+        from_email=None,
+        to=user.email,
+    )
+    logger.info("password reset mail sent user_id=%s", user.pk)
+    return True
+
+
 @transaction.atomic
 def customer_restrict(*, customer: Customer, reason: str, by: User | None = None) -> Customer:
     """Restrict a customer for a terms violation (e.g. resale); they can no longer order."""

@@ -8,6 +8,7 @@ from apps.customers.services import (
     email_change_notice_send,
     email_confirmation_send,
     inquiry_acknowledge,
+    password_reset_send,
 )
 
 MAIL_TASK = {"time_limit": 60, "soft_time_limit": 50}
@@ -26,3 +27,8 @@ def email_confirmation_send_task(confirmation_id: int) -> None:
 @durable_task(**MAIL_TASK)
 def email_change_notice_task(confirmation_id: int) -> None:
     email_change_notice_send(confirmation_id=confirmation_id)
+
+
+@durable_task(**MAIL_TASK)
+def password_reset_send_task(user_id: int) -> None:
+    password_reset_send(user_id=user_id)
