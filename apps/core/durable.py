@@ -136,7 +136,7 @@ def durable_enqueue(task, *ids: int, delay: datetime.timedelta | None = None) ->
         raise TypeError("durable jobs carry ids (ints) only")
     now = timezone.now()
     job = Job.objects.create(
-        task=task.name, args=list(ids), next_attempt_at=now + (delay or _grace())
+        task=task.name, args=list(ids), next_attempt_at=now + (_grace() if delay is None else delay)
     )
     if delay is None:
         transaction.on_commit(functools.partial(_send, job.pk, task.name, list(ids)))

@@ -192,3 +192,40 @@ def test_only_the_privacy_officer_and_admins_see_background_work(client):
         .permissions.filter(codename="change_job")
         .exists()
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_skips_the_jobs_another_sweep_holds():
+    """Two beat (or worker) machines sweeping at once: rows one holds (FOR UPDATE) are skipped
+    by the other, not waited for and not sent twice."""
+    import threading
+
+    from django.db import connection
+
+    with transaction.atomic():
+        held, free = (
+            durable_enqueue(inquiry_acknowledge_task, n, delay=datetime.timedelta(0))
+            for n in (10**6, 10**6 + 1)  # no such inquiries: the runs find nothing to send
+        )
+    locked, release = threading.Event(), threading.Event()
+
+    def other_sweep():
+        try:
+            with transaction.atomic():
+                Job.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_sweep)
+    thread.start()
+    try:
+        assert locked.wait(30)
+        assert job_sweep() == 1
+    finally:
+        release.set()
+        thread.join(30)
+    assert Job.objects.get(pk=free.pk).state == Job.State.DONE
+    assert Job.objects.get(pk=held.pk).state == Job.State.PENDING
