@@ -55,7 +55,7 @@ def test_with_the_cache_down_signup_contact_and_password_reset_answer_normally(
     assert not any("example.com" in r.getMessage() for r in caplog.records)
 
 
-def test_with_the_broker_down_a_mypage_request_and_a_contact_message_are_recorded(
+def test_with_the_broker_down_a_mypage_request_contact_and_signup_are_recorded(
     client, broker_down, caplog
 ):
     member = CustomerFactory()
@@ -75,11 +75,18 @@ def test_with_the_broker_down_a_mypage_request_and_a_contact_message_are_recorde
     inquiry = Inquiry.objects.get()
     assert inquiry.acknowledged_at is None
 
+    client.logout()
+    response = client.post(reverse("signup"), SIGNUP)
+    assert response.status_code == 302
+    newcomer = Customer.objects.get(email=SIGNUP["email"])
+
     # Both mails wait as jobs, due for the sweep; the log names ids only.
     jobs = {job.task.rsplit(".", 1)[-1]: job for job in Job.objects.all()}
     assert jobs["notice_send_task"].args == [receipt.pk]
     assert jobs["inquiry_acknowledge_task"].args == [inquiry.pk]
+    assert "email_confirmation_send_task" in jobs  # the signup's confirmation link
     assert {job.state for job in jobs.values()} == {Job.State.PENDING}
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert "not enqueued" in logged
-    assert member.email not in logged and "ichiro@example.com" not in logged
+    for address in (member.email, "ichiro@example.com", newcomer.email):
+        assert address not in logged
