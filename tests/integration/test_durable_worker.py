@@ -75,7 +75,6 @@ class StallingSink(SinkHandler):
 
     def __init__(self):
         super().__init__()
-        self.stalled = asyncio.Event()
         self.seen = 0
 
     async def handle_DATA(self, server, session, envelope):
