@@ -244,3 +244,8 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+# ---------------------------------------------------------------------- faults
+
+from tests.faults import broker_down, cache_down  # noqa: E402, F401 (fixtures for every test)

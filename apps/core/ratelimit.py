@@ -14,10 +14,16 @@ called, so nothing is written or sent: the client gets 429 with a clear page and
 
 On a view that needs a login, put it below ``member_required``: an anonymous POST is sent to
 the login page before it counts against anyone.
+
+With the cache unreachable (its Redis down) the limiter fails open: the request goes through and
+a warning names the scope (nothing about the client). Refusing every signup, contact message,
+privacy request and unsubscribe while Redis is down would turn a cache outage into lost legal
+requests; the login lockout (django-axes) keeps counting meanwhile, in the database.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from functools import wraps
 
@@ -26,6 +32,8 @@ from django.core.cache import cache
 from django.shortcuts import render
 
 from apps.core.security import client_ip, keyed_hash
+
+logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -51,12 +59,18 @@ def hit(scope: str, request) -> tuple[bool, int]:
     now = int(time.time())
     window = now // period
     key = f"ratelimit:{scope}:{window}:{_client_key(request)}"
-    cache.add(key, 0, timeout=period + 1)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=period + 1)
-        count = 1
+        cache.add(key, 0, timeout=period + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=period + 1)
+            count = 1
+    except Exception as exc:  # the cache server is down or unreachable: fail open
+        logger.warning(
+            "rate limit not counted, cache unreachable scope=%s error=%s", scope, type(exc).__name__
+        )
+        return False, 0
     return count > limit, (window + 1) * period - now
 
 

@@ -88,6 +88,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "incidents.change_incident",
         "incidents.view_incidentnotice",
         "incidents.add_incidentnotice",
+        # Background work (notices, request execution): its state and "try again now".
+        "core.view_job",
+        "core.change_job",
     ],
     MARKETING: [
         "orders.view_product",

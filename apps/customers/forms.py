@@ -7,10 +7,8 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
-from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.mail import MailRefused, send_mail
 from apps.customers.models import Address, Customer, Inquiry
 from apps.customers.validators import (
     PREFECTURE_CHOICES,
@@ -275,23 +273,11 @@ class InquiryForm(forms.ModelForm):
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Django's, except that a failed send is logged with the user's id only: Django logs the
-    SMTP error, whose text names the refused address."""
+    """Django's form, but the mail is durable work (customers.services.password_reset_request):
+    the page never waits on, or fails with, the mail server; a link that could not be sent is
+    retried with backoff until the server takes it. Nothing of the address reaches a log."""
 
-    def send_mail(
-        self,
-        subject_template_name,
-        email_template_name,
-        context,
-        from_email,
-        to_email,
-        html_email_template_name=None,
-    ):
-        subject = "".join(render_to_string(subject_template_name, context).splitlines())
-        body = render_to_string(email_template_name, context)
-        try:
-            send_mail(subject=subject, message=body, from_email=from_email, to=to_email)
-        except (MailRefused, OSError) as exc:
-            logger.warning(
-                "password reset mail not sent user_id=%s error=%s", context["user"].pk, exc
-            )
+    def save(self, **kwargs):
+        from apps.customers.services import password_reset_request
+
+        password_reset_request(users=list(self.get_users(self.cleaned_data["email"])))

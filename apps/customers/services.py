@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.durable import durable_enqueue
 from apps.core.locks import person_lock
 from apps.customers.models import Address, Customer, EmailConfirmation, Inquiry, Session, User
 
@@ -142,7 +143,7 @@ def _email_confirmation_issue(
     confirmation = EmailConfirmation.objects.create(
         user=user, email=email, kind=kind, previous_email=previous_email
     )
-    email_confirmation_send_task.delay_on_commit(confirmation.pk)
+    durable_enqueue(email_confirmation_send_task, confirmation.pk)
     logger.info(
         "e-mail confirmation issued user_id=%s confirmation_id=%s kind=%s",
         user.pk,
@@ -245,7 +246,7 @@ def user_email_confirm(*, token: str, keep_session_key: str | None = None) -> Em
     if changed:
         from apps.customers.tasks import email_change_notice_task
 
-        email_change_notice_task.delay_on_commit(confirmation.pk)
+        durable_enqueue(email_change_notice_task, confirmation.pk)
     logger.info(
         "login e-mail confirmed user_id=%s confirmation_id=%s kind=%s",
         user.pk,
@@ -306,6 +307,59 @@ def email_change_notice_send(*, confirmation_id: int) -> bool:
         to=confirmation.previous_email,
     )
     logger.info("e-mail change notice sent confirmation_id=%s", confirmation.pk)
+    return True
+
+
+# ------------------------------------------------------------------ password reset
+
+
+@transaction.atomic
+def password_reset_request(*, users: list[User]) -> int:
+    """Queue a reset link for each of these logins (the form found them by the typed address;
+    the page answers the same whether it found any). The job carries the login's id: the link
+    is made when the mail is sent, so one that waited for the mail server is fresh."""
+    from apps.customers.tasks import password_reset_send_task
+
+    for user in users:
+        durable_enqueue(password_reset_send_task, user.pk)
+        logger.info("password reset asked user_id=%s", user.pk)
+    return len(users)
+
+
+def password_reset_send(*, user_id: int) -> bool:
+    """Mail a reset link (Django's token: it stops working once the password changes or after
+    PASSWORD_RESET_TIMEOUT). False when the login can no longer reset its password."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.template.loader import render_to_string
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from apps.core.mail import send_mail
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.has_usable_password() or not user.email:
+        return False
+    site = urlsplit(settings.SITE_URL)
+    context = {
+        "email": user.email,
+        "domain": site.netloc,
+        "site_name": settings.SHOP_NAME or site.netloc,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "user": user,
+        "token": default_token_generator.make_token(user),
+        "protocol": site.scheme or "https",
+    }
+    subject = render_to_string("account/email/password_reset_subject.txt", context)
+    send_mail(
+        subject="".join(subject.splitlines()),
+        message=render_to_string("account/email/password_reset.txt", context),
+        from_email=None,
+        to=user.email,
+    )
+    logger.info("password reset mail sent user_id=%s", user.pk)
     return True
 
 
@@ -437,7 +491,7 @@ def inquiry_create(
     )
     inquiry.full_clean()
     inquiry.save()
-    inquiry_acknowledge_task.delay_on_commit(inquiry.pk)
+    durable_enqueue(inquiry_acknowledge_task, inquiry.pk)
     logger.info("inquiry received inquiry_id=%s topic=%s", inquiry.pk, topic)
     return inquiry
 

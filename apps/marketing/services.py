@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
-import secrets
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.consents import services as consent_services
 from apps.consents.models import ConsentState, Source
+from apps.core.durable import durable_enqueue
 from apps.core.locks import person_lock
 from apps.core.mail import send_mail
 from apps.customers.models import Customer, User
@@ -28,6 +29,7 @@ from apps.marketing.selectors import address_hash, is_suppressed
 logger = logging.getLogger(__name__)
 
 CONFIRM_TOKEN_HOURS = 72
+_CONFIRM_SALT = "marketing.subscription-confirm"
 
 
 def _token_hash(token: str) -> str:
@@ -203,17 +205,24 @@ def subscription_request(
     return _send_confirmation(subscription, address=email)
 
 
+def subscription_confirm_token(subscription: Subscription) -> str:
+    """The confirmation link's token, derived from the row: a signature (SECRET_KEY) over the
+    subscription's id and the moment this link was issued, the per-issue nonce. Only its hash is
+    stored, so the row holds no usable token, and the job that mails the link carries the id
+    alone (no token in the broker). A new link (new moment) makes the old one stop working."""
+    nonce = int(subscription.confirm_sent_at.timestamp() * 1_000_000)
+    return signing.Signer(salt=_CONFIRM_SALT).sign(f"{subscription.pk}.{nonce}")
+
+
 def _send_confirmation(subscription: Subscription, *, address: str) -> Subscription:
     from apps.marketing.tasks import subscription_confirmation_task
 
-    token = secrets.token_urlsafe(32)
     subscription.status = Subscription.Status.PENDING
     subscription.email_hash = address_hash(address)
-    subscription.confirm_token_hash = _token_hash(token)
     subscription.confirm_sent_at = timezone.now()
+    subscription.confirm_token_hash = _token_hash(subscription_confirm_token(subscription))
     subscription.save()
-    # The token travels to the task (and so through the broker) once; only its hash is stored.
-    subscription_confirmation_task.delay_on_commit(subscription.pk, token)
+    durable_enqueue(subscription_confirmation_task, subscription.pk)
     return subscription
 
 
@@ -229,13 +238,19 @@ def subscription_reconfirm(*, customer: Customer, magazine: MailMagazine) -> Sub
     return _send_confirmation(subscription, address=customer.email)
 
 
-def subscription_confirmation_send(*, subscription_id: int, token: str) -> bool:
+def subscription_confirmation_send(*, subscription_id: int) -> bool:
+    """Mail the confirmation link, if it is still the one that counts. False when there is
+    nothing to send (confirmed, unsubscribed, or a newer link was issued)."""
     subscription = (
         Subscription.objects.select_related("magazine", "customer")
         .filter(pk=subscription_id, status=Subscription.Status.PENDING)
+        .exclude(confirm_sent_at=None)
         .first()
     )
-    if subscription is None or subscription.confirm_token_hash != _token_hash(token):
+    if subscription is None:
+        return False
+    token = subscription_confirm_token(subscription)
+    if subscription.confirm_token_hash != _token_hash(token):
         return False
     confirm_url = settings.SITE_URL.rstrip("/") + reverse("marketing:confirm", args=[token])
     context = {"magazine": subscription.magazine, "confirm_url": confirm_url, "settings": settings}
@@ -245,6 +260,7 @@ def subscription_confirmation_send(*, subscription_id: int, token: str) -> bool:
         from_email=subscription.magazine.from_email,
         to=subscription.customer.email,
     )
+    logger.info("subscription confirmation sent subscription_id=%s", subscription.pk)
     return True
 
 

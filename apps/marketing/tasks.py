@@ -4,6 +4,7 @@ lost worker was running is delivered again; the claim step makes the rerun send 
 from celery import shared_task
 from django.conf import settings
 
+from apps.core.durable import durable_task
 from apps.marketing import pipeline, services
 from apps.marketing.transport import ConnectionLost
 
@@ -49,13 +50,7 @@ def campaign_dispatch_due_task() -> None:
     services.campaign_dispatch_due()
 
 
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=5,
-    time_limit=60,
-    soft_time_limit=55,
-    **COMMON,
-)
-def subscription_confirmation_task(subscription_id: int, token: str) -> None:
-    services.subscription_confirmation_send(subscription_id=subscription_id, token=token)
+# Durable (apps/core/durable.py): the id only; the link's token is derived from the row.
+@durable_task(time_limit=60, soft_time_limit=55)
+def subscription_confirmation_task(subscription_id: int) -> None:
+    services.subscription_confirmation_send(subscription_id=subscription_id)

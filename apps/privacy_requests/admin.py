@@ -351,6 +351,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         "answer_no_data",
         "extend_deadline",
         "carry_out",
+        "carry_out_again",
         "complete",
         "withdraw",
         "mark_letters_posted",
@@ -365,7 +366,8 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
         Status.FEE: ["record_fee", "reject", "withdraw"],
         Status.REVIEW: ["approve", "reject", "answer_no_data", "extend_deadline", "withdraw"],
         Status.APPROVED: ["carry_out", "extend_deadline", "withdraw"],
-        Status.CARRYING_OUT: ["complete"],
+        # Carrying out waits on a worker: "carry out again" when it was lost or gave up.
+        Status.CARRYING_OUT: ["carry_out_again", "complete"],
     }
 
     def _page_actions(self, request, obj) -> list[tuple[str, str]]:
@@ -375,6 +377,10 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
             names.remove("extend_deadline")
         if obj.status == Status.CARRYING_OUT and not self._printable(obj):
             names.remove("complete")  # its task completes it
+        if "carry_out_again" in names and (
+            self._printable(obj) or not services.carry_out_again_allowed(obj)
+        ):
+            names.remove("carry_out_again")  # staff complete it by hand, or a run is going
         if selectors.letters_to_post(privacy_request=obj).exists():
             names.append("mark_letters_posted")
         return [(name, available[name][2]) for name in names if name in available]
@@ -873,6 +879,17 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
             ),
             _("Carrying out"),
             extra={"previews": previews, "blocked": blocked},
+        )
+
+    @admin.action(description=_("Carry out again (runs in the background)"), permissions=["decide"])
+    def carry_out_again(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda pr: services.privacy_request_carry_out_again(
+                privacy_request=pr, by=request.user
+            ),
+            _("Carrying out again"),
         )
 
     @admin.action(description=_("Complete (answer sent by post)"), permissions=["decide"])

@@ -1,31 +1,19 @@
 """Thin tasks: each takes an id, and the service it calls re-checks state, so running one twice
-changes nothing more."""
+changes nothing more. The notice and execution tasks are durable (apps/core/durable.py): their
+row is written with the change, and the sweep retries them with backoff until done."""
 
 from celery import shared_task
 
+from apps.core.durable import durable_task
 from apps.privacy_requests import services
 
 
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=5,
-    time_limit=60,
-    soft_time_limit=50,
-    ignore_result=True,
-)
+@durable_task(time_limit=60, soft_time_limit=50)
 def notice_send_task(notice_id: int) -> None:
     services.notice_send(notice_id=notice_id)
 
 
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=3,
-    time_limit=10 * 60,
-    soft_time_limit=9 * 60,
-    ignore_result=True,
-)
+@durable_task(time_limit=10 * 60, soft_time_limit=9 * 60)
 def privacy_request_execute_task(privacy_request_id: int) -> None:
     services.privacy_request_execute(privacy_request_id=privacy_request_id)
 

@@ -258,6 +258,18 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# Durable background work (apps/core/durable.py): a job that fails waits
+# DURABLE_BACKOFF_SECONDS * 2^(attempts-1), at most DURABLE_BACKOFF_MAX_SECONDS, and is given up
+# (shown to staff) after DURABLE_MAX_ATTEMPTS: by default 12 tries over about 5.5 hours, so a
+# mail server down for an afternoon delays mail instead of losing it. An enqueued job whose task
+# has not started after DURABLE_ENQUEUE_GRACE_SECONDS is enqueued again by the sweep (every
+# minute), which takes DURABLE_SWEEP_BATCH rows per transaction.
+DURABLE_MAX_ATTEMPTS = env.int("DURABLE_MAX_ATTEMPTS", default=12)
+DURABLE_BACKOFF_SECONDS = env.int("DURABLE_BACKOFF_SECONDS", default=30)
+DURABLE_BACKOFF_MAX_SECONDS = env.int("DURABLE_BACKOFF_MAX_SECONDS", default=3600)
+DURABLE_ENQUEUE_GRACE_SECONDS = env.int("DURABLE_ENQUEUE_GRACE_SECONDS", default=60)
+DURABLE_SWEEP_BATCH = env.int("DURABLE_SWEEP_BATCH", default=500)
+
 # ---------------------------------------------------------------- retention (apps/*/retention.py)
 # Guests (customers without a login) with no order or inquiry for this many years are anonymised.
 RETENTION_GUEST_INACTIVE_YEARS = env.int("RETENTION_GUEST_INACTIVE_YEARS", default=3)

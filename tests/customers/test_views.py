@@ -194,9 +194,12 @@ def test_contact_bad_input_writes_nothing(client):
     assert not Inquiry.objects.exists()
 
 
-def test_password_reset_mail_goes_out_over_real_smtp(client, smtp_settings):
+def test_password_reset_mail_goes_out_over_real_smtp(
+    client, smtp_settings, django_capture_on_commit_callbacks
+):
     customer = CustomerFactory()
-    response = client.post(reverse("password_reset"), {"email": customer.user.email})
+    with django_capture_on_commit_callbacks(execute=True):  # the mail goes out on commit
+        response = client.post(reverse("password_reset"), {"email": customer.user.email})
     assert response.status_code == 302
     [received] = smtp_settings.messages
     assert received["to"] == [customer.user.email]

@@ -1,10 +1,12 @@
 """Writes on privacy requests. Split by concern; import from here."""
 
 from apps.privacy_requests.services.carry_out import (
+    carry_out_again_allowed,
     disclosure_package_bytes,
     download_check,
     download_token,
     privacy_request_carry_out,
+    privacy_request_carry_out_again,
     privacy_request_complete,
     privacy_request_execute,
 )
@@ -38,6 +40,7 @@ __all__ = [
     "TRANSITIONS",
     "IllegalTransition",
     "add_months",
+    "carry_out_again_allowed",
     "disclosure_package_bytes",
     "download_check",
     "download_token",
@@ -49,6 +52,7 @@ __all__ = [
     "privacy_request_answer_no_data",
     "privacy_request_approve",
     "privacy_request_carry_out",
+    "privacy_request_carry_out_again",
     "privacy_request_check_code",
     "privacy_request_complete",
     "privacy_request_create",

@@ -26,6 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.core import csvsafe
+from apps.core.durable import durable_enqueue, job_is_running, job_latest, job_retry
 from apps.core.locks import person_lock
 from apps.core.privacy import (
     ErasureReport,
@@ -47,7 +48,12 @@ from apps.privacy_requests.models import (
     RequestEvent,
     Status,
 )
-from apps.privacy_requests.services.workflow import lock, notice_queue, transition
+from apps.privacy_requests.services.workflow import (
+    event_add,
+    lock,
+    notice_queue,
+    transition,
+)
 from apps.privacy_requests.storage import private_storage
 
 logger = logging.getLogger(__name__)
@@ -80,7 +86,42 @@ def privacy_request_carry_out(*, privacy_request: PrivacyRequest, by: User) -> P
                 % {"references": ", ".join(others)}
             )
     transition(privacy_request, Status.CARRYING_OUT, step=Step.CARRY_OUT_STARTED, by=by)
-    privacy_request_execute_task.delay_on_commit(privacy_request.pk)
+    durable_enqueue(privacy_request_execute_task, privacy_request.pk)
+    return privacy_request
+
+
+def _execution_running(privacy_request: PrivacyRequest) -> bool:
+    from apps.privacy_requests.tasks import privacy_request_execute_task
+
+    job = job_latest(privacy_request_execute_task, privacy_request.pk)
+    return job is not None and job_is_running(job)
+
+
+def carry_out_again_allowed(privacy_request: PrivacyRequest) -> bool:
+    """A request stuck in `carrying_out` (its task lost, or given up after failures) can be
+    run again, unless a run holds it now. Completed by hand (post) requests have no run."""
+    return privacy_request.status == Status.CARRYING_OUT and not _execution_running(privacy_request)
+
+
+@transaction.atomic
+def privacy_request_carry_out_again(*, privacy_request: PrivacyRequest, by: User) -> PrivacyRequest:
+    """Staff's "carry out again": run the execution of a request that is still being carried
+    out once more, now. Refused while a run is going; running it twice changes nothing more
+    (privacy_request_execute re-checks everything under the person's locks)."""
+    from apps.privacy_requests.tasks import privacy_request_execute_task
+
+    privacy_request = lock(privacy_request)
+    if privacy_request.status != Status.CARRYING_OUT:
+        raise ValidationError(_("Only a request being carried out can be carried out again."))
+    if _execution_running(privacy_request):
+        raise ValidationError(_("It is being carried out right now: wait for this run to end."))
+    job = job_latest(privacy_request_execute_task, privacy_request.pk)
+    if job is not None and job.state != job.State.DONE:
+        job_retry(job=job, by=by)
+    else:
+        durable_enqueue(privacy_request_execute_task, privacy_request.pk)
+    event_add(privacy_request=privacy_request, step=Step.CARRY_OUT_STARTED, by=by, note=_("again"))
+    logger.info("privacy request carried out again request_id=%s", privacy_request.pk)
     return privacy_request
 
 

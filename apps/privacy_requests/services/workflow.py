@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.dates import add_months
+from apps.core.durable import durable_enqueue
 from apps.customers.models import Customer, Inquiry, User
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
@@ -131,7 +132,7 @@ def transition(
 
 def notice_queue(*, privacy_request: PrivacyRequest, kind: str) -> int | None:
     """Write the notice row now, once per kind (a second decision after a correction went back
-    to review mails nothing more). A task e-mails it once the transaction commits; a requester
+    to review mails nothing more). A durable job e-mails it once the transaction commits; a requester
     without an e-mail address gets it as a letter, which waits in the admin ("letters to post")
     until staff mark it posted. Returns the new notice's id, or None when it already existed.
     One statement: INSERT … ON CONFLICT DO NOTHING RETURNING, on PostgreSQL and SQLite alike."""
@@ -148,7 +149,7 @@ def notice_queue(*, privacy_request: PrivacyRequest, kind: str) -> int | None:
     if row is None:
         return None
     if privacy_request.requester_email:
-        notice_send_task.delay_on_commit(row[0])
+        durable_enqueue(notice_send_task, row[0])
     return row[0]
 
 
