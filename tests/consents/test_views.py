@@ -218,3 +218,13 @@ def test_ledger_admin_is_read_only(admin_client):
         admin_client.get(reverse("admin:consents_consentevent_delete", args=[event.pk])).status_code
         == 403
     )
+
+
+def test_mypage_privacy_with_a_nul_byte_in_purpose_is_a_message_not_a_500(client, member):
+    """Issue 10 item 6: a NUL byte reached PostgreSQL (which refuses it in text), a 500. SQLite
+    accepts NUL, so this fails on the old code only against PostgreSQL (`make test`)."""
+    data = {"purpose": "newsletter\x00", "action": "grant"}
+    response = client.post(reverse("consents:mypage"), data)
+    assert response.status_code == 302
+    assert [str(m) for m in response.wsgi_request._messages] == ["That choice is not available."]
+    assert not ConsentEvent.objects.exists()
