@@ -31,6 +31,7 @@ from apps.customers.admin import InquiryAdmin
 from apps.customers.models import Customer
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.forms import (
+    BackToRequestForm,
     AnswerForm,
     ApproveForm,
     CarryOutForm,
@@ -391,10 +392,10 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
     def response_action(self, request, queryset):
         """An action started from a request's own page comes back to that page."""
         response = super().response_action(request, queryset)
-        back_to = request.POST.get("back_to_request", "")
-        if isinstance(response, HttpResponseRedirect) and back_to.isdigit():
+        back_to = BackToRequestForm.pk_from(request.POST)
+        if isinstance(response, HttpResponseRedirect) and back_to is not None:
             return HttpResponseRedirect(
-                reverse("admin:privacy_requests_privacyrequest_change", args=[int(back_to)])
+                reverse("admin:privacy_requests_privacyrequest_change", args=[back_to])
             )
         return response
 
@@ -727,6 +728,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
                 "action": action,
                 "opts": self.model._meta,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "back_to_request": BackToRequestForm.pk_from(request.POST),
                 **(extra or {}),
             },
         )
