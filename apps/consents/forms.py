@@ -73,9 +73,16 @@ class ReconfirmForm(forms.Form):
 
 
 class NextForm(forms.Form):
-    """Where to go after a form (`?next=` or a hidden field); the view still checks the host."""
+    """Where to go after a form (`?next=` or a hidden field): a path on this site. The view
+    still checks the host; a bare word would be taken by `redirect()` for a URL name."""
 
     next = forms.CharField(required=False, max_length=2000)
+
+    def clean_next(self):
+        target = self.cleaned_data["next"]
+        if target and not target.startswith("/"):
+            raise forms.ValidationError("not a path", code="invalid")
+        return target
 
 
 class ConsentToggleForm(forms.Form):

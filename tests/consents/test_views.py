@@ -228,3 +228,9 @@ def test_mypage_privacy_with_a_nul_byte_in_purpose_is_a_message_not_a_500(client
     assert response.status_code == 302
     assert [str(m) for m in response.wsgi_request._messages] == ["That choice is not available."]
     assert not ConsentEvent.objects.exists()
+
+
+def test_a_next_that_is_no_path_goes_home_instead_of_a_500(client):
+    """`redirect()` took a bare word in `next` for a URL name: NoReverseMatch, a 500."""
+    response = client.post(reverse("consents:cookie_choice"), {"choice": "all", "next": "-3682"})
+    assert response.status_code == 302 and response["Location"] == "/"
