@@ -1,6 +1,7 @@
 from importlib import import_module
 
 from django.apps import AppConfig, apps
+from django.urls import register_converter
 from django.utils.module_loading import module_has_submodule
 from django.utils.translation import gettext_lazy as _
 
@@ -10,6 +11,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
+        from apps.core.converters import TextConverter
+
+        register_converter(TextConverter, "text")
         # Every app registers its personal-data exporter and eraser from its own privacy.py,
         # and its retention rules from its own retention.py.
         for config in apps.get_app_configs():
