@@ -31,9 +31,9 @@ from apps.customers.admin import InquiryAdmin
 from apps.customers.models import Customer
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.forms import (
-    BackToRequestForm,
     AnswerForm,
     ApproveForm,
+    BackToRequestForm,
     CarryOutForm,
     CodeCheckForm,
     DocumentForm,
