@@ -27,6 +27,7 @@ from apps.audit.admin_mixins import _strip, record
 from apps.audit.models import AccessLog
 from apps.core.admin_actions import ServiceActionsMixin
 from apps.core.dates import start_of_day
+from apps.core.form_fields import JSONField
 from apps.customers.admin import InquiryAdmin
 from apps.customers.models import Customer
 from apps.privacy_requests import selectors, services
@@ -252,7 +253,7 @@ class StaffRequestForm(forms.Form):
     details = forms.CharField(
         label=_("What was asked"), widget=forms.Textarea(attrs={"rows": 4}), required=False
     )
-    requested_changes = forms.JSONField(
+    requested_changes = JSONField(
         label=_('Correction/addition: new values as JSON, e.g. {"phone": "03-1234-5678"}'),
         required=False,
     )
