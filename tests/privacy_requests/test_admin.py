@@ -513,3 +513,16 @@ def test_staff_record_with_a_10000_digit_number_in_the_json_is_a_form_error(clie
     assert response.status_code == 200
     assert "requested_changes" in response.context["form"].errors
     assert not PrivacyRequest.objects.exists()
+
+
+def test_an_action_with_a_10000_digit_back_to_request_goes_to_the_list(client, customer, officer):
+    """int() of more than 4,300 digits raised ValueError after the action had run: a 500."""
+    pr = make_request(customer)
+    client.force_login(officer)
+    response = client.post(
+        reverse(CHANGELIST),
+        {"action": "start_verification", "_selected_action": [pr.pk], "index": "0",
+         "back_to_request": "9" * 10_000},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert response["Location"] == reverse(CHANGELIST)
