@@ -82,3 +82,12 @@ def test_preview_and_test_send(client, marketer, smtp_settings):
     c.refresh_from_db()
     assert c.status == "draft" and not c.deliveries.exists()
     assert Campaign.objects.count() == 1
+
+
+@pytest.mark.parametrize("name", ["名" * 101, "山田\x00"])
+def test_preview_with_a_sample_name_that_is_no_name_says_so(client, marketer, name):
+    c = campaign(magazine())
+    page = client.post(reverse("admin:marketing_campaign_preview", args=[c.pk]), {"name": name})
+    assert page.status_code == 200
+    assert page.context["form"].errors["name"]
+    assert "山田 花子" in page.context["text"]  # the default sample, not the typed one
