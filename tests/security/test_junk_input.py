@@ -25,6 +25,7 @@ NUL bytes that PostgreSQL refuses.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from importlib import import_module
 from urllib.parse import quote
@@ -431,6 +432,8 @@ class Run:
         return self.names[key]
 
 
+# More random examples per endpoint for a longer search: JUNK_INPUT_SCALE=10 make test.
+SCALE = int(os.environ.get("JUNK_INPUT_SCALE", "1"))
 HYPOTHESIS = {
     "deadline": None,
     # No shrinking: a failure is reported as sent, and the run goes on to the next endpoint.
@@ -477,7 +480,7 @@ def fuzz_endpoint(run: Run, user, route: str, *, examples: int):
     for junk in (NUL_EVERYWHERE, HUGE_EVERYWHERE):
         everywhere = dict.fromkeys(names, junk)
         test = hypothesis_example(query=everywhere, form=everywhere, raw=None, action=None)(test)
-    hypothesis_settings(max_examples=examples, **HYPOTHESIS)(test)()
+    hypothesis_settings(max_examples=examples * SCALE, **HYPOTHESIS)(test)()
 
 
 def _junk_selection(value) -> bool:
@@ -540,7 +543,7 @@ def test_junk_to_every_admin_endpoint(world):
 
 
 def fuzz_url_parameters(run: Run, user, route: str, *, examples: int):
-    @hypothesis_settings(max_examples=examples, **HYPOTHESIS)
+    @hypothesis_settings(max_examples=examples * SCALE, **HYPOTHESIS)
     @given(junk=st.fixed_dictionaries(dict.fromkeys(params(route), URL_PARAM)))
     def example(junk):
         path = url(route, junk)
