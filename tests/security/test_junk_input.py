@@ -81,7 +81,7 @@ WRONG_TYPES = st.sampled_from(
     ["", " ", "abc", "true", "on", "null", "[]", "{}", "2026-02-30", "9999-99-99 25:61",
      "<script>alert(1)</script>", "'; DROP TABLE x; --", "〒123-45678", "4242 4242 4242 4242",
      "ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ", "a@b", "../../etc/passwd", "%00", "javascript:alert(1)",
-     "//evil.example/", "\u202egnp.exe", "\r\nBcc: x@example.com"]
+     "//evil.example/", "\u202egnp.exe", "\r\nBcc: x@example.com", "١٢٣", "²", "１２３", "ã"]
 )  # fmt: skip
 MEGABYTE = st.just(Big("x" * 1_000_000, "'x' * 1_000_000"))
 # A query string is not where a megabyte comes from (servers cap the request line).
@@ -520,6 +520,13 @@ def test_every_url_parameter_has_a_value(world):
             assert world.param(route, name), route
     for route in POST_IS_THE_COMMAND:
         assert route in found, route
+
+
+def test_the_fuzzing_clients_are_logged_in(world):
+    """Else the member and admin runs would only ever see the login page, and pass."""
+    assert logged_in_client(world.member.user).get("/mypage/").status_code == 200
+    assert logged_in_client(world.superuser).get("/admin/").status_code == 200
+    assert logged_in_client(None).get("/mypage/").status_code == 302
 
 
 def test_junk_to_every_public_and_member_endpoint(world):
