@@ -81,6 +81,7 @@ class NextForm(forms.Form):
     def clean_next(self):
         target = self.cleaned_data["next"]
         if target and not target.startswith("/"):
+            # Never shown: the view goes to its fallback page instead.
             raise forms.ValidationError("not a path", code="invalid")
         return target
 
