@@ -14,7 +14,7 @@ urlpatterns = [
     path("integrations/esp/", include("apps.marketing.esp_urls")),
     path("accounts/signup/", signup, name="signup"),
     # The link mailed to an address to confirm it: the token is the credential, no login needed.
-    path("accounts/email/confirm/<str:token>/", email_confirm, name="email_confirm"),
+    path("accounts/email/confirm/<text:token>/", email_confirm, name="email_confirm"),
     path("accounts/", include("apps.customers.account_urls")),
     path("", include("apps.consents.urls")),
     path("", include("apps.marketing.urls")),

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.audit.admin_mixins import AuditedAdminMixin
 from apps.audit.forms import StaffAuthenticationForm, StaffOTPAuthenticationForm
+from apps.core.admin_actions import ActionSelectionMixin
 from apps.core.ratelimit import rate_limit
 
 
@@ -15,6 +16,8 @@ class ShopAdminSite(admin.AdminSite):
       TOTP device in this session get in; the login form asks for the token.
     - Every ModelAdmin registered here gets ``AuditedAdminMixin``: for models holding personal
       data it writes the access log and hides personal fields from roles that must not see them.
+    - Every ModelAdmin gets ``ActionSelectionMixin``: a junk selection posted to an action is a
+      message, not a 500.
     """
 
     site_header = _("Shop privacy back office")
@@ -43,10 +46,15 @@ class ShopAdminSite(admin.AdminSite):
 
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin
-        if not issubclass(admin_class, AuditedAdminMixin):
+        mixins = tuple(
+            mixin
+            for mixin in (AuditedAdminMixin, ActionSelectionMixin)
+            if not issubclass(admin_class, mixin)
+        )
+        if mixins:
             admin_class = type(
                 admin_class.__name__,
-                (AuditedAdminMixin, admin_class),
+                (*mixins, admin_class),
                 {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
             )
         return super().register(model_or_iterable, admin_class, **options)

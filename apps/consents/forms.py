@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.consents.models import Purpose
 from apps.consents.selectors import purposes_active
 
 
@@ -69,3 +70,29 @@ class ReconfirmForm(forms.Form):
                 widget=forms.RadioSelect,
                 coerce=lambda v: v == "yes",
             )
+
+
+class NextForm(forms.Form):
+    """Where to go after a form (`?next=` or a hidden field): a path on this site. The view
+    still checks the host; a bare word would be taken by `redirect()` for a URL name."""
+
+    next = forms.CharField(required=False, max_length=2000)
+
+    def clean_next(self):
+        target = self.cleaned_data["next"]
+        if target and not target.startswith("/"):
+            # Never shown: the view goes to its fallback page instead.
+            raise forms.ValidationError("not a path", code="invalid")
+        return target
+
+
+class ConsentToggleForm(forms.Form):
+    """One button on /mypage/privacy/: agree to or withdraw from one optional purpose. Purposes
+    the law lets us use without consent have no button and are refused here."""
+
+    purpose = forms.ModelChoiceField(queryset=Purpose.objects.none(), to_field_name="code")
+    action = forms.ChoiceField(choices=[("grant", _("Agree")), ("withdraw", _("Withdraw"))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["purpose"].queryset = purposes_active().filter(requires_opt_in=True)

@@ -10,7 +10,13 @@ from django.views.decorators.http import require_POST
 from apps.audit.admin_mixins import record as access_record
 from apps.audit.models import AccessLog
 from apps.consents import cookies, selectors, services
-from apps.consents.forms import CookieChoiceForm, ReconfirmForm, consent_wording
+from apps.consents.forms import (
+    ConsentToggleForm,
+    CookieChoiceForm,
+    NextForm,
+    ReconfirmForm,
+    consent_wording,
+)
 from apps.consents.models import ExternalTag, PolicyVersion, Source, new_visitor_id
 from apps.core import csvsafe
 from apps.core.ratelimit import rate_limit
@@ -25,9 +31,14 @@ def user_agent(request) -> str:
 
 
 def _safe_next(request, fallback="/"):
-    target = request.POST.get("next") or request.GET.get("next") or fallback
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
+    """The posted `next`, else the one in the query string, if it stays on this site."""
+    for data in (request.POST, request.GET):
+        form = NextForm(data)
+        if form.is_valid() and form.cleaned_data["next"]:
+            target = form.cleaned_data["next"]
+            if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+                return target
+            return fallback
     return fallback
 
 
@@ -99,15 +110,11 @@ def mypage_privacy(request):
     """/mypage/privacy/: each purpose with its state; grant or withdraw; the history."""
     customer = request.customer
     if request.method == "POST":
-        purpose = (
-            selectors.purposes_active()
-            .filter(code=request.POST.get("purpose"), requires_opt_in=True)
-            .first()
-        )
-        action = request.POST.get("action")
-        if purpose is None or action not in ("grant", "withdraw"):
+        form = ConsentToggleForm(request.POST)
+        if not form.is_valid():
             messages.error(request, _("That choice is not available."))
             return redirect("consents:mypage")
+        purpose, action = form.cleaned_data["purpose"], form.cleaned_data["action"]
         services.consent_set(
             purpose=purpose,
             granted=action == "grant",

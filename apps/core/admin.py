@@ -1,10 +1,14 @@
 """Background work (apps/core/durable.py) for staff: what waits, what runs, what was given up
-and why, with "try again now". Rows are read-only; the action is the one way to change them."""
+and why, with "try again now". Rows are read-only; the action is the one way to change them.
+Also fixes to the admin of libraries whose models the shop's admin lists."""
 
+from celery.schedules import ParseException
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat.admin import CrontabScheduleAdmin
+from django_celery_beat.models import CrontabSchedule
 
 from apps.core.admin_actions import ServiceActionsMixin
 from apps.core.durable import job_retry
@@ -73,3 +77,21 @@ class JobAdmin(ServiceActionsMixin, admin.ModelAdmin):
             _("Enqueued again"),
             label=lambda job: f"#{job.pk}",
         )
+
+
+# Fixes to the admin of libraries whose models the shop's admin lists.
+class ShopCrontabScheduleAdmin(CrontabScheduleAdmin):
+    """django-celery-beat's, but a form shown again with a schedule it refused (e.g. a
+    negative minute) does not describe that schedule: the description parses the refused
+    values with celery's parser, whose ParseException was a 500."""
+
+    def human_readable(self, obj):
+        try:
+            return obj.human_readable
+        except ParseException:
+            return "—"
+
+
+# django_celery_beat comes before this app in INSTALLED_APPS, so its admin is registered by now.
+admin.site.unregister(CrontabSchedule)
+admin.site.register(CrontabSchedule, ShopCrontabScheduleAdmin)

@@ -10,7 +10,12 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_actions import ServiceActionsMixin
 from apps.marketing import selectors, services, suppression
-from apps.marketing.forms import CampaignForm, SuppressionAddForm, SuppressionCheckForm
+from apps.marketing.forms import (
+    CampaignForm,
+    CampaignPreviewForm,
+    SuppressionAddForm,
+    SuppressionCheckForm,
+)
 from apps.marketing.mail import PreparedCampaign, Recipient
 from apps.marketing.models import Campaign, MailMagazine, Subscription, SuppressedAddress
 
@@ -141,10 +146,11 @@ class CampaignAdmin(ServiceActionsMixin, admin.ModelAdmin):
         if not self.has_view_permission(request, campaign):
             raise Http404
         # A sample name typed by staff: by POST, so it never sits in a URL or a server log.
-        name = request.POST.get("name") or "山田 花子"
+        form = CampaignPreviewForm(request.POST or None)
+        typed = form.cleaned_data["name"] if form.is_valid() else ""
         raw, _mid = PreparedCampaign(campaign).render(
-            Recipient(address="recipient@example.com", name=name[:100], subscription_id=0,
-                      delivery_id=0)
+            Recipient(address="recipient@example.com", name=typed or "山田 花子",
+                      subscription_id=0, delivery_id=0)
         )  # fmt: skip
         import email
         from email import policy
@@ -157,6 +163,8 @@ class CampaignAdmin(ServiceActionsMixin, admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": _("Preview: %s") % campaign.subject,
                 "campaign": campaign,
+                "form": form,
+                "typed_name": typed,
                 "headers": [(k, v) for k, v in message.items()],
                 "text": message.get_body(("plain",)).get_content(),
                 "html": message.get_body(("html",)).get_content(),

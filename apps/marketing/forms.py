@@ -83,3 +83,35 @@ class SuppressionCheckForm(forms.Form):
         help_text=_("Checked against the hashes and not stored."),
         error_messages={"invalid": _("Enter a valid e-mail address (like name@example.com).")},
     )
+
+
+class MemberSubscriptionForm(forms.Form):
+    """One button of the subscriptions section on /mypage/privacy/."""
+
+    magazine = forms.ModelChoiceField(queryset=magazines_active())
+    action = forms.ChoiceField(
+        choices=[
+            ("subscribe", _("Subscribe")),
+            ("unsubscribe", _("Unsubscribe")),
+            ("reconfirm", _("Send confirmation")),
+        ]
+    )
+
+
+class OneClickUnsubscribeForm(forms.Form):
+    """The body of an RFC 8058 one-click POST, `List-Unsubscribe=One-Click`: a mail client
+    expects a bare 200, a person who pressed our button expects the page."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Not a Python name, so not a declared field.
+        self.fields["List-Unsubscribe"] = forms.CharField(required=False, max_length=20)
+
+    def is_one_click(self) -> bool:
+        return self.is_valid() and self.cleaned_data["List-Unsubscribe"] == "One-Click"
+
+
+class CampaignPreviewForm(forms.Form):
+    """The sample name staff type on a campaign's preview page."""
+
+    name = forms.CharField(label=_("Preview with the name"), required=False, max_length=100)

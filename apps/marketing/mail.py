@@ -66,7 +66,8 @@ def unsubscribe_token(subscription_id: int) -> str:
 
 def unsubscribe_token_check(token: str) -> int | None:
     subscription_id, _, mac = (token or "").partition(".")
-    if not subscription_id.isdigit() or len(subscription_id) > 18:
+    # isascii: "١" and "²" are digits to str.isdigit(), and no id of ours.
+    if not (subscription_id.isascii() and subscription_id.isdigit()) or len(subscription_id) > 18:
         return None
     if not hmac.compare_digest(mac.encode("ascii", "replace"), _mac(subscription_id).encode()):
         return None

@@ -33,7 +33,8 @@ _CONFIRM_SALT = "marketing.subscription-confirm"
 
 
 def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
+    # Ours are ASCII (token_urlsafe); anything else in a URL hashes to a match for nothing.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def subscription_wording(magazine: MailMagazine) -> str:

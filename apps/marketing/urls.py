@@ -6,7 +6,7 @@ app_name = "marketing"
 
 urlpatterns = [
     path("newsletter/subscribe/", views.subscribe, name="subscribe"),
-    path("newsletter/confirm/<str:token>/", views.confirm, name="confirm"),
-    path("newsletter/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("newsletter/confirm/<text:token>/", views.confirm, name="confirm"),
+    path("newsletter/unsubscribe/<text:token>/", views.unsubscribe, name="unsubscribe"),
     path("mypage/privacy/subscriptions/", views.mypage_subscription, name="mypage_subscription"),
 ]

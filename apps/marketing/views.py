@@ -11,7 +11,7 @@ from apps.core.ratelimit import rate_limit
 from apps.core.security import client_ip
 from apps.customers.decorators import member_required
 from apps.marketing import selectors, services
-from apps.marketing.forms import SubscribeForm
+from apps.marketing.forms import MemberSubscriptionForm, OneClickUnsubscribeForm, SubscribeForm
 from apps.marketing.mail import unsubscribe_token_check
 from apps.marketing.models import MailMagazine, Subscription
 
@@ -37,7 +37,7 @@ def unsubscribe(request, token):
         services.subscription_unsubscribe(
             subscription=subscription, ip_address=client_ip(request), user_agent=user_agent(request)
         )
-        if request.POST.get("List-Unsubscribe") == "One-Click":
+        if OneClickUnsubscribeForm(request.POST).is_one_click():
             return HttpResponse(status=200, content_type="text/plain")
         return render(request, "marketing/unsubscribed.html", {"magazine": subscription.magazine})
     if request.method != "GET":
@@ -83,14 +83,11 @@ def mypage_subscription(request):
     """Subscribe or unsubscribe per magazine, from /mypage/privacy/."""
     if request.method != "POST":
         return redirect("consents:mypage")
-    raw_id = request.POST.get("magazine", "")
-    magazine = (
-        selectors.magazines_active().filter(pk=int(raw_id)).first() if raw_id.isdigit() else None
-    )
-    action = request.POST.get("action")
-    if magazine is None or action not in ("subscribe", "unsubscribe", "reconfirm"):
+    form = MemberSubscriptionForm(request.POST)
+    if not form.is_valid():
         messages.error(request, _("That choice is not available."))
         return redirect("consents:mypage")
+    magazine, action = form.cleaned_data["magazine"], form.cleaned_data["action"]
     customer = request.customer
     try:
         if action == "subscribe":

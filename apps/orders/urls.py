@@ -6,5 +6,5 @@ app_name = "orders"
 
 urlpatterns = [
     path("", views.order_list, name="list"),
-    path("<str:number>/", views.order_detail, name="detail"),
+    path("<text:number>/", views.order_detail, name="detail"),
 ]

@@ -27,12 +27,14 @@ from apps.audit.admin_mixins import _strip, record
 from apps.audit.models import AccessLog
 from apps.core.admin_actions import ServiceActionsMixin
 from apps.core.dates import start_of_day
+from apps.core.form_fields import JSONField
 from apps.customers.admin import InquiryAdmin
 from apps.customers.models import Customer
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.forms import (
     AnswerForm,
     ApproveForm,
+    BackToRequestForm,
     CarryOutForm,
     CodeCheckForm,
     DocumentForm,
@@ -251,7 +253,7 @@ class StaffRequestForm(forms.Form):
     details = forms.CharField(
         label=_("What was asked"), widget=forms.Textarea(attrs={"rows": 4}), required=False
     )
-    requested_changes = forms.JSONField(
+    requested_changes = JSONField(
         label=_('Correction/addition: new values as JSON, e.g. {"phone": "03-1234-5678"}'),
         required=False,
     )
@@ -397,10 +399,10 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
     def response_action(self, request, queryset):
         """An action started from a request's own page comes back to that page."""
         response = super().response_action(request, queryset)
-        back_to = request.POST.get("back_to_request", "")
-        if isinstance(response, HttpResponseRedirect) and back_to.isdigit():
+        back_to = BackToRequestForm.pk_from(request.POST)
+        if isinstance(response, HttpResponseRedirect) and back_to is not None:
             return HttpResponseRedirect(
-                reverse("admin:privacy_requests_privacyrequest_change", args=[int(back_to)])
+                reverse("admin:privacy_requests_privacyrequest_change", args=[back_to])
             )
         return response
 
@@ -733,6 +735,7 @@ class PrivacyRequestAdmin(ServiceActionsMixin, admin.ModelAdmin):
                 "action": action,
                 "opts": self.model._meta,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "back_to_request": BackToRequestForm.pk_from(request.POST),
                 **(extra or {}),
             },
         )

@@ -136,6 +136,16 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
         }
 
 
+class KindFromLinkForm(forms.Form):
+    """`?kind=` on a link to the request form (from the privacy notice): preselects the kind."""
+
+    kind = forms.ChoiceField(choices=Kind.choices, required=False)
+
+
+class WithdrawConfirmForm(forms.Form):
+    confirm = forms.ChoiceField(choices=[("yes", _("Yes, withdraw it"))])
+
+
 class CodeForm(forms.Form):
     code = forms.CharField(label=_("One-time code"), max_length=6, min_length=6)
 
@@ -145,6 +155,17 @@ class CodeForm(forms.Form):
 
 
 # ------------------------------------------------------------------ admin action forms
+
+
+class BackToRequestForm(forms.Form):
+    """An action started from a request's own page names that request, to come back to it."""
+
+    back_to_request = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+    @classmethod
+    def pk_from(cls, data) -> int | None:
+        form = cls(data)
+        return form.cleaned_data["back_to_request"] if form.is_valid() else None
 
 
 class ReasonsForm(forms.Form):

@@ -7,8 +7,8 @@ app_name = "privacy_requests"
 urlpatterns = [
     path("", views.request_list, name="list"),
     path("new/", views.request_create, name="create"),
-    path("<str:reference>/", views.request_detail, name="detail"),
-    path("<str:reference>/withdraw/", views.request_withdraw, name="withdraw"),
-    path("<str:reference>/code/", views.request_code, name="code"),
-    path("<str:reference>/download/<str:token>/", views.request_download, name="download"),
+    path("<text:reference>/", views.request_detail, name="detail"),
+    path("<text:reference>/withdraw/", views.request_withdraw, name="withdraw"),
+    path("<text:reference>/code/", views.request_code, name="code"),
+    path("<text:reference>/download/<text:token>/", views.request_download, name="download"),
 ]

@@ -13,8 +13,13 @@ from django.views.decorators.http import require_POST
 from apps.core.ratelimit import rate_limit
 from apps.customers.decorators import member_required
 from apps.privacy_requests import selectors, services
-from apps.privacy_requests.forms import CodeForm, MemberRequestForm
-from apps.privacy_requests.models import Kind, Status
+from apps.privacy_requests.forms import (
+    CodeForm,
+    KindFromLinkForm,
+    MemberRequestForm,
+    WithdrawConfirmForm,
+)
+from apps.privacy_requests.models import Status
 from apps.privacy_requests.services.notices import field_label
 from apps.privacy_requests.services.workflow import TRANSITIONS
 
@@ -46,8 +51,9 @@ def request_list(request):
 @rate_limit("privacy_request")
 def request_create(request):
     initial = {}
-    if request.GET.get("kind") in Kind.values:
-        initial["kind"] = request.GET["kind"]
+    link = KindFromLinkForm(request.GET)
+    if link.is_valid() and link.cleaned_data["kind"]:
+        initial["kind"] = link.cleaned_data["kind"]
     form = MemberRequestForm(request.POST or None, initial=initial, customer=request.customer)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -116,7 +122,7 @@ def _download_url(privacy_request):
 @rate_limit("mypage")
 def request_withdraw(request, reference):
     privacy_request = _own_or_404(request, reference)
-    if request.POST.get("confirm") != "yes":
+    if not WithdrawConfirmForm(request.POST).is_valid():
         messages.error(request, _("Confirm that you want to withdraw this request."))
         return redirect("privacy_requests:detail", reference=reference)
     try:

@@ -108,3 +108,10 @@ def test_enrolment_refuses_a_wrong_code():
         )
     device.refresh_from_db()
     assert not device.confirmed
+
+
+@pytest.mark.parametrize("view", ["config", "qrcode"])
+def test_a_device_page_that_names_no_device_is_a_404(client, view):
+    """django-otp's admin views fetch the device with .get(): a missing one was a 500."""
+    client.force_login(make_staff(superuser=True))
+    assert client.get(f"/admin/otp_totp/totpdevice/999/{view}/").status_code == 404

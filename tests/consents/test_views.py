@@ -220,3 +220,19 @@ def test_ledger_admin_is_read_only(admin_client):
         admin_client.get(reverse("admin:consents_consentevent_delete", args=[event.pk])).status_code
         == 403
     )
+
+
+def test_mypage_privacy_with_a_nul_byte_in_purpose_is_a_message_not_a_500(client, member):
+    """Issue 10 item 6: a NUL byte reached PostgreSQL (which refuses it in text), a 500. SQLite
+    accepts NUL, so this fails on the old code only against PostgreSQL (`make test`)."""
+    data = {"purpose": "newsletter\x00", "action": "grant"}
+    response = client.post(reverse("consents:mypage"), data)
+    assert response.status_code == 302
+    assert [str(m) for m in response.wsgi_request._messages] == ["That choice is not available."]
+    assert not ConsentEvent.objects.exists()
+
+
+def test_a_next_that_is_no_path_goes_home_instead_of_a_500(client):
+    """`redirect()` took a bare word in `next` for a URL name: NoReverseMatch, a 500."""
+    response = client.post(reverse("consents:cookie_choice"), {"choice": "all", "next": "-3682"})
+    assert response.status_code == 302 and response["Location"] == "/"

@@ -181,3 +181,12 @@ def test_scripts_handlers_and_javascript_links_do_not_survive_saving(client, mar
         reverse("admin:marketing_campaign_preview", args=[Campaign.objects.get().pk])
     )
     assert "alert" not in preview.content.decode()
+
+
+@pytest.mark.parametrize("name", ["名" * 101, "山田\x00"])
+def test_preview_with_a_sample_name_that_is_no_name_says_so(client, marketer, name):
+    c = campaign(magazine())
+    page = client.post(reverse("admin:marketing_campaign_preview", args=[c.pk]), {"name": name})
+    assert page.status_code == 200
+    assert page.context["form"].errors["name"]
+    assert "山田 花子" in page.context["text"]  # the default sample, not the typed one

@@ -124,3 +124,26 @@ def test_subscribe_form_bad_input_writes_nothing(client, mag):
 
 def test_a_bad_confirmation_link_is_400(client, mag):
     assert client.post(reverse("marketing:confirm", args=["forged-token"])).status_code == 400
+
+
+def test_mypage_subscription_with_a_10000_digit_magazine_is_a_message_not_a_500(client, mag):
+    """Issue 10 item 6: `int()` of more than 4,300 digits raised ValueError, a 500."""
+    from tests.factories import CustomerFactory
+
+    client.force_login(CustomerFactory().user)
+    response = client.post(
+        reverse("marketing:mypage_subscription"), {"magazine": "9" * 10_000, "action": "subscribe"}
+    )
+    assert response.status_code == 302
+    assert [str(m) for m in response.wsgi_request._messages] == ["That choice is not available."]
+    assert not Subscription.objects.exists() and not ConsentEvent.objects.exists()
+
+
+@pytest.mark.parametrize("token", ["١.abc", "².abc", "ã"])
+def test_a_token_with_non_ascii_characters_is_a_400_not_a_500(client, mag, token):
+    """`"١".isdigit()` and `"²".isdigit()` are true, and the confirmation token was encoded
+    as ASCII: UnicodeEncodeError or ValueError, a 500."""
+    for name in ("marketing:unsubscribe", "marketing:confirm"):
+        response = client.post(reverse(name, args=[token]))
+        assert response.status_code == 400, (name, response.status_code)
+    assert not ConsentEvent.objects.exists()

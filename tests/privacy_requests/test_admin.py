@@ -499,3 +499,30 @@ def test_recording_a_withdrawal_asks_how_and_for_confirmation(
     assert pr.events.get(step="withdrawn").note == "letter of 2026-11-20"
     (notice,) = [m for m in mail.outbox if "was withdrawn" in m.subject]
     assert "No fee is due." in notice.body  # the disclosure's fee was still pending
+
+
+def test_staff_record_with_a_10000_digit_number_in_the_json_is_a_form_error(client, support):
+    """json.loads raises ValueError (not JSONDecodeError) past 4,300 digits: it was a 500."""
+    client.force_login(support)
+    response = client.post(
+        reverse("admin:privacy_requests_privacyrequest_add"),
+        {"kind": "correction", "law": "appi", "channel": "postal_mail",
+         "received_on": timezone.localdate().isoformat(), "requester_type": "person",
+         "requester_name": "山田 花子", "requested_changes": "9" * 10_000},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "requested_changes" in response.context["form"].errors
+    assert not PrivacyRequest.objects.exists()
+
+
+def test_an_action_with_a_10000_digit_back_to_request_goes_to_the_list(client, customer, officer):
+    """int() of more than 4,300 digits raised ValueError after the action had run: a 500."""
+    pr = make_request(customer)
+    client.force_login(officer)
+    response = client.post(
+        reverse(CHANGELIST),
+        {"action": "start_verification", "_selected_action": [pr.pk], "index": "0",
+         "back_to_request": "9" * 10_000},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert response["Location"] == reverse(CHANGELIST)

@@ -215,3 +215,10 @@ def test_a_birth_date_in_the_future_is_refused(client, member):
     )
     assert "cannot be in the future" in response.content.decode()
     assert not PrivacyRequest.objects.exists()
+
+
+@pytest.mark.parametrize(("kind", "preselected"), [("erasure", "erasure"), ("nope\x00", None)])
+def test_a_link_with_kind_preselects_it_and_junk_is_ignored(client, member, kind, preselected):
+    response = client.get(reverse("privacy_requests:create"), {"kind": kind})
+    assert response.status_code == 200
+    assert response.context["form"].initial.get("kind") == preselected
