@@ -162,6 +162,9 @@ def use_services(*, database_url: str, broker_url: str):
     }
     old = {key: connection.settings_dict.get(key) for key in new}
     old_broker = app.conf.broker_url
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration.
+    old_environ = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = broker_url
     connection.close()
     connection.settings_dict.update(new)
     del connections[DEFAULT_DB_ALIAS]  # the next use opens a connection of the new engine
@@ -176,6 +179,10 @@ def use_services(*, database_url: str, broker_url: str):
         del connections[DEFAULT_DB_ALIAS]
         _drop_broker_pool(app)
         app.conf.broker_url = old_broker
+        if old_environ is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = old_environ
 
 
 def _drop_broker_pool(app) -> None:
