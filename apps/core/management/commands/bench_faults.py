@@ -299,8 +299,8 @@ class Command(BaseCommand):
         )
 
     def _figures(self, campaign_id: int, request_ids: list[int], sink) -> dict:
-        from apps.core.benchkit.faults import DELIVERY_UNKNOWN, REQUEST_DONE
-        from apps.marketing.models import Delivery
+        from apps.core.benchkit.faults import DELIVERY_FINAL, DELIVERY_UNKNOWN, REQUEST_DONE
+        from apps.marketing.models import Campaign, Delivery
         from apps.privacy_requests.models import Notice, PrivacyRequest
 
         with sink.lock:
@@ -327,6 +327,11 @@ class Command(BaseCommand):
             ).count(),
             "eligible": len(self.eligible),
             "received": len(received),
+            # Why a fault did not recover: the campaign's state and its rows not yet final.
+            "campaign_status": Campaign.objects.get(pk=campaign_id).status,
+            "deliveries_open": Delivery.objects.filter(campaign_id=campaign_id)
+            .exclude(status__in=DELIVERY_FINAL)
+            .count(),
         }
 
     @staticmethod
