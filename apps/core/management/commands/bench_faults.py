@@ -30,7 +30,11 @@ Figures per fault: `lost` eligible recipients the sink never received (those who
 `unknown` are counted there instead), `duplicates` recipients received more than once,
 `unknown` delivery rows, `requests_stuck` requests not completed, `notices_unsent` notices
 written and not sent, `recovered_s` from the fault's end until everything was done (null: not
-by the timeout). The last line of output is one JSON object with these per fault and in total.
+by the timeout). Beside them, to explain a fault that did not recover: `received` recipients,
+`campaign_status`, `deliveries_open` (rows not in a final state), `fault_hit_mid_campaign`,
+`service_errors` (service calls of the workload that raised) and `processes_restarted` (workers or
+beat that died and were started again). The last line of output is one JSON object with the
+figures per fault and in total.
 """
 
 from __future__ import annotations
