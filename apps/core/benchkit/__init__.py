@@ -4,6 +4,7 @@ Benchmarks print figures; nothing here asserts timings."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -145,24 +146,7 @@ class Workers:
             from apps.core.bench_worker import QUERIES_KEY
 
             redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(QUERIES_KEY)
-        nodes = []
-        for i in range(self.count):
-            node = f"bench{i}-{os.getpid()}@localhost"
-            with open(self.logdir / f"{i}.log", "wb") as log:
-                self.processes.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable, "-m", "celery", "-A", "config", "worker",
-                            *self.options, "-n", node,
-                            "--without-gossip", "--without-mingle", "--without-heartbeat",
-                        ],
-                        env=self.env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        cwd=settings.BASE_DIR,
-                    )
-                )  # fmt: skip
-            nodes.append(node)
+        nodes = [self._spawn(i) for i in range(self.count)]
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if len(app.control.ping(destination=nodes, timeout=1)) == len(nodes):
@@ -171,6 +155,44 @@ class Workers:
                 break
         self.__exit__()
         raise SystemExit(f"the Celery workers did not start; logs in {self.logdir}")
+
+    def _spawn(self, i: int) -> str:
+        """Start worker `i` (again, when it exists already); returns its node name."""
+        node = f"bench{i}-{os.getpid()}@localhost"
+        with open(self.logdir / f"{i}.log", "ab") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "celery", "-A", "config", "worker",
+                    *self.options, "-n", node,
+                    "--without-gossip", "--without-mingle", "--without-heartbeat",
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=settings.BASE_DIR,
+            )  # fmt: skip
+        if i < len(self.processes):
+            self.processes[i] = process
+        else:
+            self.processes.append(process)
+        return node
+
+    def kill(self, i: int) -> None:
+        """SIGKILL worker `i` (with its pool children), as the kernel or an operator would."""
+        import signal
+
+        for pid in reversed(_tree(self.processes[i].pid)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.processes[i].wait()
+
+    def revive(self) -> int:
+        """Start again every worker that has exited, as a process supervisor (systemd) would;
+        returns how many it started."""
+        dead = [i for i, process in enumerate(self.processes) if process.poll() is not None]
+        for i in dead:
+            self._spawn(i)
+        return len(dead)
 
     def __exit__(self, *exc):
         from config.celery_app import app
