@@ -185,6 +185,7 @@ class _Results:
     skipped: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     deferred: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))  # by attempts
     bounced_addresses: list[str] = field(default_factory=list)
+    unavailable: MailServerUnavailable | None = None  # the server went away during the batch
 
     def done(self) -> set[int]:
         ids = set(self.sent)
@@ -216,9 +217,9 @@ SKIPPED_CANCELLED = "cancelled"
 
 def _send_batch(campaign, prepared: PreparedCampaign, sender: RawSender, claimed) -> _Results:
     """Send one claimed batch and record it. Whatever happens, every claimed row ends recorded
-    or back in pending: a MailServerUnavailable defers the message in flight and the rest (the
-    server never took them), any other exception (a time limit, a bug) puts the rows not
-    attempted back untouched, and is raised again."""
+    or back in pending: when the server goes away the message in flight and the rest are
+    deferred (the server never took them; `unavailable` says so), any other exception (a time
+    limit) puts the rows not attempted back untouched, and is raised again."""
     results = _Results()
     # Re-check just before sending, in one query over exactly the claimed subscriptions:
     # whoever stopped being eligible since the fan-out (a withdrawal a second ago, an
@@ -266,7 +267,20 @@ def _send_batch(campaign, prepared: PreparedCampaign, sender: RawSender, claimed
                 )
                 results.failed[reason].append(delivery_id)
                 continue
-            outcome = sender.send(raw, prepared.from_address, to, utf8=needs_utf8)
+            try:
+                outcome = sender.send(raw, prepared.from_address, to, utf8=needs_utf8)
+            except MailServerUnavailable:
+                raise
+            except Exception as exc:
+                # Nothing was accepted for this one; if the connection is broken by it, the next
+                # message finds out (MailServerUnavailable) and the rest waits.
+                logger.warning(
+                    "campaign message not sent delivery_id=%s error=%s",
+                    delivery_id,
+                    type(exc).__name__,
+                )
+                results.failed[FAILED_REFUSED].append(delivery_id)
+                continue
             if outcome is Outcome.SENT:
                 results.sent.append(delivery_id)
             elif outcome is Outcome.DEFERRED:
@@ -276,13 +290,14 @@ def _send_batch(campaign, prepared: PreparedCampaign, sender: RawSender, claimed
                 results.bounced_addresses.append(address)
             else:
                 results.failed[FAILED_REFUSED].append(delivery_id)
-    except MailServerUnavailable:
+    except MailServerUnavailable as exc:
         done = results.done()
         for row in claimed:
             if row[0] not in done:
                 results.deferred[row[6]].append(row[0])
         _record(campaign, results)
-        raise
+        results.unavailable = exc
+        return results
     except BaseException:
         _record(campaign, results)
         done = results.done()
@@ -310,10 +325,11 @@ def campaign_send_chunk(*, campaign_id: int, lo: int, hi: int) -> dict[str, int]
         try:
             with RawSender() as sender:
                 while claimed:
-                    for key, value in (
-                        _send_batch(campaign, prepared, sender, claimed).counts().items()
-                    ):
+                    results = _send_batch(campaign, prepared, sender, claimed)
+                    for key, value in results.counts().items():
                         totals[key] += value
+                    if results.unavailable:
+                        raise results.unavailable
                     claimed = _claim(campaign_id, lo, hi, batch)
         except MailServerUnavailable as exc:
             # Unreachable, timed out, dropped or closing: the claimed rows went back to

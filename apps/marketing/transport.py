@@ -93,6 +93,9 @@ class RawSender:
         # By hand: smtplib.sendmail re-parses both addresses with the email package on every
         # message, which costs more than building the message itself.
         smtp = self.backend.connection
+        # A non-ASCII address goes into the commands as UTF-8 (RFC 6531), as smtplib.sendmail
+        # does with the SMTPUTF8 option.
+        smtp.command_encoding = "utf-8" if utf8 else "ascii"
         params = (" BODY=8BITMIME" if self.eight_bit else "") + (" SMTPUTF8" if utf8 else "")
         try:
             code, _ = smtp.docmd("mail", f"FROM:<{from_address}>{params}")
