@@ -133,6 +133,59 @@ def test_resume_sending_refuses_a_campaign_that_is_not_sending(client, marketer,
     assert _status(c) == "draft"
 
 
+class BrokerDown:
+    """Celery, in this process, pointed at a port nobody listens on (Redis down), not eager."""
+
+    def __init__(self):
+        from apps.core.benchkit import free_port
+        from config.celery_app import app
+
+        self.app = app
+        self.saved = (app.conf.task_always_eager, app.conf.broker_write_url)
+        app.conf.task_always_eager = False
+        app.conf.broker_write_url = f"redis://127.0.0.1:{free_port()}/0"
+        self._reset_pools()
+
+    def _reset_pools(self):
+        self.app._pool = None
+        self.app.amqp._producer_pool = None
+
+    def back_up(self):
+        self.app.conf.task_always_eager, self.app.conf.broker_write_url = self.saved
+        self._reset_pools()
+
+
+@pytest.fixture
+def broker_down():
+    down = BrokerDown()
+    yield down
+    down.back_up()
+
+
+def test_send_now_with_redis_down_answers_and_the_sweep_sends_once_it_is_back(
+    client, marketer, mag, smtp_settings, django_capture_on_commit_callbacks, broker_down, caplog
+):
+    people = [subscriber(mag) for _ in range(2)]
+    c = campaign(mag)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:marketing_campaign_changelist"),
+            {"action": "send_now", "_selected_action": [c.pk]},
+            follow=True,
+        )
+    assert response.status_code == 200
+    assert _status(c) == "sending" and smtp_settings.messages == []
+    [failed] = [r for r in caplog.records if "enqueue failed" in r.getMessage()]
+    assert failed.getMessage().startswith(
+        f"enqueue failed task=apps.marketing.tasks.campaign_fanout_task ids=({c.pk},) error="
+    )
+
+    broker_down.back_up()
+    services.campaign_sweep()
+    assert _status(c) == "sent"
+    assert received_by(smtp_settings) == sorted(p.email for p in people)
+
+
 @pytest.mark.postgres
 def test_erasing_a_recipient_during_a_campaign_lets_it_finish(mag, smtp_settings):
     people = [subscriber(mag) for _ in range(3)]
