@@ -438,6 +438,8 @@ def _enqueue(task, *ids: int) -> bool:
     try:
         task.apply_async(ids, retry=False)
     except Exception as exc:
+        if task.app.conf.task_always_eager:
+            raise  # no broker: the task itself ran here and failed
         logger.warning("enqueue failed task=%s ids=%s error=%s", task.name, ids, type(exc).__name__)
         return False
     return True
