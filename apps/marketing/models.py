@@ -153,7 +153,16 @@ class Delivery(models.Model):
                 fields=["campaign", "customer"], name="delivery_one_per_campaign_customer"
             )
         ]
-        indexes = [models.Index(fields=["campaign", "status"])]
+        indexes = [
+            models.Index(fields=["campaign", "status"]),
+            # What a chunk claims (pending, in id order) and the sweep looks for: small, as
+            # rows leave it once sent.
+            models.Index(
+                fields=["campaign", "id"],
+                condition=models.Q(status="pending"),
+                name="delivery_pending_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"Delivery #{self.pk}"

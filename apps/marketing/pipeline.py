@@ -96,7 +96,11 @@ def campaign_fanout(*, campaign_id: int) -> list[tuple[int, int]]:
 
 
 _CLAIM_SQL = """
-WITH claimed AS (
+WITH sent AS (
+    UPDATE {delivery} SET status = 'sent', sent_at = %s,
+        message_id = %s || CAST(id AS varchar) || %s
+    WHERE id = ANY(%s) AND status = 'sending'
+), claimed AS (
     UPDATE {delivery} SET status = 'sending', claimed_at = %s
     WHERE id IN (
         SELECT id FROM {delivery}
@@ -108,7 +112,8 @@ WITH claimed AS (
     RETURNING id, customer_id, subscription_id, attempts
 )
 SELECT claimed.id, c.email, c.family_name, c.given_name, claimed.subscription_id, s.email_hash,
-       claimed.attempts
+       claimed.attempts,
+       EXISTS (SELECT 1 FROM ({eligible}) AS e WHERE e.id = claimed.subscription_id)
 FROM claimed
 JOIN {customer} AS c ON c.id = claimed.customer_id
 LEFT JOIN {subscription} AS s ON s.id = claimed.subscription_id
@@ -116,51 +121,33 @@ ORDER BY claimed.id
 """
 
 
-def _claim(campaign_id: int, lo: int, hi: int, limit: int) -> list[tuple]:
-    """pending and due → sending, for at most `limit` rows of this range, atomically; returns
-    the claimed rows with what is needed to send (one statement on PostgreSQL). Rows whose
-    subscription is gone (an erasure deletes it and unlinks the delivery) are claimed too,
-    with no subscription, so that they are skipped rather than left pending for ever."""
-    now = timezone.now()
-    if connection.vendor == "postgresql":
-        from apps.customers.models import Customer
-        from apps.marketing.models import Subscription
-
-        sql = _CLAIM_SQL.format(
-            delivery=Delivery._meta.db_table,
-            campaign=Campaign._meta.db_table,
-            customer=Customer._meta.db_table,
-            subscription=Subscription._meta.db_table,
+def _claim_portable(campaign_id: int, lo: int, hi: int, limit: int, now) -> list[tuple]:
+    """The claim for databases other than PostgreSQL (SQLite in `make run` and unit tests)."""
+    if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
+        return []
+    pending = (
+        Delivery.objects.select_for_update()
+        .filter(campaign_id=campaign_id, id__gte=lo, id__lte=hi, status=Delivery.Status.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("id")
+    )
+    ids = list(pending.values_list("id", flat=True)[:limit])
+    Delivery.objects.filter(id__in=ids, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.SENDING, claimed_at=now
+    )
+    return list(
+        Delivery.objects.filter(id__in=ids)
+        .order_by("id")
+        .values_list(
+            "id",
+            "customer__email",
+            "customer__family_name",
+            "customer__given_name",
+            "subscription_id",
+            "subscription__email_hash",
+            "attempts",
         )
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, [now, campaign_id, lo, hi, now, campaign_id, limit])
-            return cursor.fetchall()
-    with transaction.atomic():
-        if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
-            return []
-        pending = (
-            Delivery.objects.select_for_update()
-            .filter(campaign_id=campaign_id, id__gte=lo, id__lte=hi, status=Delivery.Status.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .order_by("id")
-        )
-        ids = list(pending.values_list("id", flat=True)[:limit])
-        Delivery.objects.filter(id__in=ids, status=Delivery.Status.PENDING).update(
-            status=Delivery.Status.SENDING, claimed_at=now
-        )
-        return list(
-            Delivery.objects.filter(id__in=ids)
-            .order_by("id")
-            .values_list(
-                "id",
-                "customer__email",
-                "customer__family_name",
-                "customer__given_name",
-                "subscription_id",
-                "subscription__email_hash",
-                "attempts",
-            )
-        )
+    )
 
 
 def _mark(ids: list[int], status: str, **extra) -> None:
@@ -226,12 +213,12 @@ def _send_batch(
     # Re-check just before sending, in one query over exactly the claimed subscriptions:
     # whoever stopped being eligible since the fan-out (a withdrawal a second ago, an
     # unsubscribe, a restriction, an erasure, a suppression) is skipped.
-    still_eligible = queries.eligible([row[4] for row in claimed if row[4] is not None])
     date = email.utils.format_datetime(timezone.now())
     try:
         for row in claimed:
-            delivery_id, address, family, given, subscription_id, confirmed_hash, attempts = row
-            if subscription_id is None or subscription_id not in still_eligible:
+            delivery_id, address, family, given, subscription_id, confirmed_hash = row[:6]
+            attempts, still_eligible = row[6:8]
+            if subscription_id is None or not still_eligible:
                 results.skipped[SKIPPED_INELIGIBLE].append(delivery_id)
                 continue
             if address_hash(address) != confirmed_hash:
@@ -302,7 +289,7 @@ def _send_batch(
         _mark([row[0] for row in claimed if row[0] not in done], Delivery.Status.PENDING,
               claimed_at=None)  # fmt: skip
         raise
-    _record(queries, results)
+    _record(queries, results, sent=False)  # the sent ones: with the next claim
     return results
 
 
@@ -317,10 +304,10 @@ def campaign_send_chunk(*, campaign_id: int, lo: int, hi: int) -> dict[str, int]
         totals["skipped"] = _skip_cancelled(campaign_id, lo, hi)
         return {**totals, "finalized": Finalize.PENDING}
     batch = settings.MARKETING_CLAIM_BATCH
-    claimed = _claim(campaign_id, lo, hi, batch)
+    queries = _ChunkQueries(campaign)
+    claimed = queries.claim(lo, hi, batch)
     if claimed:
         prepared = PreparedCampaign(campaign)
-        queries = _ChunkQueries(campaign)
         try:
             with RawSender() as sender:
                 while claimed:
@@ -329,7 +316,13 @@ def campaign_send_chunk(*, campaign_id: int, lo: int, hi: int) -> dict[str, int]
                         totals[key] += value
                     if results.unavailable:
                         raise results.unavailable
-                    claimed = _claim(campaign_id, lo, hi, batch)
+                    # On from the last row claimed: the rows before it are done, and each
+                    # claim reads only its own 20 index entries (not the range again).
+                    try:
+                        claimed = queries.claim(claimed[-1][0] + 1, hi, batch, sent=results.sent)
+                    except BaseException:
+                        queries.mark_sent(results.sent)  # a time limit: keep the record
+                        raise
         except MailServerUnavailable as exc:
             # Unreachable, timed out, dropped or closing: the claimed rows went back to
             # pending (in _send_batch) or are put back now, and the whole range waits.
@@ -404,64 +397,69 @@ def _defer_range(campaign_id: int, lo: int, hi: int) -> int:
 
 
 class _ChunkQueries:
-    """The two statements every batch runs, built once per chunk: building a query with the
-    ORM (eligibility is five joins and subqueries) costs more CPU than sending 20 mails."""
-
-    _SENT_SQL = (
-        "UPDATE {delivery} SET status = 'sent', sent_at = %s, "
-        "message_id = %s || CAST(id AS varchar) || %s "
-        "WHERE id = ANY(%s) AND status = 'sending'"
-    )
+    """A chunk's one statement per batch, built once per chunk (building the eligibility query
+    with the ORM costs more CPU than sending 20 mails): on PostgreSQL it records the previous
+    batch's sent rows, claims the next batch (pending and due → sending, SKIP LOCKED) and
+    re-checks the claimed people's eligibility, in one round trip and one transaction."""
 
     def __init__(self, campaign: Campaign):
+        from apps.customers.models import Customer
+        from apps.marketing.models import Subscription
+
         self.campaign = campaign
         self.postgres = connection.vendor == "postgresql"
-        self.domain = campaign.magazine.from_email.rsplit("@", 1)[-1]
-        eligible = eligible_subscriptions(magazine=campaign.magazine).values_list("id", flat=True)
+        self.prefix = f"<c{campaign.pk}.d"
+        self.suffix = "@" + campaign.magazine.from_email.rsplit("@", 1)[-1] + ">"
         if self.postgres:
-            sql, params = eligible.query.sql_with_params()
-            # PostgreSQL pushes the id condition down into the plain subquery.
-            self.eligible_sql = f"SELECT e.id FROM ({sql}) AS e WHERE e.id = ANY(%s)"  # noqa: S608 - the ORM's SQL, values are parameters
-            self.eligible_params = list(params)
-            self.sent_sql = self._SENT_SQL.format(delivery=Delivery._meta.db_table)
+            eligible = eligible_subscriptions(magazine=campaign.magazine).values_list("id")
+            eligible_sql, self.eligible_params = eligible.query.sql_with_params()
+            self.claim_sql = _CLAIM_SQL.format(
+                delivery=Delivery._meta.db_table,
+                campaign=Campaign._meta.db_table,
+                customer=Customer._meta.db_table,
+                subscription=Subscription._meta.db_table,
+                eligible=eligible_sql,
+            )
 
-    def eligible(self, subscription_ids: list[int]) -> set[int]:
-        if not subscription_ids:
-            return set()
-        if not self.postgres:
-            return set(
+    def claim(self, lo: int, hi: int, limit: int, *, sent: list[int] = ()) -> list[tuple]:
+        """Record `sent` as sent, then claim at most `limit` due pending rows of [lo, hi]: their
+        id, address, name, subscription (None once an erasure unlinked it: claimed all the
+        same, to be skipped rather than left pending for ever), confirmed address hash,
+        attempts, and whether they are still eligible."""
+        now = timezone.now()
+        if self.postgres:
+            params = [now, self.prefix, self.suffix, list(sent), now, self.campaign.pk, lo, hi,
+                      now, self.campaign.pk, limit, *self.eligible_params]  # fmt: skip
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(self.claim_sql, params)
+                return cursor.fetchall()
+        with transaction.atomic():
+            self.mark_sent(list(sent))
+            rows = _claim_portable(self.campaign.pk, lo, hi, limit, now)
+            eligible = set(
                 eligible_subscriptions(magazine=self.campaign.magazine)
-                .filter(pk__in=subscription_ids)
+                .filter(pk__in=[row[4] for row in rows if row[4] is not None])
                 .values_list("pk", flat=True)
             )
-        with connection.cursor() as cursor:
-            cursor.execute(self.eligible_sql, [*self.eligible_params, subscription_ids])
-            return {row[0] for row in cursor.fetchall()}
+            return [(*row, row[4] in eligible) for row in rows]
 
     def mark_sent(self, ids: list[int]) -> None:
-        if not ids:
-            return
-        now = timezone.now()
-        prefix, suffix = f"<c{self.campaign.pk}.d", f"@{self.domain}>"
-        if not self.postgres:
-            _mark(
-                ids,
-                Delivery.Status.SENT,
-                sent_at=now,
-                message_id=Concat(
-                    Value(prefix),
-                    Cast("id", output_field=Delivery._meta.get_field("message_id")),
-                    Value(suffix),
-                ),
-            )
-            return
-        with connection.cursor() as cursor:
-            cursor.execute(self.sent_sql, [now, prefix, suffix, ids])
+        _mark(
+            ids,
+            Delivery.Status.SENT,
+            sent_at=timezone.now(),
+            message_id=Concat(
+                Value(self.prefix),
+                Cast("id", output_field=Delivery._meta.get_field("message_id")),
+                Value(self.suffix),
+            ),
+        )
 
 
-def _record(queries: _ChunkQueries, results: _Results) -> None:
+def _record(queries: _ChunkQueries, results: _Results, *, sent: bool = True) -> None:
     # Sent first: of everything here, losing that record is what could send someone twice.
-    queries.mark_sent(results.sent)
+    if sent:
+        queries.mark_sent(results.sent)
     for reason, ids in results.failed.items():
         _mark(ids, Delivery.Status.FAILED, skip_reason=reason)
     for reason, ids in results.skipped.items():
