@@ -110,13 +110,16 @@ WITH sent AS (
         ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
     )
     RETURNING id, customer_id, subscription_id, attempts
+), eligible AS (
+    SELECT e.id FROM ({eligible}) AS e
+    WHERE e.id = ANY(ARRAY(SELECT subscription_id FROM claimed))
 )
 SELECT claimed.id, c.email, c.family_name, c.given_name, claimed.subscription_id, s.email_hash,
-       claimed.attempts,
-       EXISTS (SELECT 1 FROM ({eligible}) AS e WHERE e.id = claimed.subscription_id)
+       claimed.attempts, eligible.id IS NOT NULL
 FROM claimed
 JOIN {customer} AS c ON c.id = claimed.customer_id
 LEFT JOIN {subscription} AS s ON s.id = claimed.subscription_id
+LEFT JOIN eligible ON eligible.id = claimed.subscription_id
 ORDER BY claimed.id
 """
 
