@@ -297,48 +297,112 @@ def _send_batch(
 
 
 def campaign_send_chunk(*, campaign_id: int, lo: int, hi: int) -> dict[str, int]:
-    """Send the due pending deliveries with ids in [lo, hi], claiming and recording them in
-    batches of MARKETING_CLAIM_BATCH over one SMTP connection: a worker killed mid-chunk leaves
-    at most one batch in `sending` (later `unknown`), the rest pending for the sweep. Safe to
-    run any number of times."""
+    """Send the due pending deliveries with ids in [lo, hi] over one SMTP connection, claiming
+    and recording them in batches: while one batch is being sent, the next is claimed (and the
+    one before recorded) in one statement on a second database connection, so the database
+    never makes the mail server wait. At most two half-batches (MARKETING_CLAIM_BATCH rows in
+    all) are ever in `sending`: a worker killed mid-chunk leaves at most that many `unknown`,
+    the rest pending for the sweep. Safe to run any number of times."""
     campaign = Campaign.objects.select_related("magazine").get(pk=campaign_id)
     totals = {"sent": 0, "failed": 0, "skipped": 0, "deferred": 0}
     if campaign.status != Campaign.Status.SENDING:
         totals["skipped"] = _skip_cancelled(campaign_id, lo, hi)
         return {**totals, "finalized": Finalize.PENDING}
-    batch = settings.MARKETING_CLAIM_BATCH
+    half = max(settings.MARKETING_CLAIM_BATCH // 2, 1)
     queries = _ChunkQueries(campaign)
-    claimed = queries.claim(lo, hi, batch)
+    claimed = queries.claim(lo, hi, half)
     if claimed:
         prepared = PreparedCampaign(campaign)
-        try:
-            with RawSender() as sender:
-                while claimed:
-                    results = _send_batch(campaign, prepared, sender, claimed, queries)
-                    for key, value in results.counts().items():
-                        totals[key] += value
-                    if results.unavailable:
-                        raise results.unavailable
-                    # On from the last row claimed: the rows before it are done, and each
-                    # claim reads only its own 20 index entries (not the range again).
-                    try:
-                        claimed = queries.claim(claimed[-1][0] + 1, hi, batch, sent=results.sent)
-                    except BaseException:
-                        queries.mark_sent(results.sent)  # a time limit: keep the record
-                        raise
-        except MailServerUnavailable as exc:
-            # Unreachable, timed out, dropped or closing: the claimed rows went back to
-            # pending (in _send_batch) or are put back now, and the whole range waits.
-            cause = exc.__cause__ or exc
-            deferred = _defer_claimed(claimed) + _defer_range(campaign_id, lo, hi)
-            totals["deferred"] += deferred
-            logger.warning(
-                "mail server unavailable campaign_id=%s lo=%s hi=%s error=%s deferred=%s",
-                campaign_id, lo, hi, type(cause).__name__, deferred,
-            )  # fmt: skip
+        with _Ahead(queries) as ahead:
+            following = ahead.claim(claimed[-1][0] + 1, hi, half)
+            try:
+                with RawSender() as sender:
+                    while claimed:
+                        results = _send_batch(campaign, prepared, sender, claimed, queries)
+                        for key, value in results.counts().items():
+                            totals[key] += value
+                        if results.unavailable:
+                            raise results.unavailable
+                        # The next batch was claimed while this one was sent; claim the one
+                        # after it (from the last id claimed: each claim reads only its own
+                        # index entries) and record this one, while the next is sent.
+                        claimed = ahead.wait(following, also_sent=results.sent)
+                        following = ahead.claim(
+                            (claimed[-1][0] if claimed else hi) + 1, hi, half, sent=results.sent
+                        )
+                    ahead.wait(following)  # records the last batch (claims nothing more)
+            except MailServerUnavailable as exc:
+                # Unreachable, timed out, dropped or closing: the rows claimed and not sent go
+                # back to pending with a retry time, and the whole range waits.
+                cause = exc.__cause__ or exc
+                unsent = claimed + ahead.wait(following)
+                deferred = _defer_claimed(unsent) + _defer_range(campaign_id, lo, hi)
+                totals["deferred"] += deferred
+                logger.warning(
+                    "mail server unavailable campaign_id=%s lo=%s hi=%s error=%s deferred=%s",
+                    campaign_id, lo, hi, type(cause).__name__, deferred,
+                )  # fmt: skip
+            except BaseException:
+                # A time limit: the batch claimed ahead goes back untouched, for the sweep.
+                _mark([row[0] for row in ahead.wait(following)], Delivery.Status.PENDING,
+                      claimed_at=None)  # fmt: skip
+                raise
         if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
             totals["skipped"] += _skip_cancelled(campaign_id, lo, hi)  # cancelled meanwhile
     return {**totals, "finalized": campaign_finalize(campaign_id=campaign_id)}
+
+
+class _Ahead:
+    """Runs the chunk's claim statements on a second thread (and so a second database
+    connection) while this one talks to the mail server. Inside a transaction (a test, a
+    caller's atomic block) another connection would not see its rows: the statements then run
+    here, at once, in the same order."""
+
+    def __init__(self, queries: _ChunkQueries):
+        self.queries = queries
+
+    def __enter__(self):
+        import concurrent.futures
+
+        self.inline = connection.in_atomic_block or connection.vendor != "postgresql"
+        self.pool = None
+        if not self.inline:
+            # The task's query instrumentation (execute wrappers) watches that connection too.
+            wrappers = list(connection.execute_wrappers)
+            self.pool = concurrent.futures.ThreadPoolExecutor(
+                1, initializer=lambda: connection.execute_wrappers.extend(wrappers)
+            )
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            # That thread's own connection (`connection` is looked up in the thread).
+            self.pool.submit(lambda: connection.close()).result()
+            self.pool.shutdown()
+
+    def claim(self, lo: int, hi: int, limit: int, *, sent: list[int] = ()):
+        """queries.claim, started now; `wait` gives its rows."""
+        import concurrent.futures
+
+        if self.pool is not None:
+            future = self.pool.submit(self.queries.claim, lo, hi, limit, sent=sent)
+        else:
+            future = concurrent.futures.Future()
+            try:
+                future.set_result(self.queries.claim(lo, hi, limit, sent=sent))
+            except Exception as exc:
+                future.set_exception(exc)
+        future.sent = list(sent)
+        return future
+
+    def wait(self, future, *, also_sent: list[int] = ()) -> list[tuple]:
+        """The rows the statement claimed. If it failed, the rows it was to record as sent (and
+        `also_sent`) are recorded here, as they went out, before the error is raised."""
+        try:
+            return future.result()
+        except BaseException:
+            self.queries.mark_sent([*future.sent, *also_sent])
+            raise
 
 
 def _skip_cancelled(campaign_id: int, lo: int, hi: int) -> int:
