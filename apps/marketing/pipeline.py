@@ -7,10 +7,12 @@ connections delays the work; the sweep (every minute, services.campaign_sweep) p
 1. fan-out: the eligible recipients are selected in SQL and their Delivery rows written in one
    INSERT … SELECT (unique per campaign and recipient, so a repeated fan-out adds nothing); then
    one chunk task per range of delivery ids.
-2. chunk: in batches of MARKETING_CLAIM_BATCH (20) over one SMTP connection, claim the due
-   pending rows (pending → sending, with SKIP LOCKED, so two workers never claim the same row),
-   re-check their eligibility in one query just before sending (a withdrawal a second ago
-   counts: those rows become `skipped`), send, record; then the next batch. A row is only ever
+2. chunk: in half-batches of MARKETING_CLAIM_BATCH / 2 (10) over one SMTP connection, claim the
+   due pending rows (pending → sending, with SKIP LOCKED, so two workers never claim the same
+   row) and re-check their eligibility in the same statement (a withdrawal a second ago counts:
+   those rows become `skipped`), send, record; the next half-batch is claimed (and the last one
+   recorded) on a second connection while this one is sent, so at most 20 rows of a worker are
+   ever in `sending`. A row is only ever
    sent from `sending`, and only by the chunk that claimed it: a retried, redelivered or
    duplicated chunk finds nothing left to claim. A server that is unreachable, times out or
    answers 4xx puts the rows back to pending with a retry time (exponential backoff); a 5xx

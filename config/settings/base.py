@@ -296,8 +296,9 @@ SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="")
 MARKETING_CHUNK_SIZE = env.int("MARKETING_CHUNK_SIZE", default=1000)
 # A row still `sending` after this long belongs to a lost worker (longer than a chunk can run).
 MARKETING_STALE_SENDING_SECONDS = env.int("MARKETING_STALE_SENDING_SECONDS", default=330)
-# Rows claimed and recorded together: a worker killed mid-chunk leaves at most this many
-# `unknown` (they may have gone out, so they are never resent).
+# At most this many rows of a worker are in `sending` at once (the half-batch being sent and
+# the next, claimed ahead): a worker killed mid-chunk leaves at most this many `unknown` (they
+# may have gone out, so they are never resent).
 MARKETING_CLAIM_BATCH = env.int("MARKETING_CLAIM_BATCH", default=20)
 # A mail server unreachable or answering 4xx: the rows retry after 30 s, 60 s, 120 s… (at most
 # an hour apart) and fail after MARKETING_MAX_ATTEMPTS tries (about 5 hours with these).
