@@ -4,6 +4,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -38,7 +40,7 @@ class CampaignAdmin(ServiceActionsMixin, admin.ModelAdmin):
     list_filter = ["status", "magazine"]
     search_fields = ["subject"]
     form = CampaignForm
-    actions = ["send_now", "schedule", "cancel", "send_test_to_me"]
+    actions = ["send_now", "schedule", "resume_sending", "cancel", "send_test_to_me"]
     change_form_template = "admin/marketing/campaign/change_form.html"
     fields = ["magazine", "subject", "body_text", "body_html", "scheduled_at", "status",
               "eligible_now", "progress", "problems", "started_at", "finished_at"]  # fmt: skip
@@ -73,14 +75,18 @@ class CampaignAdmin(ServiceActionsMixin, admin.ModelAdmin):
         if not obj.pk:
             return "-"
         p = selectors.campaign_progress(campaign=obj)
-        return format_html(
-            '<span class="campaign-progress">{}</span>',
-            gettext(
-                "%(sent)s sent · %(skipped)s skipped · %(failed)s failed · %(unknown)s unknown · "
-                "%(pending)s pending of %(total)s"
-            )
-            % {**p, "pending": p["pending"] + p["sending"]},
-        ) + format_html(
+        text = gettext(
+            "%(sent)s sent · %(skipped)s skipped · %(failed)s failed · %(unknown)s unknown · "
+            "%(pending)s pending of %(total)s"
+        ) % {**p, "pending": p["pending"] + p["sending"]}
+        if p["waiting"]:
+            text += " · " + gettext(
+                "%(waiting)s waiting for the mail server (next try %(next)s)"
+            ) % {
+                "waiting": p["waiting"],
+                "next": date_format(timezone.localtime(p["next_attempt_at"]), "Y-m-d H:i:s"),
+            }
+        return format_html('<span class="campaign-progress">{}</span>', text) + format_html(
             ' <span class="campaign-feedback">{}</span>',
             gettext(
                 "(reported by the mail provider: %(bounced)s bounced · %(complained)s complained)"
@@ -112,6 +118,15 @@ class CampaignAdmin(ServiceActionsMixin, admin.ModelAdmin):
             services.campaign_schedule(campaign=campaign, at=campaign.scheduled_at, by=request.user)
 
         self.apply_service(request, queryset, run, _("scheduled"))
+
+    @admin.action(description=_("Resume sending (retry now)"), permissions=["change"])
+    def resume_sending(self, request, queryset):
+        self.apply_service(
+            request,
+            queryset,
+            lambda c: services.campaign_resume(campaign=c, by=request.user),
+            _("sending resumed"),
+        )
 
     @admin.action(description=_("Cancel"), permissions=["change"])
     def cancel(self, request, queryset):

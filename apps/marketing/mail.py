@@ -111,6 +111,21 @@ def _fits_8bit(template: str) -> bool:
     return all(len(line.encode("utf-8")) + 400 <= _MAX_8BIT_LINE for line in template.split("\n"))
 
 
+def transport_address(address: str) -> str:
+    """The address as it goes into SMTP commands and the To: header: the domain in IDNA form
+    (例え.jp → xn--r8jz45g.jp), the local part as it is (non-ASCII only with SMTPUTF8). Raises
+    ValueError for an address that cannot be sent to; the message never holds the address."""
+    local, at, domain = (address or "").rpartition("@")
+    if not at or not local or not domain or any(c in address for c in '\r\n<> \t"'):
+        raise ValueError("not a mailbox address")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError("domain not valid in IDNA form") from None
+    return f"{local}@{domain}"
+
+
 @dataclass
 class Recipient:
     address: str
@@ -147,9 +162,12 @@ class PreparedCampaign:
         )
         self.domain = magazine.from_email.rsplit("@", 1)[-1]
         self.campaign_id = campaign.pk
+        # Folded with CRLF: Header's default "\n" between encoded words is a bare LF, which
+        # strict servers refuse (RFC 5321 §2.3.8), and Japanese subjects of ~29 characters fold.
+        subject = Header(campaign.subject, "utf-8").encode(linesep="\r\n")
         self.header_prefix = (
             f"From: {from_header}\r\n"
-            f"Subject: {Header(campaign.subject, 'utf-8').encode()}\r\n"
+            f"Subject: {subject}\r\n"
             "MIME-Version: 1.0\r\n"
             f"X-Campaign: {campaign.pk}\r\n"
         ).encode("ascii")
@@ -196,7 +214,7 @@ class PreparedCampaign:
             f"--{b}\r\n"
             'Content-Type: text/plain; charset="utf-8"\r\n'
             f"Content-Transfer-Encoding: {text_cte}\r\n\r\n"
-        ).encode("ascii")
+        ).encode()  # ASCII but for an address that goes out with SMTPUTF8
         middle = (
             f"--{b}\r\n"
             'Content-Type: text/html; charset="utf-8"\r\n'

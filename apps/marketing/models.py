@@ -112,7 +112,10 @@ class Campaign(models.Model):
 class Delivery(models.Model):
     """One campaign to one recipient. Unique per campaign and recipient, so nobody can be
     written down twice; a row moves pending → sending (claimed by exactly one chunk) → sent /
-    failed, or pending → skipped. A row left in `sending` by a crash is never resent."""
+    failed, or pending → skipped. A row left in `sending` by a crash is never resent. When the
+    mail server is unreachable or answers "try later" (4xx) the row goes back to pending with
+    `next_attempt_at` (exponential backoff over `attempts`): the campaign's record of what is
+    left to do is these rows, which the sweep (pipeline.campaign_sweep) drives."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -143,6 +146,11 @@ class Delivery(models.Model):
     message_id = models.CharField(max_length=200, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Tries the mail server deferred (unreachable, timed out, 4xx); pending rows wait until
+    # next_attempt_at (empty: due now).
+    # db_default: the fan-out writes rows with one INSERT … SELECT that names its columns.
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     # What the mail provider reported after the hand-over (esp.py), apart from `status`, which
     # the pipeline owns: a bounce can arrive while its chunk is still recording. db_default,
     # because the pipeline writes rows with a raw INSERT that does not name this column.
@@ -159,7 +167,16 @@ class Delivery(models.Model):
                 fields=["campaign", "customer"], name="delivery_one_per_campaign_customer"
             )
         ]
-        indexes = [models.Index(fields=["campaign", "status"])]
+        indexes = [
+            models.Index(fields=["campaign", "status"]),
+            # What a chunk claims (pending, in id order) and the sweep looks for: small, as
+            # rows leave it once sent.
+            models.Index(
+                fields=["campaign", "id"],
+                condition=models.Q(status="pending"),
+                name="delivery_pending_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"Delivery #{self.pk}"

@@ -6,7 +6,8 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from apps.consents.models import ConsentState, PersonRestriction
 from apps.customers.models import Customer
@@ -60,7 +61,9 @@ def eligible_count(*, magazine: MailMagazine) -> int:
     return eligible_subscriptions(magazine=magazine).count()
 
 
-def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
+def campaign_progress(*, campaign: Campaign) -> dict:
+    """Counts per status, plus `waiting`: the pending rows the mail server deferred (refused,
+    timed out, 4xx) whose retry time has not come, and `next_attempt_at`, the earliest one."""
     counts = dict.fromkeys(Delivery.Status.values, 0)
     for row in Delivery.objects.filter(campaign=campaign).values("status").annotate(n=Count("id")):
         counts[row["status"]] = row["n"]
@@ -71,6 +74,11 @@ def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
         counts[feedback] = 0
     for row in reported.values("feedback").annotate(n=Count("id")):
         counts[row["feedback"]] = row["n"]
+    waiting = Delivery.objects.filter(
+        campaign=campaign, status=Delivery.Status.PENDING, next_attempt_at__gt=timezone.now()
+    ).aggregate(n=Count("id"), next_attempt_at=Min("next_attempt_at"))
+    counts["waiting"] = waiting["n"]
+    counts["next_attempt_at"] = waiting["next_attempt_at"]
     return counts
 
 

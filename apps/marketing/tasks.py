@@ -1,31 +1,27 @@
 """Thin Celery tasks over the pipeline. Every task is safe to run twice (acks_late: a task a
-lost worker was running is delivered again; the claim step makes the rerun send nothing twice)."""
+lost worker was running is delivered again; the claim step makes the rerun send nothing twice).
+None of them is the record of its work: the campaign and its Delivery rows are, and the sweep
+(every minute) enqueues again whatever a lost or never-enqueued task left."""
 
 from celery import shared_task
 from django.conf import settings
 
 from apps.core.durable import durable_task
 from apps.marketing import pipeline, services
-from apps.marketing.transport import ConnectionLost
 
 COMMON = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True}
 
 
 @shared_task(time_limit=600, soft_time_limit=590, **COMMON)
 def campaign_fanout_task(campaign_id: int) -> None:
-    ranges = pipeline.campaign_fanout(campaign_id=campaign_id)
-    for lo, hi in ranges:
-        campaign_chunk_task.delay(campaign_id, lo, hi)
+    services.campaign_enqueue_chunks(
+        campaign_id=campaign_id, ranges=pipeline.campaign_fanout(campaign_id=campaign_id)
+    )
 
 
-@shared_task(
-    autoretry_for=(ConnectionLost, OSError),
-    retry_backoff=5,
-    max_retries=8,
-    time_limit=300,
-    soft_time_limit=290,
-    **COMMON,
-)
+# No autoretry: a mail server that is unavailable defers the rows themselves (a retry time on
+# each), and the sweep sends them when they are due.
+@shared_task(time_limit=300, soft_time_limit=290, **COMMON)
 def campaign_chunk_task(campaign_id: int, lo: int, hi: int) -> None:
     result = pipeline.campaign_send_chunk(campaign_id=campaign_id, lo=lo, hi=hi)
     if result["finalized"] == pipeline.Finalize.IN_FLIGHT:
@@ -48,6 +44,11 @@ def campaign_finalize_task(campaign_id: int) -> None:
 @shared_task(time_limit=120, soft_time_limit=110, **COMMON)
 def campaign_dispatch_due_task() -> None:
     services.campaign_dispatch_due()
+
+
+@shared_task(time_limit=120, soft_time_limit=110, **COMMON)
+def campaign_sweep_task() -> None:
+    services.campaign_sweep()
 
 
 # Durable (apps/core/durable.py): the id only; the link's token is derived from the row.

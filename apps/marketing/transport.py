@@ -1,14 +1,20 @@
 """Sending prebuilt messages over one connection.
 
-With Django's SMTP backend the bytes go straight to smtplib's `sendmail` on the backend's open
-connection; with any other backend (console, locmem in `make run` and unit tests) the bytes are
-wrapped so the backend can handle them as usual."""
+With Django's SMTP backend the bytes go straight to the backend's open smtplib connection (MAIL,
+RCPT and DATA by hand); with any other backend (console, locmem in `make run` and unit tests) the
+bytes are wrapped so the backend can handle them as usual.
+
+What the server answers decides each message's fate (RFC 5321 §4.2.1, §6.1): only a 250 to the
+end of DATA makes the server responsible for it; 5xx is a permanent refusal; 4xx, a timeout, a
+refused or dropped connection mean "not delivered, try again later"."""
 
 from __future__ import annotations
 
+import contextlib
 import email
 import smtplib
 from email import policy
+from enum import StrEnum
 
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
@@ -23,8 +29,23 @@ class RawMessage(EmailMessage):
         return email.message_from_bytes(self._raw, policy=policy)
 
 
-class ConnectionLost(Exception):
-    """The mail server went away: nothing after the message in flight was attempted."""
+class MailServerUnavailable(Exception):
+    """The mail server could not be reached, timed out, dropped the connection or is closing it
+    (421): the message in flight was not accepted, and nothing after it was attempted. The
+    original error is the cause; its text may name a recipient, so only its class is logged."""
+
+
+class Outcome(StrEnum):
+    SENT = "sent"  # 250 at the end of DATA
+    DEFERRED = "deferred"  # 4xx: try again later
+    BOUNCED = "bounced"  # 5xx at RCPT: this mailbox does not take mail (a hard bounce)
+    REFUSED = "refused"  # 5xx elsewhere, or an address we will not put in a command
+
+
+def _outcome(code: int, *, at_rcpt: bool) -> Outcome:
+    if 500 <= code < 600:
+        return Outcome.BOUNCED if at_rcpt else Outcome.REFUSED
+    return Outcome.DEFERRED  # 4xx, or a reply that is neither success nor failure
 
 
 class RawSender:
@@ -33,35 +54,66 @@ class RawSender:
         self.is_smtp = isinstance(self.backend, SMTPBackend)
 
     def __enter__(self):
-        self.backend.open()
         self.eight_bit = False
-        if self.is_smtp:
-            self.backend.connection.ehlo_or_helo_if_needed()
-            self.eight_bit = self.backend.connection.has_extn("8bitmime")
+        # Without SMTP (console, locmem) the bytes are parsed again by the email package,
+        # which takes any address.
+        self.smtputf8 = not self.is_smtp
+        try:
+            self.backend.open()
+            if self.is_smtp:
+                smtp = self.backend.connection
+                smtp.ehlo_or_helo_if_needed()
+                self.eight_bit = smtp.has_extn("8bitmime")
+                self.smtputf8 = smtp.has_extn("smtputf8")
+        except (smtplib.SMTPException, OSError) as exc:
+            self._close_quietly()
+            raise MailServerUnavailable from exc
         return self
 
     def __exit__(self, *exc):
-        self.backend.close()
+        self._close_quietly()
 
-    def send(self, raw: bytes, from_address: str, to: str) -> bool:
-        """True when the server accepted the message; False when it refused this recipient.
-        Raises ConnectionLost when the connection broke (the outcome of this one is unknown)."""
+    def _close_quietly(self):
+        # The connection may be gone already; the outcomes are recorded either way.
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            self.backend.close()
+
+    def send(self, raw: bytes, from_address: str, to: str, *, utf8: bool = False) -> Outcome:
+        """Send one message to one recipient. `utf8`: the address or headers need SMTPUTF8
+        (the caller checked `self.smtputf8`). Raises MailServerUnavailable when the connection
+        broke or the server is closing it: this message was not accepted."""
         if not self.is_smtp:
-            return bool(self.backend.send_messages([RawMessage(raw, from_address, to)]))
-        if any(c in to for c in "\r\n<>") or any(c in from_address for c in "\r\n<>"):
-            return False
-        # MAIL, RCPT and DATA by hand: smtplib.sendmail re-parses both addresses with the email
-        # package on every message, which costs more than building the message itself.
+            try:
+                sent = self.backend.send_messages([RawMessage(raw, from_address, to)])
+            except OSError as exc:
+                raise MailServerUnavailable from exc
+            return Outcome.SENT if sent else Outcome.REFUSED
+        if any(c in to for c in "\r\n<> ") or any(c in from_address for c in "\r\n<> "):
+            return Outcome.REFUSED
+        # By hand: smtplib.sendmail re-parses both addresses with the email package on every
+        # message, which costs more than building the message itself.
         smtp = self.backend.connection
-        body = " BODY=8BITMIME" if self.eight_bit else ""
+        # A non-ASCII address goes into the commands as UTF-8 (RFC 6531), as smtplib.sendmail
+        # does with the SMTPUTF8 option.
+        smtp.command_encoding = "utf-8" if utf8 else "ascii"
+        params = (" BODY=8BITMIME" if self.eight_bit else "") + (" SMTPUTF8" if utf8 else "")
         try:
-            code, _ = smtp.docmd("mail", f"FROM:<{from_address}>{body}")
+            code, _ = smtp.docmd("mail", f"FROM:<{from_address}>{params}")
+            at_rcpt = False
             if code == 250:
                 code, _ = smtp.docmd("rcpt", f"TO:<{to}>")
+                at_rcpt = True
                 if code in (250, 251):
-                    code, _ = smtp.data(raw)
-                    return code == 250
+                    at_rcpt = False
+                    try:
+                        code, _ = smtp.data(raw)
+                    except smtplib.SMTPDataError as exc:  # DATA itself refused (not 354)
+                        code = exc.smtp_code
+                    if code == 250:
+                        return Outcome.SENT
+            if code == 421:  # the server is closing the connection: nothing more goes on it
+                raise MailServerUnavailable
             smtp.rset()
-            return False
+            return _outcome(code, at_rcpt=at_rcpt)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            raise ConnectionLost from exc
+            raise MailServerUnavailable from exc

@@ -309,6 +309,18 @@ SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="")
 MARKETING_CHUNK_SIZE = env.int("MARKETING_CHUNK_SIZE", default=1000)
 # A row still `sending` after this long belongs to a lost worker (longer than a chunk can run).
 MARKETING_STALE_SENDING_SECONDS = env.int("MARKETING_STALE_SENDING_SECONDS", default=330)
+# At most this many rows of a worker are in `sending` at once (the half-batch being sent and
+# the next, claimed ahead): a worker killed mid-chunk leaves at most this many `unknown` (they
+# may have gone out, so they are never resent).
+MARKETING_CLAIM_BATCH = env.int("MARKETING_CLAIM_BATCH", default=20)
+# A mail server unreachable or answering 4xx: the rows retry after 30 s, 60 s, 120 s… (at most
+# an hour apart) and fail after MARKETING_MAX_ATTEMPTS tries (about 5 hours with these).
+MARKETING_RETRY_BASE_SECONDS = env.int("MARKETING_RETRY_BASE_SECONDS", default=30)
+MARKETING_RETRY_MAX_SECONDS = env.int("MARKETING_RETRY_MAX_SECONDS", default=3600)
+MARKETING_MAX_ATTEMPTS = env.int("MARKETING_MAX_ATTEMPTS", default=12)
+# The sweep re-enqueues a campaign's due rows only when no batch of it was claimed for this
+# long (otherwise chunk tasks are at work on it, and duplicates would only claim nothing).
+MARKETING_SWEEP_IDLE_SECONDS = env.int("MARKETING_SWEEP_IDLE_SECONDS", default=30)
 
 # ---------------------------------------------------------------- mail provider webhooks
 # Bounces and complaints reported by the mail provider (django-anymail tracking webhooks under

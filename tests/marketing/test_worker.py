@@ -92,3 +92,52 @@ def test_a_worker_killed_mid_campaign_is_replaced_without_duplicates(celery_work
         Delivery.objects.filter(campaign=c, status="sent").values_list("customer__email", flat=True)
     )
     assert sent_to <= set(received)
+
+
+def test_a_worker_killed_mid_chunk_leaves_at_most_one_batch_unknown_and_the_sweep_sends_the_rest(
+    celery_workers, smtp_sink, settings
+):
+    from apps.marketing.tasks import campaign_sweep_task
+
+    original = smtp_sink.handle_DATA
+
+    async def slow_data(server, session, envelope):
+        import asyncio
+
+        await asyncio.sleep(0.02)
+        return await original(server, session, envelope)
+
+    smtp_sink.handle_DATA = slow_data
+    # One chunk of 1,000 (the default) and a broker that would not hand the killed worker's
+    # task to anyone else for an hour: only the sweep can finish the campaign.
+    settings.MARKETING_STALE_SENDING_SECONDS = 3
+    settings.MARKETING_SWEEP_IDLE_SECONDS = 2
+    env = {"MARKETING_STALE_SENDING_SECONDS": 3, "MARKETING_SWEEP_IDLE_SECONDS": 2,
+           "CELERY_VISIBILITY_TIMEOUT": 3600}  # fmt: skip
+    first = celery_workers("first", **env)
+    mag = magazine()
+    people = [subscriber(mag) for _ in range(150)]
+    c = campaign(mag)
+    services.campaign_send_now(campaign=c)
+    wait_until(lambda: len(smtp_sink.messages) >= 30, timeout=60, interval=0.01)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(10)
+    statuses = Counter(Delivery.objects.filter(campaign=c).values_list("status", flat=True))
+    assert statuses["sending"] <= 20 and statuses["pending"] > 0
+
+    celery_workers("second", **env)
+
+    def swept_and_sent():
+        campaign_sweep_task.delay()  # beat's job, every minute
+        return _sent(c)
+
+    wait_until(swept_and_sent, timeout=90, interval=2)
+    received = Counter(rcpt for m in smtp_sink.messages for rcpt in m["to"])
+    assert max(received.values()) == 1, "somebody got the campaign twice"
+    statuses = Counter(Delivery.objects.filter(campaign=c).values_list("status", flat=True))
+    assert statuses["sent"] + statuses["unknown"] == len(people)
+    assert statuses["unknown"] <= 20
+    sent_to = set(
+        Delivery.objects.filter(campaign=c, status="sent").values_list("customer__email", flat=True)
+    )
+    assert sent_to <= set(received)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketing', '0001_initial'),
+        ('marketing', '0004_delivery_pending_index'),
     ]
 
     operations = [
