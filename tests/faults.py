@@ -25,9 +25,10 @@ def broker_at(url: str):
 
     # Celery reads CELERY_BROKER_URL from the environment before its own setting.
     old_env = os.environ.get("CELERY_BROKER_URL")
-    old_url, old_eager = app.conf.broker_url, app.conf.task_always_eager
+    old = (app.conf.broker_url, app.conf.broker_write_url, app.conf.task_always_eager)
     os.environ["CELERY_BROKER_URL"] = url
-    app.conf.broker_url, app.conf.task_always_eager = url, False
+    # The write URL too: publishing uses it when it is set.
+    app.conf.broker_url, app.conf.broker_write_url, app.conf.task_always_eager = url, url, False
     app._after_fork()  # forget pooled connections to the old broker
     try:
         yield app
@@ -36,7 +37,7 @@ def broker_at(url: str):
             os.environ.pop("CELERY_BROKER_URL", None)
         else:
             os.environ["CELERY_BROKER_URL"] = old_env
-        app.conf.broker_url, app.conf.task_always_eager = old_url, old_eager
+        app.conf.broker_url, app.conf.broker_write_url, app.conf.task_always_eager = old
         app._after_fork()
 
 

@@ -4,6 +4,8 @@ recipient was erased mid-way still finishes. Celery is eager in this process, so
 sweep enqueues runs here, against a real SMTP sink."""
 
 import datetime
+from contextlib import ExitStack
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import Group
@@ -16,6 +18,7 @@ from apps.core.privacy import personal_data_erase
 from apps.customers.models import User
 from apps.marketing import pipeline, services
 from apps.marketing.models import Campaign, Delivery
+from tests.faults import broker_at, closed_url
 from tests.marketing.helpers import campaign, magazine, received_by, subscriber
 
 pytestmark = pytest.mark.django_db
@@ -133,33 +136,12 @@ def test_resume_sending_refuses_a_campaign_that_is_not_sending(client, marketer,
     assert _status(c) == "draft"
 
 
-class BrokerDown:
-    """Celery, in this process, pointed at a port nobody listens on (Redis down), not eager."""
-
-    def __init__(self):
-        from apps.core.benchkit import free_port
-        from config.celery_app import app
-
-        self.app = app
-        self.saved = (app.conf.task_always_eager, app.conf.broker_write_url)
-        app.conf.task_always_eager = False
-        app.conf.broker_write_url = f"redis://127.0.0.1:{free_port()}/0"
-        self._reset_pools()
-
-    def _reset_pools(self):
-        self.app._pool = None
-        self.app.amqp._producer_pool = None
-
-    def back_up(self):
-        self.app.conf.task_always_eager, self.app.conf.broker_write_url = self.saved
-        self._reset_pools()
-
-
 @pytest.fixture
 def broker_down():
-    down = BrokerDown()
-    yield down
-    down.back_up()
+    """Redis down for this process (tests/faults.py), with `back_up()` to bring it back."""
+    with ExitStack() as stack:
+        stack.enter_context(broker_at(closed_url()))
+        yield SimpleNamespace(back_up=stack.close)
 
 
 def test_send_now_with_redis_down_answers_and_the_sweep_sends_once_it_is_back(
