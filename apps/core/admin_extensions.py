@@ -9,7 +9,7 @@ into a privacy request. The upper app's admin module says so once::
 and the lower app's ModelAdmin inherits ``ExtensibleAdminMixin``, which reads the additions on
 each request (so the order of the apps' admin modules does not matter). No app assigns to
 another app's ModelAdmin class: that change would be invisible where the class is written.
-A check (core.E010) stops an addition no admin reads, which would otherwise do nothing.
+Checks (core.E010-E012) stop an addition no admin reads, which would do nothing, and do for\nadded inlines and actions what Django's checks do for an admin's own.
 """
 
 from __future__ import annotations
@@ -62,9 +62,11 @@ class ExtensibleAdminMixin:
 
 
 def admin_extensions_check(app_configs, **kwargs) -> list[Error]:
-    """An addition for a model whose registered admin does not read additions is an error."""
+    """What Django checks of an admin's own inlines and actions, for the ones added to it: an
+    addition no admin reads (it would do nothing), an inline that does not fit the model, an
+    action that would replace one of the admin's own or asks for a permission it cannot check."""
     errors = []
-    for model in _EXTENSIONS:
+    for model, extension in _EXTENSIONS.items():
         try:
             model_admin = admin.site.get_model_admin(model)
         except NotRegistered:
@@ -79,4 +81,29 @@ def admin_extensions_check(app_configs, **kwargs) -> list[Error]:
                     id="core.E010",
                 )
             )
+            continue
+        for inline in extension.inlines:
+            errors += inline(model, model_admin.admin_site).check()
+        own = {name for name, _function in model_admin.admin_site.actions}
+        own |= {a if isinstance(a, str) else a.__name__ for a in model_admin.actions or ()}
+        for function in extension.actions:
+            name = function.__name__
+            if name in own:
+                errors.append(
+                    Error(
+                        f"The action {name!r} added to {model._meta.label}'s admin has the name "
+                        "of one of its own actions.",
+                        id="core.E011",
+                    )
+                )
+            for permission in getattr(function, "allowed_permissions", ()):
+                if not hasattr(model_admin, f"has_{permission}_permission"):
+                    errors.append(
+                        Error(
+                            f"The action {name!r} added to {model._meta.label}'s admin needs "
+                            f"the {permission!r} permission, which that admin cannot check "
+                            f"(it has no has_{permission}_permission()).",
+                            id="core.E012",
+                        )
+                    )
     return errors

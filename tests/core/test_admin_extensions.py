@@ -116,3 +116,25 @@ def test_an_extension_no_admin_reads_stops_the_checks(registry):
     admin_extension_add(model=Product, actions=[archive])  # ProductAdmin reads no extensions
     (error,) = admin_extensions_check(None)
     assert error.id == "core.E010" and "orders.Product" in error.msg
+
+
+@admin.action(description="Escalate", permissions=["escalate"])
+def escalate(modeladmin, request, queryset):
+    pass
+
+
+def restrict_customers(modeladmin, request, queryset):
+    pass
+
+
+class ProductInline(admin.TabularInline):
+    model = Product  # no foreign key to Inquiry
+
+
+def test_additions_are_checked_like_the_admin_s_own(registry):
+    from apps.customers.models import Customer
+
+    admin_extension_add(model=Inquiry, actions=[escalate], inlines=[ProductInline])
+    admin_extension_add(model=Customer, actions=[restrict_customers])
+    ids = sorted(error.id for error in admin_extensions_check(None))
+    assert ids == ["admin.E202", "core.E011", "core.E012"]

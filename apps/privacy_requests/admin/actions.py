@@ -26,8 +26,6 @@ from apps.privacy_requests.models import ERASURE_KINDS, IdentityMethod
 class RequestActionsMixin:
     """The steps of PrivacyRequestAdmin, named as the workflow's moves (services.workflow.MOVES)."""
 
-    # ------------------------------------------------------------ actions
-
     def _each(self, request, queryset, apply, done_message):
         return self.apply_service(
             request, queryset, apply, done_message, label=lambda pr: pr.reference
