@@ -92,7 +92,7 @@ def test_the_buttons_and_the_state_machine_are_one_table():
     for move in MOVES:
         assert (move.name in actions) == move.by_staff, move.name
     assert not hasattr(request_admin, "ACTIONS_BY_STATUS")
-    # A move listed twice (one per target) is offered once, in the table's order.
+    # In the table's order; a closed request has no step left.
     assert moves_from(Status.IDENTITY) == [
         "send_code",
         "check_code",
@@ -127,3 +127,16 @@ def test_every_module_of_the_request_admin_is_under_400_lines():
     assert package.is_dir()
     sizes = {path.name: len(path.read_text().splitlines()) for path in package.glob("*.py")}
     assert sizes and all(lines < 400 for lines in sizes.values()), sizes
+
+
+def test_a_step_taken_out_of_the_table_leaves_the_page(client, customer, officer, monkeypatch):
+    """The page holds no list of its own: the table of moves is the one copy."""
+    from apps.privacy_requests.services import workflow
+
+    pr = make_request(customer, kind=Kind.ERASURE)
+    client.force_login(officer)
+    assert _buttons(client, pr) == ["start_verification", "withdraw"]
+    monkeypatch.setattr(
+        workflow, "MOVES", tuple(move for move in workflow.MOVES if move.name != "withdraw")
+    )
+    assert _buttons(client, pr) == ["start_verification"]

@@ -74,7 +74,7 @@ MOVES: tuple[Move, ...] = (
     _move("reject", _ASKED, [Status.REJECTED]),
     _move("answer_no_data", [Status.REVIEW], [Status.COMPLETED]),
     _move("carry_out", [Status.APPROVED], [Status.CARRYING_OUT]),
-    _move("extend_deadline", [Status.REVIEW, Status.APPROVED]),
+    _move("extend_deadline", [Status.REVIEW, Status.APPROVED]),  # for GDPR requests only
     # Carrying out waits on a worker: "carry out again" when it was lost or gave up.
     _move("carry_out_again", [Status.CARRYING_OUT]),
     _move("complete", [Status.CARRYING_OUT], [Status.COMPLETED]),
@@ -91,9 +91,8 @@ TRANSITIONS: dict[str, set[str]] = {
 
 
 def moves_from(status: str) -> list[str]:
-    """The steps staff may take on a request in `status`, each once, in the table's order."""
-    names = [move.name for move in MOVES if move.by_staff and status in move.sources]
-    return list(dict.fromkeys(names))
+    """The steps staff may take on a request in `status`, in the table's order."""
+    return [move.name for move in MOVES if move.by_staff and status in move.sources]
 
 
 class IllegalTransition(ValidationError):
