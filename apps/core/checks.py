@@ -4,6 +4,7 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
+from apps.core.admin_extensions import admin_extensions_check
 from apps.core.ratelimit import parse_rate
 from apps.core.security import proxy_chain_reader
 
@@ -27,3 +28,7 @@ def check_trusted_proxies_and_rate_limits(app_configs, **kwargs):
         except ValueError as exc:
             errors.append(Error(f"RATE_LIMITS[{scope!r}]: {exc}", id="core.E002"))
     return errors
+
+
+# An inline or action an upper app added to an admin that does not read them would do nothing.
+register(Tags.admin)(admin_extensions_check)

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin_extensions import ExtensibleAdminMixin
 from apps.customers import services
 from apps.customers.models import Address, Customer, Inquiry, User
 
@@ -68,7 +69,9 @@ class RestrictForm(forms.Form):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ExtensibleAdminMixin, admin.ModelAdmin):
+    """Apps above customers add their inlines through apps.core.admin_extensions."""
+
     list_display = ["id", "family_name", "given_name", "status", "acquired_via", "created_at"]
     list_filter = ["status", "acquired_via"]
     search_fields = [
@@ -108,13 +111,6 @@ class CustomerAdmin(admin.ModelAdmin):
     inlines = [AddressInline]
     actions = ["restrict_customers", "lift_restriction"]
     show_full_result_count = False
-
-    def get_inlines(self, request, obj):
-        # The orders inline lives in the orders app; it adds itself (customers knows nothing of
-        # orders).
-        return [*self.inlines, *self.extra_inlines]
-
-    extra_inlines: list = []
 
     def get_readonly_fields(self, request, obj=None):
         # A member's e-mail is their login (see UserAdmin.get_readonly_fields); a guest's is
@@ -172,7 +168,9 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Inquiry)
-class InquiryAdmin(admin.ModelAdmin):
+class InquiryAdmin(ExtensibleAdminMixin, admin.ModelAdmin):
+    """Apps above customers add their actions through apps.core.admin_extensions."""
+
     list_display = ["id", "topic", "status", "created_at", "acknowledged_at"]
     list_filter = ["topic", "status"]
     search_fields = ["name", "email"]

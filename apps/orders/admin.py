@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from apps.customers.admin import CustomerAdmin
+from apps.core.admin_extensions import admin_extension_add
+from apps.customers.models import Customer
 from apps.orders.models import Order, OrderLine, Payment, Product
 
 
@@ -75,4 +76,5 @@ class CustomerOrderInline(admin.TabularInline):
         return False
 
 
-CustomerAdmin.extra_inlines = [*CustomerAdmin.extra_inlines, CustomerOrderInline]
+# customers knows nothing of orders: its customer admin reads the inline added here.
+admin_extension_add(model=Customer, inlines=[CustomerOrderInline])

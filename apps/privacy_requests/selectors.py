@@ -11,6 +11,7 @@ from apps.core.privacy import ErasureReport, personal_data_erase, personal_data_
 from apps.customers.models import Customer
 from apps.privacy_requests.models import (
     DUE_SOON_DAYS,
+    ERASURE_KINDS,
     OPEN_STATUSES,
     Notice,
     PrivacyRequest,
@@ -52,10 +53,12 @@ def letters_to_post(*, privacy_request: PrivacyRequest) -> QuerySet[Notice]:
     return privacy_request.notices.filter(sent_at=None).order_by("created_at", "pk")
 
 
-def other_open_requests(*, privacy_request: PrivacyRequest) -> list[str]:
-    """The references of the same person's other open requests: an erasure would empty them,
-    so they are answered (or closed) first."""
-    if privacy_request.customer_id is None:
+def erasure_blocked_by(*, privacy_request: PrivacyRequest) -> list[str]:
+    """The references of the same person's other open requests when `privacy_request` is an
+    erasure: it would empty them, so they are answered (or closed) first. Empty when nothing
+    blocks it. The one place of this rule: the carry-out service refuses by it, the admin
+    warns and withholds its confirmation button by it."""
+    if privacy_request.kind not in ERASURE_KINDS or privacy_request.customer_id is None:
         return []
     return list(
         PrivacyRequest.objects.filter(

@@ -74,17 +74,16 @@ def privacy_request_carry_out(*, privacy_request: PrivacyRequest, by: User) -> P
         raise ValidationError(
             _("Nobody on file matches this request: answer “no data held” instead.")
         )
-    if privacy_request.kind in ERASURE_KINDS:
-        from apps.privacy_requests.selectors import other_open_requests
+    from apps.privacy_requests.selectors import erasure_blocked_by
 
-        if others := other_open_requests(privacy_request=privacy_request):
-            raise ValidationError(
-                _(
-                    "This person's other requests are still open (%(references)s): answer, "
-                    "reject or withdraw them first, since the erasure empties them."
-                )
-                % {"references": ", ".join(others)}
+    if others := erasure_blocked_by(privacy_request=privacy_request):
+        raise ValidationError(
+            _(
+                "This person's other requests are still open (%(references)s): answer, "
+                "reject or withdraw them first, since the erasure empties them."
             )
+            % {"references": ", ".join(others)}
+        )
     transition(privacy_request, Status.CARRYING_OUT, step=Step.CARRY_OUT_STARTED, by=by)
     durable_enqueue(privacy_request_execute_task, privacy_request.pk)
     return privacy_request

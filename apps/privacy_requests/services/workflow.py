@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -43,19 +44,55 @@ logger = logging.getLogger(__name__)
 
 Step = RequestEvent.Step
 
-# The state machine. Anything not listed here is refused.
-TRANSITIONS: dict[str, set[str]] = {
-    Status.RECEIVED: {Status.IDENTITY, Status.WITHDRAWN},
-    Status.IDENTITY: {Status.FEE, Status.REVIEW, Status.REJECTED, Status.WITHDRAWN},
-    Status.FEE: {Status.REVIEW, Status.REJECTED, Status.WITHDRAWN},
-    Status.REVIEW: {Status.APPROVED, Status.REJECTED, Status.COMPLETED, Status.WITHDRAWN},
-    Status.APPROVED: {Status.CARRYING_OUT, Status.WITHDRAWN},
+
+class Move(NamedTuple):
+    """A step taken on a request: from which statuses, and to which (none: it stays put)."""
+
+    name: str  # the service's verb, and the name of the admin action that calls it
+    sources: frozenset[str]
+    targets: frozenset[str] = frozenset()
+    by_staff: bool = True  # False: only the system takes it (no admin action of that name)
+
+
+def _move(name, sources, targets=(), *, by_staff=True) -> Move:
+    return Move(name, frozenset(sources), frozenset(targets), by_staff)
+
+
+_ASKED = (Status.IDENTITY, Status.FEE, Status.REVIEW)
+_BEFORE_CARRYING_OUT = (Status.RECEIVED, *_ASKED, Status.APPROVED)
+
+# The state machine, one row per step. The transitions below are read from it, and so are the
+# buttons on a request's admin page (the steps its status is a source of, in this order): a
+# step is added, moved or removed here and nowhere else.
+MOVES: tuple[Move, ...] = (
+    _move("start_verification", [Status.RECEIVED], [Status.IDENTITY]),
+    _move("send_code", [Status.IDENTITY]),
+    _move("check_code", [Status.IDENTITY], [Status.FEE, Status.REVIEW]),
+    _move("verify_documents", [Status.IDENTITY], [Status.FEE, Status.REVIEW]),
+    _move("record_fee", [Status.FEE], [Status.REVIEW]),
+    _move("approve", [Status.REVIEW], [Status.APPROVED]),
+    _move("reject", _ASKED, [Status.REJECTED]),
+    _move("answer_no_data", [Status.REVIEW], [Status.COMPLETED]),
+    _move("carry_out", [Status.APPROVED], [Status.CARRYING_OUT]),
+    _move("extend_deadline", [Status.REVIEW, Status.APPROVED]),  # for GDPR requests only
+    # Carrying out waits on a worker: "carry out again" when it was lost or gave up.
+    _move("carry_out_again", [Status.CARRYING_OUT]),
+    _move("complete", [Status.CARRYING_OUT], [Status.COMPLETED]),
+    _move("withdraw", _BEFORE_CARRYING_OUT, [Status.WITHDRAWN]),
     # Back to review only when a correction turns out not to pass validation any more.
-    Status.CARRYING_OUT: {Status.COMPLETED, Status.REVIEW},
-    Status.REJECTED: set(),
-    Status.COMPLETED: set(),
-    Status.WITHDRAWN: set(),
+    _move("carry_out_failed", [Status.CARRYING_OUT], [Status.REVIEW], by_staff=False),
+)
+
+# Anything not listed here is refused.
+TRANSITIONS: dict[str, set[str]] = {
+    status: {target for move in MOVES if status in move.sources for target in move.targets}
+    for status in Status.values
 }
+
+
+def moves_from(status: str) -> list[str]:
+    """The steps staff may take on a request in `status`, in the table's order."""
+    return [move.name for move in MOVES if move.by_staff and status in move.sources]
 
 
 class IllegalTransition(ValidationError):

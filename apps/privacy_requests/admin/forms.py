@@ -1,0 +1,64 @@
+"""The form of a request staff record by hand (it came by letter, e-mail or phone)."""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.form_fields import JSONField
+from apps.customers.models import Customer
+from apps.privacy_requests.models import (
+    Channel,
+    DisclosureForm,
+    Kind,
+    Law,
+    PrivacyRequest,
+    RequesterType,
+)
+
+
+class StaffRequestForm(forms.Form):
+    """A request received by letter, e-mail or phone, entered by staff."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices)
+    law = forms.ChoiceField(label=_("Law"), choices=Law.choices, initial=Law.APPI)
+    channel = forms.ChoiceField(
+        label=_("Received by"),
+        choices=[(c.value, c.label) for c in Channel if c != Channel.MYPAGE],
+        initial=Channel.POSTAL_MAIL,
+    )
+    received_on = forms.DateField(
+        label=_("Received on"), initial=timezone.localdate, help_text=_("Starts the deadline.")
+    )
+    requester_type = forms.ChoiceField(label=_("Requester"), choices=RequesterType.choices)
+    customer = forms.ModelChoiceField(
+        label=_("Customer id (empty if nobody on file matches)"),
+        queryset=Customer.objects.exclude(status=Customer.Status.ERASED),
+        required=False,
+        widget=forms.NumberInput,
+    )
+    requester_name = forms.CharField(label=_("Requester name"), max_length=200)
+    requester_email = forms.EmailField(label=_("Requester e-mail"), required=False)
+    requester_postal_address = forms.CharField(
+        label=_("Requester postal address"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+    representative_name = forms.CharField(
+        label=_("Representative name"), max_length=200, required=False
+    )
+    language = forms.ChoiceField(
+        label=_("Language for notices"),
+        choices=PrivacyRequest._meta.get_field("language").choices,
+        initial="ja",
+        required=False,
+    )
+    disclosure_form = forms.ChoiceField(
+        label=_("Disclosure form"), choices=DisclosureForm.choices, required=False
+    )
+    details = forms.CharField(
+        label=_("What was asked"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    requested_changes = JSONField(
+        label=_('Correction/addition: new values as JSON, e.g. {"phone": "03-1234-5678"}'),
+        required=False,
+    )
