@@ -161,6 +161,9 @@ class PersonalDataHandler:
     # Handlers whose erasers must run before this one's (the customer row goes last: the
     # others still read it).
     runs_after: tuple[str, ...] = ()
+    # Handlers whose erasers must run after this one's: what a new app says so that it runs
+    # before the customer row is emptied, without editing the customers app.
+    runs_before: tuple[str, ...] = ()
     # "app_label.ModelName" -> what the eraser's count of it is, in people's words, where the
     # model's plural name would not say it (gettext_lazy).
     labels: Mapping[str, StrOrPromise] = field(default_factory=dict)
@@ -191,11 +194,12 @@ def register(
     covers: dict[str, tuple[str, ...]],
     sections: tuple[Section, ...] = (),
     runs_after: tuple[str, ...] = (),
+    runs_before: tuple[str, ...] = (),
     labels: Mapping[str, StrOrPromise] | None = None,
     restricter: Restricter | None = None,
 ) -> None:
-    """Add an app's handler. A cycle in `runs_after` raises here; a name no app registered
-    raises here too once the registry is closed (at start-up, `registry_close`)."""
+    """Add an app's handler. A cycle in `runs_after`/`runs_before` raises here; a name no app
+    registered raises here too once the registry is closed (at start-up, `registry_close`)."""
     handler = PersonalDataHandler(
         name=name,
         exporter=exporter,
@@ -203,6 +207,7 @@ def register(
         covers=covers,
         sections=tuple(sections),
         runs_after=tuple(runs_after),
+        runs_before=tuple(runs_before),
         labels=dict(labels or {}),
         restricter=restricter,
     )
@@ -230,28 +235,32 @@ def registry_close() -> None:
 
 def _check_known() -> None:
     for handler in _registry.values():
-        unknown = set(handler.runs_after) - set(_registry)
+        unknown = {*handler.runs_after, *handler.runs_before} - set(_registry)
         if unknown:
             raise ImproperlyConfigured(
-                f"personal-data handler {handler.name!r} runs after unknown {sorted(unknown)}"
+                f"personal-data handler {handler.name!r} is ordered against unknown "
+                f"{sorted(unknown)}"
             )
 
 
+def _after(handler: PersonalDataHandler) -> set[str]:
+    """The registered handlers that must run before `handler`."""
+    before_it = {h.name for h in _registry.values() if handler.name in h.runs_before}
+    return ({*handler.runs_after} & set(_registry)) | before_it
+
+
 def handlers() -> list[PersonalDataHandler]:
-    """Every handler in the order its eraser runs: after those it names in `runs_after`, and
-    otherwise in the order they registered."""
+    """Every handler in the order its eraser runs: after those it names in `runs_after` (and
+    those naming it in `runs_before`), and otherwise in the order they registered."""
     done: list[PersonalDataHandler] = []
     waiting = list(_registry.values())
     while waiting:
         known = {handler.name for handler in done}
-        ready = next(
-            (h for h in waiting if all(n in known or n not in _registry for n in h.runs_after)),
-            None,
-        )
+        ready = next((h for h in waiting if _after(h) <= known), None)
         if ready is None:
             raise ImproperlyConfigured(
-                "personal-data handlers run after each other in a cycle: "
-                + ", ".join(f"{h.name} after {list(h.runs_after)}" for h in waiting)
+                "personal-data handlers are ordered in a cycle: "
+                + ", ".join(f"{h.name} after {sorted(_after(h))}" for h in waiting)
             )
         done.append(ready)
         waiting.remove(ready)
