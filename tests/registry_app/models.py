@@ -20,3 +20,6 @@ class LoyaltyCard(models.Model):
     class Meta:
         verbose_name = _("loyalty card")
         verbose_name_plural = _("loyalty cards")
+
+    def __str__(self) -> str:
+        return self.number
