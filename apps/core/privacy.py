@@ -36,7 +36,7 @@ class ErasureReport:
 
     deleted: dict[str, int] = field(default_factory=dict)
     anonymised: dict[str, int] = field(default_factory=dict)
-    # label -> (count, why it is kept, until when)
+    # "app_label.ModelName" -> (count, why it is kept, until when); in words: `labels`
     kept: dict[str, tuple[int, str, datetime.date | None]] = field(default_factory=dict)
 
     def merge(self, other: ErasureReport) -> None:
