@@ -11,7 +11,14 @@ from django.utils.translation import pgettext_lazy
 
 from apps.core.db import delete_together
 from apps.core.locks import person_lock
-from apps.core.privacy import Column, ErasureReport, Section, register, register_person_lock
+from apps.core.privacy import (
+    Column,
+    ErasureReport,
+    Section,
+    columns_of,
+    register,
+    register_person_lock,
+)
 from apps.customers.models import Address, Customer, EmailConfirmation, Inquiry, Session, User
 
 CUSTOMER_FIELDS = (
@@ -55,40 +62,52 @@ EMAIL = Column("email", _("E-mail address"))
 
 # Section titles have a context of their own: words like "Profile" are translated for My
 # Page's menu elsewhere.
+# Labels are the fields' verbose names, except where the page says it in other words.
 PROFILE = Section(
     "profile",
     pgettext_lazy("disclosure page section", "Profile"),
-    (
-        RECORD_NUMBER,
-        Column("family_name", _("Family name")),
-        Column("given_name", _("Given name")),
-        Column("family_name_kana", _("Family name (kana)")),
-        Column("given_name_kana", _("Given name (kana)")),
-        Column("date_of_birth", _("Date of birth")),
-        PHONE,
-        EMAIL,
-        Column("restriction_reason", _("Reason your account was restricted")),
-        Column("acquired_via", _("How you became a customer"), choices=Customer.AcquiredVia),
-        Column("status", _("Status"), choices=Customer.Status),
-        Column("created_at", _("Recorded at")),
+    columns_of(
+        Customer,
+        "id",
+        "family_name",
+        "given_name",
+        "family_name_kana",
+        "given_name_kana",
+        "date_of_birth",
+        "phone",
+        "email",
+        "restriction_reason",
+        "acquired_via",
+        "status",
+        "created_at",
+        id=RECORD_NUMBER,
+        phone=PHONE,
+        email=EMAIL,
+        restriction_reason=Column("restriction_reason", _("Reason your account was restricted")),
+        acquired_via=Column(
+            "acquired_via", _("How you became a customer"), choices=Customer.AcquiredVia
+        ),
+        created_at=Column("created_at", _("Recorded at")),
     ),
     _("The details you registered with us."),
 )
 ADDRESSES = Section(
     "addresses",
     pgettext_lazy("disclosure page section", "Addresses"),
-    (
-        RECORD_NUMBER,
-        Column("country", _("Country")),
-        Column("is_default", _("Default address")),
-        Column("label", _("Address name")),
-        Column("recipient_name", _("Recipient name")),
-        Column("postal_code", _("Postal code")),
-        Column("prefecture", _("Prefecture")),
-        Column("city", _("City, ward, town")),
-        Column("line1", _("Street and number")),
-        Column("line2", _("Building, room")),
-        PHONE,
+    columns_of(
+        Address,
+        "id",
+        "country",
+        "is_default",
+        *ADDRESS_FIELDS,
+        id=RECORD_NUMBER,
+        phone=PHONE,
+        is_default=Column("is_default", _("Default address")),
+        label=Column("label", _("Address name")),
+        recipient_name=Column("recipient_name", _("Recipient name")),
+        # Stored as the prefecture's own name: nothing to resolve.
+        prefecture=Column("prefecture", _("Prefecture")),
+        line1=Column("line1", _("Street and number")),
     ),
     _("The delivery addresses saved with your account."),
 )
@@ -123,12 +142,16 @@ LOGIN = Section(
 EMAIL_CONFIRMATIONS = Section(
     "email_confirmations",
     pgettext_lazy("disclosure page section", "E-mail address confirmations"),
-    (
-        Column("kind", _("Why"), choices=EmailConfirmation.Kind),
-        Column("email", _("Address confirmed")),
-        Column("previous_email", _("Address it replaced")),
-        Column("created_at", _("Sent at")),
-        Column("confirmed_at", _("Confirmed at")),
+    columns_of(
+        EmailConfirmation,
+        "kind",
+        "email",
+        "previous_email",
+        "created_at",
+        "confirmed_at",
+        kind=Column("kind", _("Why"), choices=EmailConfirmation.Kind),
+        email=Column("email", _("Address confirmed")),
+        previous_email=Column("previous_email", _("Address it replaced")),
     ),
     _("The links we sent to confirm your e-mail address, and when you opened them."),
 )

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, pgettext_lazy
 
 from apps.core.dates import add_months
-from apps.core.privacy import Column, ErasureReport, Section, register
+from apps.core.privacy import Column, ErasureReport, Section, columns_of, register
 from apps.customers.models import Customer
 from apps.orders.models import Order, Payment
 
@@ -43,14 +43,21 @@ ORDERS = Section(
     "orders",
     pgettext_lazy("disclosure page section", "Orders"),
     (
-        Column("number", _("Order number")),
-        Column("placed_at", _("Ordered at")),
-        Column("status", _("Status"), choices=Order.Status),
-        Column("total", _("Total"), money=True),
-        Column("ship_name", _("Shipping name")),
-        Column("ship_postal_code", _("Shipping postal code")),
-        Column("ship_address", _("Shipping address")),
-        Column("ship_phone", _("Shipping phone number")),
+        # Labels are the fields' verbose names, except where the page says it in other words.
+        *columns_of(
+            Order,
+            "number",
+            "placed_at",
+            "status",
+            "total",
+            *ORDER_FIELDS,
+            placed_at=Column("placed_at", _("Ordered at")),
+            total=Column("total", _("Total"), money=True),
+            ship_name=Column("ship_name", _("Shipping name")),
+            ship_postal_code=Column("ship_postal_code", _("Shipping postal code")),
+            ship_address=Column("ship_address", _("Shipping address")),
+            ship_phone=Column("ship_phone", _("Shipping phone number")),
+        ),
         Column(
             "lines",
             _("Items"),
