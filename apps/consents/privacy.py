@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from apps.consents import services
 from apps.consents.models import (
@@ -17,12 +18,13 @@ from apps.consents.models import (
     ConsentState,
     PersonRestriction,
     ProvisionRecord,
+    Purpose,
     ReceiptRecord,
     Source,
     VisitorLink,
 )
 from apps.core.db import delete_together
-from apps.core.privacy import ErasureReport, RestrictionScope, register
+from apps.core.privacy import Column, ErasureReport, RestrictionScope, Section, register
 from apps.customers.models import Customer
 
 CONTEXT_FIELDS = ("ip_address", "user_agent")
@@ -35,7 +37,75 @@ def _theirs(customer_id: int, prefix: str = "") -> Q:
     return Q(**{f"{prefix}customer_id": customer_id}) | Q(**{f"{prefix}visitor_id__in": visitors})
 
 
-def export(customer_id: int) -> dict[str, list[dict]]:
+def _purpose_names() -> dict[str, str]:
+    """The purposes of use in the active language: the rows give their codes only."""
+    return {purpose.code: purpose.name for purpose in Purpose.objects.all()}
+
+
+PURPOSE = Column("purpose", _("Purpose of use"), choices=_purpose_names)
+DATA_ITEMS = Column("data_items", _("Data items"))
+
+CONSENTS = Section(
+    "consents",
+    pgettext_lazy("disclosure page section", "Consents (current)"),
+    (
+        PURPOSE,
+        Column("status", _("Status"), choices=ConsentState.Status),
+        Column("since", _("Last changed at")),
+    ),
+    _("What you currently agree to, for each purpose of use."),
+)
+CONSENT_HISTORY = Section(
+    "consent_history",
+    pgettext_lazy("disclosure page section", "Consent history"),
+    (
+        PURPOSE,
+        Column("action", _("Given or withdrawn"), choices=ConsentEvent.Action),
+        Column("source", _("Via"), choices=Source),
+        Column("at", _("Date and time")),
+        Column("policy_version", _("Privacy policy version")),
+        Column("wording", _("Text you were shown")),
+        Column("ip_address", _("IP address")),
+        Column("user_agent", _("Browser (user agent)")),
+    ),
+    _("Every time you gave or withdrew consent, with the text you were shown."),
+)
+THIRD_PARTY_PROVISION = Section(
+    "third_party_provision",
+    pgettext_lazy("disclosure page section", "Third-party provision records"),
+    (
+        Column("recipient", _("Recipient")),
+        Column("recipient_address", _("Recipient's address")),
+        Column("provided_on", _("Provided on")),
+        DATA_ITEMS,
+        Column("basis", _("Basis"), choices=ProvisionRecord.Basis),
+    ),
+    _("When we provided your data to another company: to whom and on what basis."),
+)
+RECEIVED_FROM_THIRD_PARTIES = Section(
+    "received_from_third_parties",
+    pgettext_lazy("disclosure page section", "Data received from third parties"),
+    (
+        Column("provider", _("Provided by")),
+        Column("received_on", pgettext_lazy("data received from a third party", "Received on")),
+        DATA_ITEMS,
+        Column("how_acquired", _("How the provider obtained the data")),
+    ),
+    _("Data about you we received from another company, and how they obtained it."),
+)
+RESTRICTIONS = Section(
+    "restrictions",
+    pgettext_lazy("disclosure page section", "Restrictions of use"),
+    (
+        Column("stop_use", _("Stop of use")),
+        Column("stop_provision", _("Stop of provision to third parties")),
+        Column("updated_at", _("Updated at")),
+    ),
+    _("Whether you asked us to stop using your data or to stop providing it to others."),
+)
+
+
+def export(customer_id: int) -> list[Section]:
     events = ConsentEvent.objects.filter(_theirs(customer_id)).select_related(
         "purpose", "policy_version", "wording"
     )
@@ -43,12 +113,12 @@ def export(customer_id: int) -> dict[str, list[dict]]:
         c.event_id: c
         for c in ConsentEventContext.objects.filter(_theirs(customer_id, prefix="event__"))
     }
-    return {
-        "consents": [
+    return [
+        CONSENTS.with_rows(
             {"purpose": s.purpose.code, "status": s.status, "since": s.updated_at}
             for s in ConsentState.objects.filter(customer_id=customer_id).select_related("purpose")
-        ],
-        "consent_history": [
+        ),
+        CONSENT_HISTORY.with_rows(
             {
                 "purpose": e.purpose.code,
                 "action": e.action,
@@ -60,8 +130,8 @@ def export(customer_id: int) -> dict[str, list[dict]]:
                 "user_agent": contexts[e.pk].user_agent if e.pk in contexts else "",
             }
             for e in events.order_by("occurred_at", "pk")
-        ],
-        "third_party_provision": [
+        ),
+        THIRD_PARTY_PROVISION.with_rows(
             {
                 "recipient": r.recipient_name,
                 "recipient_address": r.recipient_address,
@@ -70,8 +140,8 @@ def export(customer_id: int) -> dict[str, list[dict]]:
                 "basis": r.basis,
             }
             for r in ProvisionRecord.objects.filter(customers=customer_id)
-        ],
-        "received_from_third_parties": [
+        ),
+        RECEIVED_FROM_THIRD_PARTIES.with_rows(
             {
                 "provider": r.provider_name,
                 "received_on": r.received_on,
@@ -79,13 +149,13 @@ def export(customer_id: int) -> dict[str, list[dict]]:
                 "how_acquired": r.how_acquired,
             }
             for r in ReceiptRecord.objects.filter(customers=customer_id)
-        ],
-        "restrictions": list(
+        ),
+        RESTRICTIONS.with_rows(
             PersonRestriction.objects.filter(customer_id=customer_id).values(
                 "stop_use", "stop_provision", "updated_at"
             )
         ),
-    }
+    ]
 
 
 def _kept(customer_id: int) -> dict:
@@ -182,5 +252,17 @@ register(
     eraser=erase,
     restricter=restrict,
     covers={"consents.ConsentEventContext": CONTEXT_FIELDS},
-    order=50,
+    sections=(
+        CONSENTS,
+        CONSENT_HISTORY,
+        THIRD_PARTY_PROVISION,
+        RECEIVED_FROM_THIRD_PARTIES,
+        RESTRICTIONS,
+    ),
+    # The marketing eraser unsubscribes first; the withdrawal here then covers every consent.
+    runs_after=("marketing",),
+    labels={
+        "consents.VisitorLink": _("links between your cookie choices and your account"),
+        "consents.ConsentEventContext": _("IP addresses and browsers recorded with your consents"),
+    },
 )

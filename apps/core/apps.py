@@ -23,3 +23,8 @@ class CoreConfig(AppConfig):
             for module in ("privacy", "retention"):
                 if module_has_submodule(config.module, module):
                     import_module(f"{config.name}.{module}")
+        from apps.core.privacy import registry_close
+
+        # Every app has registered: an eraser said to run after an app nobody installed fails
+        # at start-up, not halfway through someone's erasure.
+        registry_close()

@@ -5,16 +5,29 @@ eraser for one person (a ``customers.Customer`` id), and declares which model fi
 ``privacy_requests`` and the retention jobs run whatever is registered, so no app ever reaches
 into another app's tables to export or erase (the way WordPress core lets each plugin register
 its personal-data exporters and erasers).
+
+Each app also speaks for its data in people's words, so that adding a personal field is a
+change to the owning app alone: its exporter returns titled sections (`Section`) whose columns
+carry their labels (the fields' verbose names unless overridden) and how codes and amounts read;
+its handler gives a label for each count its eraser reports where the model's name would not
+say it; and its erasers' order is declared (`runs_after`), checked when it registers. The
+disclosure page, the package, the notices and the admin's erasure table only render that.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db import transaction
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models, transaction
+from django.utils.functional import Promise
+from django.utils.text import capfirst
+
+StrOrPromise = str | Promise
 
 
 @dataclass
@@ -23,7 +36,7 @@ class ErasureReport:
 
     deleted: dict[str, int] = field(default_factory=dict)
     anonymised: dict[str, int] = field(default_factory=dict)
-    # label -> (count, why it is kept, until when)
+    # "app_label.ModelName" -> (count, why it is kept, until when); in words: `labels`
     kept: dict[str, tuple[int, str, datetime.date | None]] = field(default_factory=dict)
 
     def merge(self, other: ErasureReport) -> None:
@@ -38,12 +51,93 @@ class ErasureReport:
     def changed_anything(self) -> bool:
         return any(self.deleted.values()) or any(self.anonymised.values())
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """Each thing counted, in people's words (the labels its handler registered)."""
+        keys = [*self.deleted, *self.anonymised, *self.kept]
+        return {key: erasure_label(key) for key in keys}
 
-Exporter = Callable[[int], dict[str, list[dict]]]
+
+# exporter(customer_id) -> the sections it holds about the person (declared ones, with rows).
+Exporter = Callable[[int], Iterable["Section"]]
 # eraser(person, *, dry_run) where person is the customers.Customer row, locked (see below).
 Eraser = Callable[..., ErasureReport]
 # restricter(customer_id, scope, *, active) -> how many things it changed. Scopes below.
 Restricter = Callable[..., int]
+# A column's codes in words: a model's choices, a mapping, or a function returning one (called
+# once per page, for labels that live in the database, such as the purposes of use).
+Choices = type[models.Choices] | Mapping[Any, Any] | Callable[[], Mapping[Any, Any]]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of a section: its label in people's words and how its value reads. A value
+    that is a record (a dict) or a list of records is described by `columns` (or a function
+    returning them, to borrow another section's columns)."""
+
+    key: str
+    label: StrOrPromise
+    choices: Choices | None = None
+    money: bool = False
+    columns: tuple[Column, ...] | Callable[[], tuple[Column, ...]] = ()
+    # The value is a record of [before, after] pairs (a correction's applied changes).
+    before_after: bool = False
+
+    def children(self) -> tuple[Column, ...]:
+        return self.columns() if callable(self.columns) else self.columns
+
+    def labels(self) -> Mapping[Any, Any] | None:
+        if self.choices is None:
+            return None
+        if isinstance(self.choices, type) and issubclass(self.choices, models.Choices):
+            return dict(self.choices.choices)
+        return self.choices if isinstance(self.choices, Mapping) else self.choices()
+
+
+def columns_of(model: type[models.Model], *names: str, **overrides: Column) -> tuple[Column, ...]:
+    """Columns for fields of `model`, labelled by their verbose names and with their choices;
+    `overrides` replace a column where the people-facing word differs from the admin's."""
+    columns = []
+    for name in names:
+        if name in overrides:
+            columns.append(overrides[name])
+            continue
+        field = model._meta.get_field(name)
+        choices = dict(field.flatchoices) if field.choices else None
+        columns.append(Column(name, capfirst(field.verbose_name), choices=choices))
+    return tuple(columns)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled part of what an app holds about a person, as WordPress's exporters give a
+    `group_label` and name/value pairs: `rows` are raw values (for JSON and CSV) keyed by the
+    columns' keys; the columns say how each reads (for the page)."""
+
+    key: str
+    title: StrOrPromise
+    columns: tuple[Column, ...] = ()
+    explanation: StrOrPromise = ""
+    rows: tuple[dict, ...] = ()
+
+    def with_rows(self, rows: Iterable[dict]) -> Section:
+        return replace(self, rows=tuple(rows))
+
+    def column(self, key: str) -> Column | None:
+        return next((column for column in self.columns if column.key == key), None)
+
+    @property
+    def headers(self) -> dict[str, StrOrPromise]:
+        """Every label this section declares, nested columns too, by (dotted) key."""
+        found: dict[str, StrOrPromise] = {}
+
+        def walk(columns: tuple[Column, ...], prefix: str) -> None:
+            for column in columns:
+                found[prefix + column.key] = column.label
+                walk(column.children(), f"{prefix}{column.key}.")
+
+        walk(self.columns, "")
+        return found
 
 
 class RestrictionScope:
@@ -62,12 +156,25 @@ class PersonalDataHandler:
     eraser: Eraser
     # "app_label.ModelName" -> the fields of that model holding personal data.
     covers: dict[str, tuple[str, ...]]
-    # Lower runs first: order snapshots are erased before the customer row they point to.
-    order: int = 100
+    # Every section the exporter may return, in the order the disclosure shows them.
+    sections: tuple[Section, ...] = ()
+    # Handlers whose erasers must run before this one's (the customer row goes last: the
+    # others still read it).
+    runs_after: tuple[str, ...] = ()
+    # Handlers whose erasers must run after this one's: what a new app says so that it runs
+    # before the customer row is emptied, without editing the customers app.
+    runs_before: tuple[str, ...] = ()
+    # "app_label.ModelName" -> what the eraser's count of it is, in people's words, where the
+    # model's plural name would not say it (gettext_lazy).
+    labels: Mapping[str, StrOrPromise] = field(default_factory=dict)
     restricter: Restricter | None = None
 
 
+# In the order the apps registered (the order of INSTALLED_APPS: the person first), which is
+# the order of the disclosure page; erasers run in the order `runs_after` declares.
 _registry: dict[str, PersonalDataHandler] = {}
+# Once every installed app has registered, a name in `runs_after` must be known at once.
+_closed = False
 # Loads and locks the person an erasure is about (registered by the customers app): taken before
 # any eraser runs, so nothing new (an order, a consent) can be written for them halfway through,
 # and loaded once for every eraser.
@@ -85,21 +192,103 @@ def register(
     exporter: Exporter,
     eraser: Eraser,
     covers: dict[str, tuple[str, ...]],
-    order: int = 100,
+    sections: tuple[Section, ...] = (),
+    runs_after: tuple[str, ...] = (),
+    runs_before: tuple[str, ...] = (),
+    labels: Mapping[str, StrOrPromise] | None = None,
     restricter: Restricter | None = None,
 ) -> None:
-    _registry[name] = PersonalDataHandler(
+    """Add an app's handler. A cycle in `runs_after`/`runs_before` raises here; a name no app
+    registered raises here too once the registry is closed (at start-up, `registry_close`)."""
+    handler = PersonalDataHandler(
         name=name,
         exporter=exporter,
         eraser=eraser,
         covers=covers,
-        order=order,
+        sections=tuple(sections),
+        runs_after=tuple(runs_after),
+        runs_before=tuple(runs_before),
+        labels=dict(labels or {}),
         restricter=restricter,
     )
+    previous = _registry.get(name)
+    _registry[name] = handler
+    try:
+        if _closed:
+            _check_known()
+        handlers()  # raises on a cycle
+    except ImproperlyConfigured:
+        if previous is None:
+            del _registry[name]
+        else:
+            _registry[name] = previous
+        raise
+
+
+def registry_close() -> None:
+    """Every installed app has registered (CoreConfig.ready): every name `runs_after` gives
+    must be known now."""
+    global _closed
+    _check_known()
+    _closed = True
+
+
+def _check_known() -> None:
+    for handler in _registry.values():
+        unknown = {*handler.runs_after, *handler.runs_before} - set(_registry)
+        if unknown:
+            raise ImproperlyConfigured(
+                f"personal-data handler {handler.name!r} is ordered against unknown "
+                f"{sorted(unknown)}"
+            )
+
+
+def _after(handler: PersonalDataHandler) -> set[str]:
+    """The registered handlers that must run before `handler`."""
+    before_it = {h.name for h in _registry.values() if handler.name in h.runs_before}
+    return ({*handler.runs_after} & set(_registry)) | before_it
 
 
 def handlers() -> list[PersonalDataHandler]:
-    return sorted(_registry.values(), key=lambda h: (h.order, h.name))
+    """Every handler in the order its eraser runs: after those it names in `runs_after` (and
+    those naming it in `runs_before`), and otherwise in the order they registered."""
+    done: list[PersonalDataHandler] = []
+    waiting = list(_registry.values())
+    while waiting:
+        known = {handler.name for handler in done}
+        ready = next((h for h in waiting if _after(h) <= known), None)
+        if ready is None:
+            raise ImproperlyConfigured(
+                "personal-data handlers are ordered in a cycle: "
+                + ", ".join(f"{h.name} after {sorted(_after(h))}" for h in waiting)
+            )
+        done.append(ready)
+        waiting.remove(ready)
+    return done
+
+
+def unregister(name: str) -> None:
+    """Remove a handler (tests that register one of their own)."""
+    _registry.pop(name, None)
+
+
+def declared_sections() -> list[tuple[str, Section]]:
+    """Every section every handler declares, in the order of the disclosure page."""
+    return [
+        (handler.name, section) for handler in _registry.values() for section in handler.sections
+    ]
+
+
+def erasure_label(key: str) -> str:
+    """What an eraser counted ("app_label.ModelName"), as people read it: the label its
+    handler gives, or the model's plural name (translated), or the key itself."""
+    for handler in _registry.values():
+        if key in handler.labels:
+            return str(handler.labels[key])
+    try:
+        return str(apps.get_model(key)._meta.verbose_name_plural)
+    except (LookupError, ValueError):
+        return key
 
 
 def covered_fields() -> dict[str, set[str]]:
@@ -110,9 +299,28 @@ def covered_fields() -> dict[str, set[str]]:
     return covered
 
 
+def personal_data_sections(*, customer_id: int) -> list[tuple[str, Section]]:
+    """Everything every app holds about one person, as (handler name, section with rows), in
+    the order of the disclosure page."""
+    return [
+        (handler.name, section)
+        for handler in _registry.values()
+        for section in handler.exporter(customer_id)
+    ]
+
+
+def sections_as_data(sections: list[tuple[str, Section]]) -> dict[str, dict[str, list[dict]]]:
+    """The raw values of `sections` by handler and section key (data.json), handlers in the
+    order their erasers run, as the package has always listed them."""
+    by_handler: dict[str, dict[str, list[dict]]] = {}
+    for name, section in sections:
+        by_handler.setdefault(name, {})[section.key] = list(section.rows)
+    return {h.name: by_handler[h.name] for h in handlers() if h.name in by_handler}
+
+
 def personal_data_export(*, customer_id: int) -> dict[str, dict[str, list[dict]]]:
-    """Everything every app holds about one person, keyed by handler name."""
-    return {handler.name: handler.exporter(customer_id) for handler in handlers()}
+    """Everything every app holds about one person, keyed by handler name, then section key."""
+    return sections_as_data(personal_data_sections(customer_id=customer_id))
 
 
 def personal_data_erase(*, customer_id: int, dry_run: bool = False) -> ErasureReport:

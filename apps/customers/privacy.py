@@ -6,10 +6,19 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.hashers import make_password
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.core.db import delete_together
 from apps.core.locks import person_lock
-from apps.core.privacy import ErasureReport, register, register_person_lock
+from apps.core.privacy import (
+    Column,
+    ErasureReport,
+    Section,
+    columns_of,
+    register,
+    register_person_lock,
+)
 from apps.customers.models import Address, Customer, EmailConfirmation, Inquiry, Session, User
 
 CUSTOMER_FIELDS = (
@@ -47,31 +56,123 @@ def _inquiries(customer: Customer):
     return Inquiry.objects.filter(query)
 
 
-def export(customer_id: int) -> dict[str, list[dict]]:
+RECORD_NUMBER = Column("id", _("Record number"))
+PHONE = Column("phone", _("Phone number"))
+EMAIL = Column("email", _("E-mail address"))
+
+# Section titles have a context of their own: words like "Profile" are translated for My
+# Page's menu elsewhere.
+# Labels are the fields' verbose names, except where the page says it in other words.
+PROFILE = Section(
+    "profile",
+    pgettext_lazy("disclosure page section", "Profile"),
+    columns_of(
+        Customer,
+        "id",
+        "family_name",
+        "given_name",
+        "family_name_kana",
+        "given_name_kana",
+        "date_of_birth",
+        "phone",
+        "email",
+        "restriction_reason",
+        "acquired_via",
+        "status",
+        "created_at",
+        id=RECORD_NUMBER,
+        phone=PHONE,
+        email=EMAIL,
+        restriction_reason=Column("restriction_reason", _("Reason your account was restricted")),
+        acquired_via=Column(
+            "acquired_via", _("How you became a customer"), choices=Customer.AcquiredVia
+        ),
+        created_at=Column("created_at", _("Recorded at")),
+    ),
+    _("The details you registered with us."),
+)
+ADDRESSES = Section(
+    "addresses",
+    pgettext_lazy("disclosure page section", "Addresses"),
+    columns_of(
+        Address,
+        "id",
+        "country",
+        "is_default",
+        *ADDRESS_FIELDS,
+        id=RECORD_NUMBER,
+        phone=PHONE,
+        is_default=Column("is_default", _("Default address")),
+        label=Column("label", _("Address name")),
+        recipient_name=Column("recipient_name", _("Recipient name")),
+        # Stored as the prefecture's own name: nothing to resolve.
+        prefecture=Column("prefecture", _("Prefecture")),
+        line1=Column("line1", _("Street and number")),
+    ),
+    _("The delivery addresses saved with your account."),
+)
+INQUIRIES = Section(
+    "inquiries",
+    pgettext_lazy("disclosure page section", "Inquiries"),
+    (
+        RECORD_NUMBER,
+        Column("topic", _("Topic"), choices=Inquiry.Topic),
+        Column("created_at", _("Sent at")),
+        Column("name", _("Name")),
+        EMAIL,
+        PHONE,
+        Column("message", _("Message")),
+    ),
+    _("Messages you sent us through the contact form."),
+)
+LOGIN = Section(
+    "login",
+    pgettext_lazy("disclosure page section", "Login"),
+    (
+        EMAIL,
+        Column("email_confirmed_at", _("E-mail address confirmed at")),
+        Column("date_joined", _("Member since")),
+        Column("last_login", _("Last login")),
+    ),
+    _(
+        "Your member login. Your password is stored only in a form that cannot be turned "
+        "back into it, so it is not shown."
+    ),
+)
+EMAIL_CONFIRMATIONS = Section(
+    "email_confirmations",
+    pgettext_lazy("disclosure page section", "E-mail address confirmations"),
+    columns_of(
+        EmailConfirmation,
+        "kind",
+        "email",
+        "previous_email",
+        "created_at",
+        "confirmed_at",
+        kind=Column("kind", _("Why"), choices=EmailConfirmation.Kind),
+        email=Column("email", _("Address confirmed")),
+        previous_email=Column("previous_email", _("Address it replaced")),
+    ),
+    _("The links we sent to confirm your e-mail address, and when you opened them."),
+)
+
+
+def export(customer_id: int) -> list[Section]:
     customer = Customer.objects.select_related("user").get(pk=customer_id)
-    data = {
-        "profile": [
-            {
-                "id": customer.pk,
-                **{name: getattr(customer, name) for name in CUSTOMER_FIELDS},
-                "acquired_via": customer.acquired_via,
-                "status": customer.status,
-                "created_at": customer.created_at,
-            }
-        ],
-        "addresses": list(
-            Address.objects.filter(customer=customer).values(
-                "id", "country", "is_default", *ADDRESS_FIELDS
-            )
-        ),
-        "inquiries": list(
-            _inquiries(customer).values("id", "topic", "created_at", *INQUIRY_FIELDS)
-        ),
-        "login": [],
-        "email_confirmations": [],
+    profile = {
+        "id": customer.pk,
+        **{name: getattr(customer, name) for name in CUSTOMER_FIELDS},
+        "acquired_via": customer.acquired_via,
+        "status": customer.status,
+        "created_at": customer.created_at,
     }
+    addresses = Address.objects.filter(customer=customer).values(
+        "id", "country", "is_default", *ADDRESS_FIELDS
+    )
+    inquiries = _inquiries(customer).values("id", "topic", "created_at", *INQUIRY_FIELDS)
+    login, confirmations = [], []
     if customer.user is not None:
-        data["login"] = [
+        login = [
             {
                 "email": customer.user.email,
                 "email_confirmed_at": customer.user.email_confirmed_at,
@@ -80,12 +181,18 @@ def export(customer_id: int) -> dict[str, list[dict]]:
             }
         ]
         # The addresses the person asked to confirm (signup, changes), and when they did.
-        data["email_confirmations"] = list(
+        confirmations = (
             EmailConfirmation.objects.filter(user_id=customer.user_id)
             .order_by("pk")
             .values("kind", "email", "previous_email", "created_at", "confirmed_at")
         )
-    return data
+    return [
+        PROFILE.with_rows([profile]),
+        ADDRESSES.with_rows(addresses),
+        INQUIRIES.with_rows(inquiries),
+        LOGIN.with_rows(login),
+        EMAIL_CONFIRMATIONS.with_rows(confirmations),
+    ]
 
 
 def _lockout_records(customer: Customer) -> list:
@@ -187,5 +294,12 @@ register(
         "customers.EmailConfirmation": EMAIL_CONFIRMATION_FIELDS,
         **{model._meta.label: LOCKOUT_FIELDS for model in LOCKOUT_MODELS},
     },
-    order=100,
+    sections=(PROFILE, ADDRESSES, LOGIN, EMAIL_CONFIRMATIONS, INQUIRIES),
+    # Last: the others read the person's row (their e-mail address, their login) first, and
+    # order snapshots are erased before the customer row they point to.
+    runs_after=("orders", "consents", "marketing", "privacy_requests"),
+    labels={
+        "customers.User": _("login (e-mail address and password)"),
+        "customers.Session": _("signed-in sessions"),
+    },
 )

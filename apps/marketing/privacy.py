@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from django.db import connection
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, pgettext_lazy
 
-from apps.core.privacy import ErasureReport, register
+from apps.core.privacy import Column, ErasureReport, Section, register
 from apps.customers.models import Customer
 from apps.marketing.models import Delivery, Subscription, SuppressedAddress
 from apps.marketing.selectors import address_hash
@@ -18,9 +19,32 @@ from apps.marketing.selectors import address_hash
 SUBSCRIPTION_FIELDS = ("email_hash", "confirm_token_hash")
 
 
-def export(customer_id: int) -> dict[str, list[dict]]:
-    return {
-        "subscriptions": [
+SUBSCRIPTIONS = Section(
+    "subscriptions",
+    pgettext_lazy("disclosure page section", "Mail magazine subscriptions"),
+    (
+        Column("magazine", _("Mail magazine")),
+        Column("status", _("Status"), choices=Subscription.Status),
+        Column("since", _("Subscribed since")),
+        Column("unsubscribed_at", _("Unsubscribed at")),
+    ),
+)
+MAILS_RECEIVED = Section(
+    "mails_received",
+    pgettext_lazy("disclosure page section", "Mails you received"),
+    (
+        Column("campaign", _("Subject")),
+        Column("sent_at", _("Sent at")),
+        Column("status", _("Status"), choices=Delivery.Status),
+        Column("provider_report", _("What the mail provider reported"), choices=Delivery.Feedback),
+    ),
+    _("The mail magazine issues we sent you."),
+)
+
+
+def export(customer_id: int) -> list[Section]:
+    return [
+        SUBSCRIPTIONS.with_rows(
             {
                 "magazine": s.magazine.name,
                 "status": s.status,
@@ -28,8 +52,8 @@ def export(customer_id: int) -> dict[str, list[dict]]:
                 "unsubscribed_at": s.unsubscribed_at,
             }
             for s in Subscription.objects.filter(customer_id=customer_id).select_related("magazine")
-        ],
-        "mails_received": [
+        ),
+        MAILS_RECEIVED.with_rows(
             {
                 "campaign": d.campaign.subject,
                 "sent_at": d.sent_at,
@@ -40,8 +64,8 @@ def export(customer_id: int) -> dict[str, list[dict]]:
             for d in Delivery.objects.filter(customer_id=customer_id, status="sent")
             .select_related("campaign")
             .order_by("sent_at")
-        ],
-    }
+        ),
+    ]
 
 
 def _suppress(*, customer_id: int, hashes: set[str]) -> int:
@@ -107,5 +131,8 @@ register(
     exporter=export,
     eraser=erase,
     covers={"marketing.Subscription": SUBSCRIPTION_FIELDS},
-    order=40,
+    sections=(SUBSCRIPTIONS, MAILS_RECEIVED),
+    # Its hashes come from the person's e-mail address: before the customers eraser empties it
+    # (customers runs after every other app).
+    labels={"marketing.SuppressedAddress": _("do-not-mail list (a one-way code, not the address)")},
 )

@@ -13,10 +13,11 @@ from django.conf import settings
 from django.db.models import Count, DateField, Func, Max, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from apps.core.dates import add_months
-from apps.core.privacy import ErasureReport, register
+from apps.core.privacy import Column, ErasureReport, Section, columns_of, register
 from apps.customers.models import Customer
 from apps.orders.models import Order, Payment
 
@@ -38,7 +39,52 @@ def tax_hold_until(placed: datetime.datetime) -> datetime.date:
     return add_months(after_year_end, months) - datetime.timedelta(days=1)
 
 
-def export(customer_id: int) -> dict[str, list[dict]]:
+ORDERS = Section(
+    "orders",
+    pgettext_lazy("disclosure page section", "Orders"),
+    (
+        # Labels are the fields' verbose names, except where the page says it in other words.
+        *columns_of(
+            Order,
+            "number",
+            "placed_at",
+            "status",
+            "total",
+            *ORDER_FIELDS,
+            placed_at=Column("placed_at", _("Ordered at")),
+            total=Column("total", _("Total"), money=True),
+            ship_name=Column("ship_name", _("Shipping name")),
+            ship_postal_code=Column("ship_postal_code", _("Shipping postal code")),
+            ship_address=Column("ship_address", _("Shipping address")),
+            ship_phone=Column("ship_phone", _("Shipping phone number")),
+        ),
+        Column(
+            "lines",
+            _("Items"),
+            columns=(
+                Column("product", _("Product")),
+                Column("unit_price", _("Unit price"), money=True),
+                Column("quantity", _("Quantity")),
+            ),
+        ),
+        Column(
+            "payment",
+            _("Payment"),
+            columns=(
+                Column("method", _("Payment method"), choices=Payment.Method),
+                Column("card_brand", _("Card brand")),
+                Column("card_last4", _("Card number (last 4 digits)")),
+            ),
+        ),
+    ),
+    _(
+        "Your orders, where they were shipped and how they were paid. For cards we keep "
+        "only the brand and the last four digits."
+    ),
+)
+
+
+def export(customer_id: int) -> list[Section]:
     orders = Order.objects.filter(customer_id=customer_id).prefetch_related("lines")
     payments = {p.order_id: p for p in Payment.objects.filter(order__customer_id=customer_id)}
     rows = []
@@ -68,7 +114,7 @@ def export(customer_id: int) -> dict[str, list[dict]]:
                 else None,
             }
         )
-    return {"orders": rows}
+    return [ORDERS.with_rows(rows)]
 
 
 class TaxHoldUntil(Func):
@@ -147,5 +193,5 @@ register(
     exporter=export,
     eraser=erase,
     covers={"orders.Order": ORDER_FIELDS, "orders.Payment": PAYMENT_FIELDS},
-    order=10,
+    sections=(ORDERS,),
 )

@@ -15,17 +15,24 @@ from operator import or_
 from django.conf import settings
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from apps.core.dates import add_years
-from apps.core.privacy import ErasureReport, register
+from apps.core.privacy import Column, ErasureReport, Section, declared_sections, register
 from apps.customers.models import Customer
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
+    Channel,
     IdentityDocument,
+    Kind,
+    Law,
     Notice,
+    Outcome,
     PrivacyRequest,
+    RequesterType,
     RequestEvent,
+    Status,
 )
 
 REQUEST_FIELDS = (
@@ -55,13 +62,62 @@ EMPTY = {
 }
 
 
-def export(customer_id: int) -> dict[str, list[dict]]:
+def _profile_columns() -> tuple[Column, ...]:
+    """A correction names the person's profile fields: labelled as the customers app labels
+    them (looked up when shown, every app being registered by then)."""
+    return next(
+        (s.columns for name, s in declared_sections() if (name, s.key) == ("customers", "profile")),
+        (),
+    )
+
+
+REFERENCE = Column("reference", _("Request reference"))
+
+REQUESTS = Section(
+    "requests",
+    pgettext_lazy("disclosure page section", "Your requests"),
+    (
+        REFERENCE,
+        Column("kind", _("Kind of request"), choices=Kind),
+        Column("law", _("Law"), choices=Law),
+        Column("channel", _("Received through"), choices=Channel),
+        Column("requester_type", _("Requested by"), choices=RequesterType),
+        Column("status", _("Status"), choices=Status),
+        Column("received_at", _("Received at")),
+        Column("due_on", _("Answer due by")),
+        Column("outcome", _("Outcome"), choices=Outcome),
+        Column("decision_reasons", _("Reasons given")),
+        Column("closed_at", _("Closed at")),
+        Column("details", _("What you asked")),
+        Column("requested_changes", _("Changes you asked for"), columns=_profile_columns),
+        Column(
+            "applied_changes",
+            _("Changes made (before → after)"),
+            columns=_profile_columns,
+            before_after=True,
+        ),
+    ),
+    _("Your requests about your personal data, this one included."),
+)
+TIMELINE = Section(
+    "timeline",
+    pgettext_lazy("disclosure page section", "Request timeline"),
+    (
+        REFERENCE,
+        Column("step", _("Step"), choices=RequestEvent.Step),
+        Column("at", _("Date and time")),
+    ),
+    _("Each step in handling your requests."),
+)
+
+
+def export(customer_id: int) -> list[Section]:
     requests = PrivacyRequest.objects.filter(customer_id=customer_id).order_by("received_at")
     events = RequestEvent.objects.filter(privacy_request__customer_id=customer_id).order_by(
         "at", "pk"
     )
-    return {
-        "requests": list(
+    return [
+        REQUESTS.with_rows(
             requests.values(
                 "reference",
                 "kind",
@@ -79,13 +135,13 @@ def export(customer_id: int) -> dict[str, list[dict]]:
                 "applied_changes",
             )
         ),
-        "timeline": [
+        TIMELINE.with_rows(
             {"reference": e.privacy_request.reference, "step": e.step, "at": e.at}
             for e in events.select_related("privacy_request").only(
                 "step", "at", "privacy_request__reference"
             )
-        ],
-    }
+        ),
+    ]
 
 
 def _record_hold_until() -> datetime.date:
@@ -175,5 +231,6 @@ register(
         "privacy_requests.IdentityDocument": DOCUMENT_FIELDS,
         "privacy_requests.RequestEvent": ("note",),
     },
-    order=50,
+    sections=(REQUESTS, TIMELINE),
+    labels={"privacy_requests.RequestEvent": _("staff notes on your requests")},
 )

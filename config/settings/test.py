@@ -23,3 +23,7 @@ STORAGES = {
 
 SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="test-only-suppression-key")
 SITE_URL = "http://testserver"
+
+# A test-only app with personal data (tests/registry_app): proves that a new personal field
+# reaches the export, the erasure preview and the notices from the owning app alone.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.registry_app"]  # noqa: F405

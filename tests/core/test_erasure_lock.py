@@ -57,7 +57,9 @@ def order_during_erasure():
         wait_until(lambda: "result" in outcome or waiting_on_a_lock() == 1, timeout=10)
         return ErasureReport()
 
-    privacy.register("probe", exporter=lambda _: {}, eraser=probe, covers={}, order=20)
+    privacy.register(
+        "probe", exporter=lambda _: {}, eraser=probe, covers={}, runs_after=("orders",)
+    )
     yield outcome
     del privacy._registry["probe"]
 

@@ -16,24 +16,25 @@ from django.utils.translation import gettext, pgettext
 
 from apps.consents import services as consents
 from apps.consents.models import ProvisionRecord, Source
-from apps.core.privacy import personal_data_export
+from apps.core.display import NOTHING
+from apps.core.privacy import declared_sections, personal_data_export
 from apps.customers.services import inquiry_create, user_email_change_request
 from apps.marketing.models import Delivery
 from apps.marketing.services import subscription_subscribe_member
 from apps.orders.models import Order
 from apps.privacy_requests.models import Kind
-from apps.privacy_requests.templatetags.disclosure import (
-    HEADERS,
-    NOTHING,
-    SECTIONS,
-    disclosure_sections,
-)
+from apps.privacy_requests.templatetags.disclosure import disclosure_sections
 from tests.consents.factories import purpose
 from tests.marketing.helpers import campaign, magazine
 from tests.privacy_requests.conftest import make_request
 from tests.privacy_requests.test_carry_out import approve_and_carry_out
 
 pytestmark = pytest.mark.django_db
+
+# Every section the apps declare, in page order, each with every header it declares (the
+# exporters' own words: the page has no words of its own any more).
+SECTIONS = {(app, s.key): s for app, s in declared_sections()}
+HEADERS: dict[str, str] = {}
 
 # 07:09:30.123456 UTC is 16:09 in Tokyo (the shop's TIME_ZONE).
 PLACED_AT = datetime.datetime(2026, 11, 23, 7, 9, 30, 123456, tzinfo=datetime.UTC)

@@ -31,9 +31,11 @@ from apps.core.locks import person_lock
 from apps.core.privacy import (
     ErasureReport,
     RestrictionScope,
+    Section,
     personal_data_erase,
-    personal_data_export,
     personal_data_restrict,
+    personal_data_sections,
+    sections_as_data,
 )
 from apps.customers.models import User
 from apps.privacy_requests.models import (
@@ -312,8 +314,8 @@ def erasure_report_as_json(report: ErasureReport) -> dict:
 # ------------------------------------------------------------------ disclosure
 
 
-def _csv_rows(rows: list[dict]) -> str:
-    """One section as CSV. Datetimes are written in the shop's time zone to the second and
+def _csv_rows(rows: tuple[dict, ...]) -> str:
+    """One section's raw values as CSV. Datetimes are written in the shop's time zone to the second and
     nested values (order lines, payment) as JSON, so that a spreadsheet shows the times the
     person knows and data another program can read, not UTC microseconds or Python reprs."""
 
@@ -343,16 +345,16 @@ def _csv_rows(rows: list[dict]) -> str:
 def disclosure_package_bytes(*, customer_id: int, privacy_request: PrivacyRequest) -> bytes:
     """A zip of everything held about the person: JSON and CSV for machines, HTML to read
     (`package` tells the page that the machine-readable copies are beside it)."""
-    data = personal_data_export(customer_id=customer_id)
+    sections: list[tuple[str, Section]] = personal_data_sections(customer_id=customer_id)
+    data = sections_as_data(sections)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
             "data.json", json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
         )
-        for app, sections in data.items():
-            for section, rows in sections.items():
-                if rows:
-                    archive.writestr(f"csv/{app}-{section}.csv", "\ufeff" + _csv_rows(rows))
+        for app, section in sections:
+            if section.rows:
+                archive.writestr(f"csv/{app}-{section.key}.csv", "\ufeff" + _csv_rows(section.rows))
         with translation.override(privacy_request.language):
             html = render_to_string(
                 "privacy_requests/disclosure.html",

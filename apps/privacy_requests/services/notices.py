@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import logging
 
-from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from apps.core.mail import send_mail
+from apps.core.privacy import erasure_label
 from apps.customers.models import Customer, User
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
@@ -35,29 +35,10 @@ CONTACT_FIELDS = (
 )
 
 
-# Where a model's own name means little to the person the data is about.
-PEOPLE_LABELS = {
-    "customers.User": gettext_lazy("login (e-mail address and password)"),
-    "customers.Session": gettext_lazy("signed-in sessions"),
-    "consents.VisitorLink": gettext_lazy("links between your cookie choices and your account"),
-    "consents.ConsentEventContext": gettext_lazy(
-        "IP addresses and browsers recorded with your consents"
-    ),
-    "privacy_requests.RequestEvent": gettext_lazy("staff notes on your requests"),
-    "marketing.SuppressedAddress": gettext_lazy(
-        "do-not-mail list (a one-way code, not the address)"
-    ),
-}
-
-
 def model_label(label: str) -> str:
-    """ "app.Model" as people read it (the model's plural name, translated)."""
-    if label in PEOPLE_LABELS:
-        return str(PEOPLE_LABELS[label])
-    try:
-        return str(apps.get_model(label)._meta.verbose_name_plural)
-    except (LookupError, ValueError):
-        return label
+    """What an eraser counted ("app.Model") as people read it: the words its app registered
+    (apps.core.privacy.erasure_label)."""
+    return erasure_label(label)
 
 
 def field_label(name: str) -> str:
