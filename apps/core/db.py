@@ -1,11 +1,18 @@
-"""Database helpers shared by the apps' erasers."""
+"""Database helpers shared by the apps: set-wise deletes for the erasers, and riding out a
+database restart where the work already done must still be recorded."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connection, connections
 from django.db.models import QuerySet
 from django.db.models.sql import DeleteQuery
+
+T = TypeVar("T")
 
 
 def delete_together(*querysets: QuerySet) -> list[int]:
@@ -44,3 +51,23 @@ def delete_together(*querysets: QuerySet) -> list[int]:
         cursor.execute(f"WITH {', '.join(parts)} SELECT {select}", params)
         counts = dict(zip(names, cursor.fetchone(), strict=True))
     return [counts[name] if name else 0 for name in counted]
+
+
+def retry_on_disconnect(write: Callable[[], T], *, seconds: float = 60.0) -> T:
+    """Run `write` (one transaction of its own); when the database connection breaks under it
+    (PostgreSQL restarted, a failover), reconnect and run it again, backing off, for up to
+    `seconds`. For writes that record what already happened outside the database (mail handed
+    to the server): giving up would leave those rows claimed for ever. The transaction of a
+    failed try was rolled back, so trying again is safe. Inside a caller's transaction there is
+    nothing to retry: the error goes up at once."""
+    deadline = time.monotonic() + seconds
+    delay = 0.25
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block or time.monotonic() + delay > deadline:
+                raise
+            connection.close()  # the next query opens a new connection
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)

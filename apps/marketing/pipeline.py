@@ -35,6 +35,7 @@ from django.db.models import Count, F, Max, Min, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from apps.core.db import retry_on_disconnect
 from apps.marketing.mail import PreparedCampaign, Recipient, transport_address
 from apps.marketing.models import Campaign, Delivery, SuppressedAddress
 from apps.marketing.selectors import (
@@ -494,7 +495,11 @@ class _ChunkQueries:
         """Record `sent` as sent, then claim at most `limit` due pending rows of [lo, hi]: their
         id, address, name, subscription (None once an erasure unlinked it: claimed all the
         same, to be skipped rather than left pending for ever), confirmed address hash,
-        attempts, and whether they are still eligible."""
+        attempts, and whether they are still eligible. A database restart meanwhile is ridden
+        out: the mails in `sent` went out, and losing their record would leave them claimed."""
+        return retry_on_disconnect(lambda: self._claim(lo, hi, limit, sent=sent))
+
+    def _claim(self, lo: int, hi: int, limit: int, *, sent: list[int] = ()) -> list[tuple]:
         now = timezone.now()
         if self.postgres:
             params = [now, self.prefix, self.suffix, list(sent), now, self.campaign.pk, lo, hi,
@@ -513,6 +518,9 @@ class _ChunkQueries:
             return [(*row, row[4] in eligible) for row in rows]
 
     def mark_sent(self, ids: list[int]) -> None:
+        retry_on_disconnect(lambda: self._mark_sent(ids))
+
+    def _mark_sent(self, ids: list[int]) -> None:
         _mark(
             ids,
             Delivery.Status.SENT,
@@ -526,6 +534,12 @@ class _ChunkQueries:
 
 
 def _record(queries: _ChunkQueries, results: _Results, *, sent: bool = True) -> None:
+    # Each step is an idempotent update from `sending` (or an insert that ignores a duplicate),
+    # so after a database restart the whole record is simply written again.
+    retry_on_disconnect(lambda: _record_once(queries, results, sent=sent))
+
+
+def _record_once(queries: _ChunkQueries, results: _Results, *, sent: bool) -> None:
     # Sent first: of everything here, losing that record is what could send someone twice.
     if sent:
         queries.mark_sent(results.sent)

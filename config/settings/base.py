@@ -307,8 +307,11 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # Key of the suppression list's address hashes (HMAC-SHA256). Changing it forgets the list.
 SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="")
 MARKETING_CHUNK_SIZE = env.int("MARKETING_CHUNK_SIZE", default=1000)
-# A row still `sending` after this long belongs to a lost worker (longer than a chunk can run).
-MARKETING_STALE_SENDING_SECONDS = env.int("MARKETING_STALE_SENDING_SECONDS", default=330)
+# A row still `sending` after this long belongs to a lost worker. A row is claimed with its
+# half-batch just before it is sent, so it is `sending` for as long as two half-batches take;
+# EMAIL_TIMEOUT bounds one message and the first timeout defers the rest. (Marking a row that is
+# still being sent `unknown` sends nobody twice: the worker then records nothing over it.)
+MARKETING_STALE_SENDING_SECONDS = env.int("MARKETING_STALE_SENDING_SECONDS", default=90)
 # At most this many rows of a worker are in `sending` at once (the half-batch being sent and
 # the next, claimed ahead): a worker killed mid-chunk leaves at most this many `unknown` (they
 # may have gone out, so they are never resent).
