@@ -113,10 +113,13 @@ class SinkHandler:
     def __init__(self):
         self.messages: list = []
         self.refuse: set[str] = set()  # recipients answered "550 user unknown"
+        self.defer: set[str] = set()  # recipients answered "451 try again later"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refuse:
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        if address.lower() in self.defer:
+            return f"451 4.7.1 <{address}>: Greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

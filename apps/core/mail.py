@@ -23,7 +23,11 @@ class MailRefused(Exception):
 def refusals_without_address() -> Iterator[None]:
     try:
         yield
-    except smtplib.SMTPRecipientsRefused:
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _message in exc.recipients.values()]
+        if codes and all(400 <= code < 500 for code in codes):
+            # Greylisting, a full mailbox, a rate limit: worth trying again later.
+            raise OSError(f"temporary mail server refusal ({codes[0]})") from None
         raise MailRefused("the mail server refused the recipient") from None
     except smtplib.SMTPResponseException as exc:
         if 500 <= exc.smtp_code < 600:

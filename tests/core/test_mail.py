@@ -25,6 +25,19 @@ def test_a_refused_recipient_raises_without_the_address(smtp_settings):
     assert [m["to"] for m in smtp_settings.messages] == [["fine@example.jp"]]
 
 
+def test_a_temporary_refusal_is_worth_a_retry_and_holds_no_address(smtp_settings):
+    """A 4xx at RCPT (greylisting, a full mailbox) is not a refusal for good: durable work and
+    tasks retry an OSError, and give up on MailRefused at once."""
+    smtp_settings.defer.add(REFUSED)
+    with pytest.raises(OSError) as deferred:
+        send_mail(subject="s", message="m", from_email=None, to=REFUSED)
+    assert not isinstance(deferred.value, MailRefused)
+    assert REFUSED not in str(deferred.value) and "451" in str(deferred.value)
+    smtp_settings.defer.clear()
+    send_mail(subject="s", message="m", from_email=None, to=REFUSED)
+    assert [m["to"] for m in smtp_settings.messages] == [[REFUSED]]
+
+
 def test_a_refused_password_reset_logs_no_address(
     client, smtp_settings, caplog, django_capture_on_commit_callbacks
 ):
