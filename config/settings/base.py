@@ -62,6 +62,7 @@ LOCAL_APPS = [
     "apps.privacy_requests",
     "apps.audit",
     "apps.incidents",
+    "apps.bench",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

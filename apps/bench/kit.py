@@ -128,8 +128,8 @@ class Workers:
         if pool != "solo":
             self.options.append(f"--concurrency={concurrency}")
         self.count_queries = count_queries
-        if count_queries:  # every task's SQL statements, into Redis (see bench_worker)
-            self.options.append("--include=apps.core.bench_worker")
+        if count_queries:  # every task's SQL statements, into Redis (see apps.bench.worker)
+            self.options.append("--include=apps.bench.worker")
         self.processes: list[subprocess.Popen] = []
         self.logdir = Path(tempfile.mkdtemp(prefix="bench-workers-"))
 
@@ -143,7 +143,7 @@ class Workers:
         if self.count_queries:
             import redis
 
-            from apps.core.bench_worker import QUERIES_KEY
+            from apps.bench.worker import QUERIES_KEY
 
             redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(QUERIES_KEY)
         nodes = [self._spawn(i) for i in range(self.count)]
@@ -212,7 +212,7 @@ class Workers:
         workers have stopped."""
         import redis
 
-        from apps.core.bench_worker import QUERIES_KEY
+        from apps.bench.worker import QUERIES_KEY
 
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
         try:

@@ -28,7 +28,7 @@ from django.core.management import BaseCommand, CommandError, call_command
 from django.db import connection
 from django.utils.crypto import get_random_string
 
-from apps.privacy_requests.bench import QueryCounter
+from apps.bench.people import QueryCounter
 
 
 class Command(BaseCommand):
@@ -73,7 +73,7 @@ class Command(BaseCommand):
             call_command("migrate", verbosity=0, interactive=False)
         was_eager = app.conf.task_always_eager
         app.conf.task_always_eager = False  # the real broker, whatever the settings default
-        settings_module = options["worker_settings"]  # None: this process's (see benchkit)
+        settings_module = options["worker_settings"]  # None: this process's (see apps.bench.kit)
         self.workdir = Path(tempfile.mkdtemp(prefix="bench-erasure-"))
         self.run_id = get_random_string(6, "abcdefghijkmnpqrstuvwxyz23456789")
         self.officer = self._officer()
@@ -89,9 +89,9 @@ class Command(BaseCommand):
     # ------------------------------------------------------------------ steps
 
     def _run(self, n, naive_n, options, sink, settings_module) -> dict:
-        from apps.core.benchkit import Workers
-        from apps.privacy_requests import scan
-        from apps.privacy_requests.bench import insert_people, needles_of, plan_people
+        from apps.bench import scan
+        from apps.bench.kit import Workers
+        from apps.bench.people import insert_people, needles_of, plan_people
 
         big_orders = options["big_orders"]
         started = time.monotonic()
@@ -195,7 +195,7 @@ class Command(BaseCommand):
         return User.objects.get(pk=user.pk)
 
     def _sink(self):
-        from apps.core.benchkit import CountingSink
+        from apps.bench.kit import CountingSink
 
         try:
             return CountingSink()

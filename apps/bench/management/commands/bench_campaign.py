@@ -17,7 +17,7 @@ import uuid
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from apps.core.benchkit import CountingSink, Workers
+from apps.bench.kit import CountingSink, Workers
 
 
 class Command(BaseCommand):
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        from apps.marketing.benchdata import build_population
+        from apps.bench.population import build_population
 
         n = options["recipients"]
         run = uuid.uuid4().hex[:8]

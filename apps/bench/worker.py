@@ -1,5 +1,5 @@
-"""Loaded into benchmark workers only (`celery worker --include apps.core.bench_worker`, see
-`benchkit.Workers(count_queries=True)`): counts every task's SQL statements into one Redis
+"""Loaded into benchmark workers only (`celery worker --include apps.bench.worker`, see
+`apps.bench.kit.Workers(count_queries=True)`): counts every task's SQL statements into one Redis
 counter that the benchmark reads once the workers have stopped. The shop's own tasks know
 nothing of it."""
 
