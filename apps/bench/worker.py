@@ -1,15 +1,27 @@
 """Loaded into benchmark workers only (`celery worker --include apps.bench.worker`, see
-`apps.bench.kit.Workers(count_queries=True)`): counts every task's SQL statements into one Redis
-counter that the benchmark reads once the workers have stopped. The shop's own tasks know
-nothing of it."""
+apps.bench.kit.Workers); the shop's own tasks know nothing of it. It
+
+- keeps the worker off the broker's remote-control exchange: a benchmark worker answers no
+  `celery inspect` of the configured system and leaves no binding of its own behind;
+- says when the worker is ready by creating BENCH_READY_FILE (instead of a broadcast ping);
+- with BENCH_QUERIES_KEY set, counts every task's SQL statements into that Redis counter, which
+  the benchmark reads once the workers have stopped."""
 
 from __future__ import annotations
 
-from celery.signals import task_postrun, task_prerun
+import os
+from pathlib import Path
+
+from celery.signals import task_postrun, task_prerun, worker_ready
 from django.conf import settings
 from django.db import connection
 
-QUERIES_KEY = "bench:queries"
+from config.celery_app import app
+
+# Read when the worker builds its consumer, which is after this module is imported.
+app.conf.worker_enable_remote_control = False
+
+QUERIES_KEY = os.environ.get("BENCH_QUERIES_KEY", "")
 _running: dict[str, _Counter] = {}
 
 
@@ -22,8 +34,16 @@ class _Counter:
         return execute(sql, params, many, context)
 
 
+@worker_ready.connect
+def _say_ready(**kwargs):
+    if ready_file := os.environ.get("BENCH_READY_FILE"):
+        Path(ready_file).touch()
+
+
 @task_prerun.connect
 def _start_counting(task_id=None, **kwargs):
+    if not QUERIES_KEY:
+        return
     counter = _Counter()
     _running[task_id] = counter
     connection.execute_wrappers.append(counter)
