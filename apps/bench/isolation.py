@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import override_settings
 from django.utils.crypto import get_random_string
 
@@ -42,7 +42,10 @@ def own_database(*, label: str) -> Iterator[str]:
         if cursor.fetchone():
             # Not ours to drop: a run of this pid that died, or someone's database.
             raise CommandError(f"database {name} exists already: drop it and run again")
-        cursor.execute(f"CREATE DATABASE {quoted}")
+        try:
+            cursor.execute(f"CREATE DATABASE {quoted}")
+        except DatabaseError as exc:  # no CREATEDB right, say
+            raise CommandError(f"{label} could not create database {name}: {exc}") from exc
     connection.close()
     connection.settings_dict["NAME"] = name
     try:

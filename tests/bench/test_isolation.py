@@ -6,10 +6,11 @@ consuming the configured queue takes none of the benchmark's tasks."""
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from tests.factories import CustomerFactory
@@ -83,3 +84,16 @@ def test_benchmarks_leave_the_configured_database_and_broker_as_they_were(
     assert databases() == before[2]  # the bench databases were dropped
     # The worker already on the configured queue (mailing to smtp_sink) took no bench task.
     assert smtp_sink.messages == []
+
+
+def test_a_bench_database_that_exists_already_is_refused_and_left_alone(transactional_db):
+    name = f"{connection.settings_dict['NAME']}_bench_{os.getpid()}"
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {connection.ops.quote_name(name)}")
+    try:
+        with pytest.raises(CommandError, match="exists already"):
+            call_command("bench_campaign", recipients=4, stdout=io.StringIO(), stderr=io.StringIO())
+        assert name in databases()  # not ours to drop
+    finally:
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)}")
