@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 
-from apps.core.benchkit import database_url, free_port
+from apps.bench.kit import database_url, free_port
 
 # Playwright's sync API runs an event loop in this thread; the ORM beside it needs this.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from apps.core.benchkit import free_port
+from apps.bench.kit import free_port
 
 
 def closed_url(scheme: str = "redis") -> str:

@@ -62,6 +62,7 @@ LOCAL_APPS = [
     "apps.privacy_requests",
     "apps.audit",
     "apps.incidents",
+    "apps.bench",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -257,6 +258,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Celery's own default; a benchmark's workers get a queue unique to the run through the
+# environment (apps/bench/isolation.py), so no other worker of the broker takes their tasks.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 # Durable background work (apps/core/durable.py): a job that fails waits
 # DURABLE_BACKOFF_SECONDS * 2^(attempts-1), at most DURABLE_BACKOFF_MAX_SECONDS, and is given up

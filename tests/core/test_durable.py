@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from apps.bench.kit import free_port
 from apps.core import durable, roles
-from apps.core.benchkit import free_port
 from apps.core.durable import backoff, durable_enqueue, failure_reason, job_sweep
 from apps.core.mail import MailRefused
 from apps.core.models import Job

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from apps.bench.people import QueryCounter
 from apps.consents.models import Purpose, Source
 from apps.consents.services import consent_grant
 from apps.core.privacy import personal_data_erase
@@ -12,7 +13,6 @@ from apps.customers.models import Session
 from apps.customers.services import inquiry_create
 from apps.marketing.services import subscription_subscribe_member
 from apps.orders.services import LineItem, PaymentInput, order_place
-from apps.privacy_requests.bench import QueryCounter
 from tests.factories import AddressFactory, CustomerFactory, ProductFactory
 from tests.marketing.helpers import magazine
 

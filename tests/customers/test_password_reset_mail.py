@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.core.benchkit import free_port
+from apps.bench.kit import free_port
 from apps.core.durable import job_sweep
 from apps.core.models import Job
 from apps.customers.tasks import password_reset_send_task

@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.core.benchkit import free_port
+from apps.bench.kit import free_port
 from apps.core.durable import job_sweep
 from apps.core.models import Job
 from apps.customers.models import Inquiry

@@ -11,7 +11,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from apps.core.benchkit import free_port
+from apps.bench.kit import free_port
 
 BARE_LF = re.compile(rb"(?<!\r)\n")
 

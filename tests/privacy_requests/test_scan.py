@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from apps.bench import scan
 from apps.consents import services as consents
 from apps.consents.models import ProvisionRecord, Source
 from apps.customers.services import inquiry_create
@@ -18,7 +19,7 @@ from apps.marketing import services as marketing
 from apps.marketing.models import Campaign, Delivery, MailMagazine
 from apps.orders.models import Order
 from apps.orders.services import LineItem, PaymentInput, order_place
-from apps.privacy_requests import scan, services
+from apps.privacy_requests import services
 from apps.privacy_requests.models import IdentityDocument, Kind, PrivacyRequest, Status
 from tests.consents.factories import purpose
 from tests.factories import AddressFactory, CustomerFactory, ProductFactory, UserFactory

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from apps.core.benchkit.faults import FaultSink, pid_holding
+from apps.bench.faults import FaultSink, pid_holding
 
 MESSAGE = b"Subject: hello\r\nX-Campaign: 7\r\n\r\nbody\r\n"
 

@@ -5,6 +5,9 @@ each (the limit), and a naive send_mail-per-recipient loop.
 
     python scripts/with_services.py -- python manage.py bench_campaign --recipients 10000
 
+It runs in a database and on a broker queue of its own (apps.bench.isolation), created for the
+run and removed afterwards: the configured database and broker are left as they were.
+
 The last line printed is one JSON object."""
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import uuid
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from apps.core.benchkit import CountingSink, Workers
+from apps.bench.isolation import isolated
+from apps.bench.kit import CountingSink, Workers
 
 
 class Command(BaseCommand):
@@ -35,18 +39,21 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        from apps.marketing.benchdata import build_population
+        from apps.bench.population import build_population
 
         n = options["recipients"]
         run = uuid.uuid4().hex[:8]
-        self.stderr.write(f"bench_campaign: building {n} customers (run {run})…")
-        population = build_population(n=n, run=run)
-        with CountingSink() as sink:
-            limit = self._limit(sink, population, options["reference_sample"], options["workers"])
-            self.stderr.write(f"bench_campaign: limit {limit:.0f} mails/s")
-            naive = self._naive(sink, population, max(200, options["reference_sample"] // 5))
-            self.stderr.write(f"bench_campaign: naive {naive:.0f} mails/s")
-            result = self._campaign(sink, population, options)
+        with isolated(label="bench_campaign"):
+            self.stderr.write(f"bench_campaign: building {n} customers (run {run})…")
+            population = build_population(n=n, run=run)
+            with CountingSink() as sink:
+                limit = self._limit(
+                    sink, population, options["reference_sample"], options["workers"]
+                )
+                self.stderr.write(f"bench_campaign: limit {limit:.0f} mails/s")
+                naive = self._naive(sink, population, max(200, options["reference_sample"] // 5))
+                self.stderr.write(f"bench_campaign: naive {naive:.0f} mails/s")
+                result = self._campaign(sink, population, options)
         result.update(
             {
                 "limit_mails_per_s": round(limit, 1),

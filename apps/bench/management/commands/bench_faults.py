@@ -80,7 +80,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         import logging
 
-        from apps.core.benchkit.faults import OwnPostgres, OwnRedis, use_services
+        from apps.bench.faults import OwnPostgres, OwnRedis, use_services
 
         # The services this process calls log a line per request step: ids only, but thousands.
         logging.getLogger("apps").setLevel(logging.WARNING)
@@ -118,9 +118,9 @@ class Command(BaseCommand):
     # ------------------------------------------------------------------ the run
 
     def _run(self, faults, options, root, postgres, redis, extra_env) -> dict:
-        from apps.core.benchkit import Workers
-        from apps.core.benchkit.faults import Beat, FaultSink
-        from apps.marketing.benchdata import build_population
+        from apps.bench.faults import Beat, FaultSink
+        from apps.bench.kit import Workers
+        from apps.bench.population import build_population
 
         call_command("migrate", verbosity=0, interactive=False)
         self.run_id = get_random_string(6, "abcdefghijkmnpqrstuvwxyz23456789")
@@ -159,7 +159,7 @@ class Command(BaseCommand):
         }
 
     def _fault(self, name, index, options, *, sink, workers, beat, postgres, redis) -> dict:
-        from apps.core.benchkit.faults import reconnect_on_error
+        from apps.bench.faults import reconnect_on_error
         from apps.marketing import services as marketing
         from apps.marketing.models import Campaign
 
@@ -201,7 +201,7 @@ class Command(BaseCommand):
 
     def _inject(self, name, options, *, sink, workers, postgres, redis) -> float:
         """Start the fault, let it last, end it; returns when it ended (monotonic)."""
-        from apps.core.benchkit.faults import pid_holding
+        from apps.bench.faults import pid_holding
 
         duration = options["duration"]
         self._log(f"{name}: fault begins")
@@ -249,9 +249,9 @@ class Command(BaseCommand):
     def _file_requests(self, count: int, *, run: str) -> tuple[list[int], int]:
         """`count` new members each file a request from My Page, approved by the officer.
         Returns the requests' ids and how many service calls failed."""
+        from apps.bench.people import insert_people, plan_people
         from apps.customers.models import Customer
         from apps.privacy_requests import services
-        from apps.privacy_requests.bench import insert_people, plan_people
         from apps.privacy_requests.models import Kind, PrivacyRequest
 
         if not count:
@@ -287,7 +287,7 @@ class Command(BaseCommand):
     # ------------------------------------------------------------------ judging
 
     def _done(self, campaign_id: int, request_ids: list[int]) -> bool:
-        from apps.core.benchkit.faults import CAMPAIGN_FINISHED, DELIVERY_FINAL, REQUEST_DONE
+        from apps.bench.faults import CAMPAIGN_FINISHED, DELIVERY_FINAL, REQUEST_DONE
         from apps.marketing.models import Campaign, Delivery
         from apps.privacy_requests.models import Notice, PrivacyRequest
 
@@ -303,7 +303,7 @@ class Command(BaseCommand):
         )
 
     def _figures(self, campaign_id: int, request_ids: list[int], sink) -> dict:
-        from apps.core.benchkit.faults import DELIVERY_FINAL, DELIVERY_UNKNOWN, REQUEST_DONE
+        from apps.bench.faults import DELIVERY_FINAL, DELIVERY_UNKNOWN, REQUEST_DONE
         from apps.marketing.models import Campaign, Delivery
         from apps.privacy_requests.models import Notice, PrivacyRequest
 

@@ -2,8 +2,9 @@
 
     python manage.py bench_erasure --customers 1000
 
-Against the configured database (PostgreSQL) and broker (Redis): builds the people (bulk
-inserts; `migrate` runs first), files an erasure request for each from My Page through the
+In a database of its own on the configured PostgreSQL server (created, migrated and dropped
+by the command) and on a queue of its own on the configured broker (apps.bench.isolation), so
+the configured data is left as it was: builds the people (bulk inserts), files an erasure request for each from My Page through the
 services, has a privacy officer approve it, then
   1. measures the queries of one erasure task for a person with 1 order and with 1,000;
   2. runs a naive baseline: the same erasures inline, one by one, in this process, each with
@@ -24,11 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from django.core.management import BaseCommand, CommandError, call_command
+from django.core.management import BaseCommand, CommandError
 from django.db import connection
 from django.utils.crypto import get_random_string
 
-from apps.privacy_requests.bench import QueryCounter
+from apps.bench.isolation import isolated
+from apps.bench.people import QueryCounter
 
 
 class Command(BaseCommand):
@@ -50,7 +52,6 @@ class Command(BaseCommand):
         )
         parser.add_argument("--worker-loglevel", default="WARNING")
         parser.add_argument("--timeout", type=float, default=600)
-        parser.add_argument("--no-migrate", action="store_true")
         parser.add_argument(
             "--show-queries",
             action="store_true",
@@ -69,29 +70,28 @@ class Command(BaseCommand):
         if connection.vendor != "postgresql":
             raise CommandError("bench_erasure measures PostgreSQL: set DATABASE_URL")
         naive_n = options["naive"] if options["naive"] is not None else max(1, n // 10)
-        if not options["no_migrate"]:
-            call_command("migrate", verbosity=0, interactive=False)
-        was_eager = app.conf.task_always_eager
-        app.conf.task_always_eager = False  # the real broker, whatever the settings default
-        settings_module = options["worker_settings"]  # None: this process's (see benchkit)
+        settings_module = options["worker_settings"]  # None: this process's (see apps.bench.kit)
         self.workdir = Path(tempfile.mkdtemp(prefix="bench-erasure-"))
         self.run_id = get_random_string(6, "abcdefghijkmnpqrstuvwxyz23456789")
-        self.officer = self._officer()
         self.show_queries = options["show_queries"]
         result = {"customers": n}
-        try:
-            with self._sink() as sink:
-                result.update(self._run(n, naive_n, options, sink, settings_module))
-        finally:
-            app.conf.task_always_eager = was_eager
+        with isolated(label="bench_erasure"):
+            self.officer = self._officer()
+            was_eager = app.conf.task_always_eager
+            app.conf.task_always_eager = False  # the real broker, whatever the settings default
+            try:
+                with self._sink() as sink:
+                    result.update(self._run(n, naive_n, options, sink, settings_module))
+            finally:
+                app.conf.task_always_eager = was_eager
         self.stdout.write(json.dumps(result, ensure_ascii=False))
 
     # ------------------------------------------------------------------ steps
 
     def _run(self, n, naive_n, options, sink, settings_module) -> dict:
-        from apps.core.benchkit import Workers
-        from apps.privacy_requests import scan
-        from apps.privacy_requests.bench import insert_people, needles_of, plan_people
+        from apps.bench import scan
+        from apps.bench.kit import Workers
+        from apps.bench.people import insert_people, needles_of, plan_people
 
         big_orders = options["big_orders"]
         started = time.monotonic()
@@ -195,7 +195,7 @@ class Command(BaseCommand):
         return User.objects.get(pk=user.pk)
 
     def _sink(self):
-        from apps.core.benchkit import CountingSink
+        from apps.bench.kit import CountingSink
 
         try:
             return CountingSink()

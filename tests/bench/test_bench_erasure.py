@@ -19,7 +19,6 @@ def test_bench_erasure_prints_one_json_object_last(transactional_db):
         big_orders=40,
         concurrency=1,
         worker_settings="config.settings.worker_test",
-        no_migrate=True,
         timeout=120,
         stdout=out,
         stderr=err,

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
-from apps.core.benchkit import CountingSink, free_port
+from apps.bench.kit import CountingSink, free_port
 
 # The row states the bench reads, from the shop's models (apps/marketing/models.py Delivery and
 # Campaign, apps/privacy_requests/models.py Status). Named here once, so a renamed or added state
@@ -318,7 +318,7 @@ class FaultSink(CountingSink):
 def pid_holding(local_port: int, pids: list[int]) -> int | None:
     """Which of `pids` (or their children) owns the TCP connection from 127.0.0.1:`local_port`
     (Linux /proc): the sink knows the peer's port, the bench needs the process to kill."""
-    from apps.core.benchkit import _tree
+    from apps.bench.kit import _tree
 
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):

@@ -1,5 +1,6 @@
 """Pieces the benchmark commands share: a counting SMTP sink on loopback, real Celery worker
-subprocesses on the configured database and broker, and /proc readings of their CPU and memory.
+subprocesses on this process's database, broker and queue (the benchmark's own, see
+apps.bench.isolation), and /proc readings of their CPU and memory.
 Benchmarks print figures; nothing here asserts timings."""
 
 from __future__ import annotations
@@ -88,8 +89,9 @@ def database_url() -> str:
 
 
 class Workers:
-    """`count` real `celery -A config worker` processes on this database and broker, mailing to
-    the sink: solo pool by default, or prefork with `concurrency` children each."""
+    """`count` real `celery -A config worker` processes on this database, broker and queue
+    (the one this process publishes to: they consume only it and publish to it), mailing to the
+    sink: solo pool by default, or prefork with `concurrency` children each."""
 
     def __init__(
         self,
@@ -103,7 +105,11 @@ class Workers:
         extra_env: dict | None = None,
         count_queries: bool = False,
     ):
+        from config.celery_app import app
+
         self.count = count
+        self.queue = app.conf.task_default_queue
+        self.queries_key = f"bench:queries:{self.queue}:{os.getpid()}" if count_queries else ""
         current_settings = os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local")
         self.env = {
             **os.environ,
@@ -116,6 +122,8 @@ class Workers:
             "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "CELERY_TASK_ALWAYS_EAGER": "false",
+            "CELERY_TASK_DEFAULT_QUEUE": self.queue,
+            "BENCH_QUERIES_KEY": self.queries_key,
             "EMAIL_URL": f"smtp://127.0.0.1:{sink_port}",
             "LOG_LEVEL": "WARNING",
             "DJANGO_DEBUG": "false",  # as in production: no query log kept in memory
@@ -124,12 +132,14 @@ class Workers:
             **(extra_env or {}),
         }
         loglevel = loglevel or os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
-        self.options = [f"--pool={pool}", f"--loglevel={loglevel}"]
+        self.options = [
+            f"--pool={pool}",
+            f"--loglevel={loglevel}",
+            f"--queues={self.queue}",
+            "--include=apps.bench.worker",  # ready file, no remote control, query counts
+        ]
         if pool != "solo":
             self.options.append(f"--concurrency={concurrency}")
-        self.count_queries = count_queries
-        if count_queries:  # every task's SQL statements, into Redis (see bench_worker)
-            self.options.append("--include=apps.core.bench_worker")
         self.processes: list[subprocess.Popen] = []
         self.logdir = Path(tempfile.mkdtemp(prefix="bench-workers-"))
 
@@ -140,25 +150,25 @@ class Workers:
         # enqueueing to a broker nobody consumes.
         self.was_eager = app.conf.task_always_eager
         app.conf.task_always_eager = False
-        if self.count_queries:
-            import redis
-
-            from apps.core.bench_worker import QUERIES_KEY
-
-            redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(QUERIES_KEY)
-        nodes = [self._spawn(i) for i in range(self.count)]
+        for i in range(self.count):
+            self._spawn(i)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            if len(app.control.ping(destination=nodes, timeout=1)) == len(nodes):
+            if all(self._ready_file(i).exists() for i in range(self.count)):
                 return self
             if any(p.poll() is not None for p in self.processes):
                 break
+            time.sleep(0.1)
         self.__exit__()
         raise SystemExit(f"the Celery workers did not start; logs in {self.logdir}")
+
+    def _ready_file(self, i: int) -> Path:
+        return self.logdir / f"{i}.ready"
 
     def _spawn(self, i: int) -> str:
         """Start worker `i` (again, when it exists already); returns its node name."""
         node = f"bench{i}-{os.getpid()}@localhost"
+        self._ready_file(i).unlink(missing_ok=True)
         with open(self.logdir / f"{i}.log", "ab") as log:
             process = subprocess.Popen(
                 [
@@ -166,7 +176,7 @@ class Workers:
                     *self.options, "-n", node,
                     "--without-gossip", "--without-mingle", "--without-heartbeat",
                 ],
-                env=self.env,
+                env={**self.env, "BENCH_READY_FILE": str(self._ready_file(i))},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=settings.BASE_DIR,
@@ -212,11 +222,9 @@ class Workers:
         workers have stopped."""
         import redis
 
-        from apps.core.bench_worker import QUERIES_KEY
-
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
         try:
-            return int(client.get(QUERIES_KEY) or 0)
+            return int(client.getdel(self.queries_key) or 0)  # nothing left in the broker
         finally:
             client.close()
 
