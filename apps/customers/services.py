@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 
 from apps.core.durable import durable_enqueue
 from apps.core.locks import person_lock
+from apps.core.models import StaffAction
+from apps.core.services import staff_action_record
 from apps.customers.models import Address, Customer, EmailConfirmation, Inquiry, Session, User
 
 logger = logging.getLogger(__name__)
@@ -376,6 +378,9 @@ def customer_restrict(*, customer: Customer, reason: str, by: User | None = None
     customer.restriction_reason = reason
     customer.restricted_at = timezone.now()
     customer.save(update_fields=["status", "restriction_reason", "restricted_at", "updated_at"])
+    staff_action_record(
+        action=StaffAction.Action.CUSTOMER_RESTRICT, obj=customer, by_user_id=by and by.pk
+    )
     logger.info("customer restricted customer_id=%s by_user_id=%s", customer.pk, by and by.pk)
     return customer
 
@@ -389,6 +394,9 @@ def customer_lift_restriction(*, customer: Customer, by: User | None = None) -> 
     customer.restriction_reason = ""
     customer.restricted_at = None
     customer.save(update_fields=["status", "restriction_reason", "restricted_at", "updated_at"])
+    staff_action_record(
+        action=StaffAction.Action.CUSTOMER_LIFT_RESTRICTION, obj=customer, by_user_id=by and by.pk
+    )
     logger.info("restriction lifted customer_id=%s by_user_id=%s", customer.pk, by and by.pk)
     return customer
 
