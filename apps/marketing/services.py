@@ -24,6 +24,7 @@ from apps.core.mail import send_mail
 from apps.core.models import StaffAction
 from apps.core.services import staff_action_record
 from apps.customers.models import Customer, User
+from apps.customers.selectors import customer_for_email
 from apps.marketing import content, mail, pipeline
 from apps.marketing.models import (
     Campaign,
@@ -68,18 +69,25 @@ def suppression_add(
 # ------------------------------------------------------------------ subscriptions
 
 
-def _activate(subscription: Subscription, *, source: str, **consent_context) -> Subscription:
+def _activate(
+    subscription: Subscription,
+    *,
+    source: str,
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> Subscription:
     magazine = subscription.magazine
-    customer = subscription.customer
-    state = ConsentState.objects.filter(customer=customer, purpose=magazine.purpose).first()
-    if state is None or state.status != ConsentState.Status.GRANTED:
-        consent_services.consent_grant(
-            purpose=magazine.purpose,
-            source=source,
-            customer=customer,
-            wording=subscription_wording(magazine),
-            **consent_context,
-        )
+    # The consents service decides whether this is news: a consent already in force (or given
+    # and waiting for the address to be confirmed) gets no second event.
+    consent_services.consent_set(
+        purpose=magazine.purpose,
+        granted=True,
+        source=source,
+        customer=subscription.customer,
+        wording=subscription_wording(magazine),
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
     # An explicit new opt-in lifts an earlier unsubscribe from this magazine (not a bounce,
     # a complaint or an erasure, which block every magazine).
     SuppressedAddress.objects.filter(
@@ -192,12 +200,7 @@ def subscription_request(
     if is_suppressed(address=email):
         logger.info("subscription request for a suppressed address ignored")
         return None
-    customer = (
-        Customer.objects.filter(email__iexact=email)
-        .exclude(status=Customer.Status.ERASED)
-        .order_by("pk")
-        .first()
-    )
+    customer = customer_for_email(email=email)
     if customer is None:
         customer = Customer(email=email, acquired_via=Customer.AcquiredVia.INQUIRY)
         customer.full_clean()
