@@ -16,6 +16,7 @@ from apps.core.durable import durable_enqueue
 from apps.core.locks import person_lock
 from apps.core.models import StaffAction
 from apps.core.services import staff_action_record
+from apps.core.unchanged import UNCHANGED, Unchanged, given
 from apps.customers.models import Address, Customer, EmailConfirmation, Inquiry, Session, User
 
 logger = logging.getLogger(__name__)
@@ -403,7 +404,8 @@ def customer_lift_restriction(*, customer: Customer, by: User | None = None) -> 
 
 # ------------------------------------------------------------------ addresses
 
-ADDRESS_FIELDS = (
+# What a member (or staff) may write on an address; also the address form's fields.
+ADDRESS_EDITABLE_FIELDS = (
     "label",
     "recipient_name",
     "country",
@@ -423,9 +425,34 @@ def _lock_addresses(customer: Customer) -> list[Address]:
 
 
 @transaction.atomic
-def address_create(*, customer: Customer, make_default: bool = False, **fields) -> Address:
+def address_create(
+    # A field left out is empty, and the model's validation says which are required.
+    *,
+    customer: Customer,
+    label: str = "",
+    recipient_name: str = "",
+    country: str = "",
+    postal_code: str = "",
+    prefecture: str = "",
+    city: str = "",
+    line1: str = "",
+    line2: str = "",
+    phone: str = "",
+    make_default: bool = False,
+) -> Address:
     existing = _lock_addresses(customer)
-    address = Address(customer=customer, **{k: fields.get(k, "") for k in ADDRESS_FIELDS})
+    address = Address(
+        customer=customer,
+        label=label,
+        recipient_name=recipient_name,
+        country=country,
+        postal_code=postal_code,
+        prefecture=prefecture,
+        city=city,
+        line1=line1,
+        line2=line2,
+        phone=phone,
+    )
     address.full_clean(exclude=["is_default"])
     # The first address is the default one.
     make_default = make_default or not existing
@@ -437,12 +464,35 @@ def address_create(*, customer: Customer, make_default: bool = False, **fields) 
 
 
 @transaction.atomic
-def address_update(*, address: Address, make_default: bool = False, **fields) -> Address:
+def address_update(
+    *,
+    address: Address,
+    label: str | Unchanged = UNCHANGED,
+    recipient_name: str | Unchanged = UNCHANGED,
+    country: str | Unchanged = UNCHANGED,
+    postal_code: str | Unchanged = UNCHANGED,
+    prefecture: str | Unchanged = UNCHANGED,
+    city: str | Unchanged = UNCHANGED,
+    line1: str | Unchanged = UNCHANGED,
+    line2: str | Unchanged = UNCHANGED,
+    phone: str | Unchanged = UNCHANGED,
+    make_default: bool = False,
+) -> Address:
     _lock_addresses(address.customer)
     address = Address.objects.get(pk=address.pk)
-    for name in ADDRESS_FIELDS:
-        if name in fields:
-            setattr(address, name, fields[name])
+    changes = given(
+        label=label,
+        recipient_name=recipient_name,
+        country=country,
+        postal_code=postal_code,
+        prefecture=prefecture,
+        city=city,
+        line1=line1,
+        line2=line2,
+        phone=phone,
+    )
+    for name, value in changes.items():
+        setattr(address, name, value)
     address.full_clean(exclude=["is_default"])
     if make_default and not address.is_default:
         Address.objects.filter(customer_id=address.customer_id, is_default=True).update(

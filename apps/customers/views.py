@@ -53,7 +53,7 @@ def _address_or_404(request, pk):
 
 
 def _address_fields(data):
-    return {name: data.get(name, "") for name in services.ADDRESS_FIELDS}
+    return {name: data.get(name, "") for name in services.ADDRESS_EDITABLE_FIELDS}
 
 
 @member_required
