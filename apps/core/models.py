@@ -2,6 +2,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.append_only import AppendOnlyError, AppendOnlyModel
+
+__all__ = ["AppendOnlyError", "Job", "StaffAction"]
+
 
 class Job(models.Model):
     """One piece of background work, written in the same transaction as the change that needs
@@ -46,22 +50,7 @@ class Job(models.Model):
         return f"{self.task} {self.args} ({self.state})"
 
 
-class AppendOnlyError(RuntimeError):
-    """Raised on any attempt to edit or delete a staff-action row."""
-
-
-class StaffActionQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("staff actions are append-only: rows cannot be updated")
-
-    def delete(self):
-        raise AppendOnlyError("staff actions are append-only: rows cannot be deleted")
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        raise AppendOnlyError("staff actions are append-only: rows cannot be updated")
-
-
-class StaffAction(models.Model):
+class StaffAction(AppendOnlyModel):
     """A staff decision that changes what happens to people: a customer restricted or let order
     again, a campaign sent, scheduled, cancelled or resumed. Written by the service that makes
     the change, in its transaction, so the change and its record stand or fall together.
@@ -89,8 +78,6 @@ class StaffAction(models.Model):
     object_id = models.CharField(_("object id"), max_length=64)
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
 
-    objects = StaffActionQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("staff action")
         verbose_name_plural = _("staff actions")
@@ -101,11 +88,3 @@ class StaffAction(models.Model):
 
     def __str__(self):
         return f"StaffAction #{self.pk}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("staff actions are append-only: rows cannot be updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("staff actions are append-only: rows cannot be deleted")

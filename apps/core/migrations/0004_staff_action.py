@@ -3,41 +3,7 @@
 import django.utils.timezone
 from django.db import migrations, models
 
-# On PostgreSQL the database itself refuses to change or delete staff-action rows, whoever
-# connects (as for the access log, audit migration 0002). Other databases rely on the model.
-CREATE = [
-    """
-CREATE OR REPLACE FUNCTION core_staffaction_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'core_staffaction is append-only: UPDATE and DELETE are refused'
-        USING ERRCODE = 'insufficient_privilege';
-END;
-$$ LANGUAGE plpgsql
-""",
-    """
-CREATE TRIGGER core_staffaction_append_only
-    BEFORE UPDATE OR DELETE ON core_staffaction
-    FOR EACH ROW EXECUTE FUNCTION core_staffaction_append_only()
-""",
-]
-
-DROP = [
-    "DROP TRIGGER IF EXISTS core_staffaction_append_only ON core_staffaction",
-    "DROP FUNCTION IF EXISTS core_staffaction_append_only()",
-]
-
-
-def create_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in CREATE:
-            schema_editor.execute(statement)
-
-
-def drop_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in DROP:
-            schema_editor.execute(statement)
-
+from apps.core.append_only import append_only_trigger
 
 
 class Migration(migrations.Migration):
@@ -65,5 +31,6 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['model_label', 'object_id'], name='core_staffaction_obj')],
             },
         ),
-        migrations.RunPython(create_trigger, drop_trigger),
+        # On PostgreSQL the database itself refuses to change or delete the rows.
+        append_only_trigger("core_staffaction"),
     ]
