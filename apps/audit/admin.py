@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit.models import AccessLog
 from apps.audit.selectors import access_log_csv
+from apps.core.models import StaffAction
 
 
 @admin.register(AccessLog)
@@ -63,6 +64,28 @@ class AccessLogAdmin(admin.ModelAdmin):
         return response
 
     export_csv_view.short_description = _("Export as CSV")
+
+
+@admin.register(StaffAction)
+class StaffActionAdmin(admin.ModelAdmin):
+    """Read-only, beside the access log: what staff decided about whom, as ids."""
+
+    list_display = ["at", "staff_user_id", "action", "model_label", "object_id"]
+    list_filter = ["action", "model_label", "at"]
+    search_fields = ["=staff_user_id", "=object_id"]
+    date_hierarchy = "at"
+    readonly_fields = list_display
+    fields = list_display
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class ShopTOTPDeviceAdmin(TOTPDeviceAdmin):

@@ -2,23 +2,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.append_only import AppendOnlyError, AppendOnlyModel
 
-class AppendOnlyError(RuntimeError):
-    """Raised on any attempt to edit or delete an access-log row."""
-
-
-class AccessLogQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("the access log is append-only: rows cannot be updated")
-
-    def delete(self):
-        raise AppendOnlyError("the access log is append-only: rows cannot be deleted")
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        raise AppendOnlyError("the access log is append-only: rows cannot be updated")
+__all__ = ["AccessLog", "AppendOnlyError"]
 
 
-class AccessLog(models.Model):
+class AccessLog(AppendOnlyModel):
     """One staff access to one object holding personal data, through the admin.
 
     Ids only: never a name, an e-mail or a display string, so the log itself holds no personal
@@ -42,8 +31,6 @@ class AccessLog(models.Model):
     # The staff member's address, kept as a security record about staff (not customers).
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
 
-    objects = AccessLogQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("access log entry")
         verbose_name_plural = _("access log")
@@ -64,11 +51,3 @@ class AccessLog(models.Model):
 
     def __str__(self):
         return f"AccessLog #{self.pk}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("the access log is append-only: rows cannot be updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("the access log is append-only: rows cannot be deleted")

@@ -16,6 +16,7 @@ from apps.consents.models import (
     Purpose,
     ReceiptRecord,
 )
+from apps.core.forms import form_apply_errors
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -129,11 +130,7 @@ class ProvisionRecordForm(forms.ModelForm):
                     contractor=cleaned.get("contractor"),
                 )
             except ValidationError as exc:
-                if not hasattr(exc, "error_dict"):
-                    self.add_error(None, exc)
-                else:
-                    for field, errors in exc.error_dict.items():
-                        self.add_error(field if field in self.fields else None, errors)
+                form_apply_errors(self, exc)
         return cleaned
 
 

@@ -154,22 +154,78 @@ def consent_confirm_pending(
 
 
 @transaction.atomic
-def consent_grant(*, purpose: Purpose, source: str, **kwargs) -> ConsentEvent:
-    return _record(action=Action.GRANT, purpose=purpose, source=source, **kwargs)
+def consent_grant(
+    *,
+    purpose: Purpose,
+    source: str,
+    customer: Customer | None = None,
+    visitor_id: uuid.UUID | None = None,
+    wording: str | None = None,
+    ip_address: str | None = None,
+    user_agent: str = "",
+    actor: User | None = None,
+    policy_version: PolicyVersion | None = None,
+) -> ConsentEvent:
+    return _record(
+        action=Action.GRANT,
+        purpose=purpose,
+        source=source,
+        customer=customer,
+        visitor_id=visitor_id,
+        wording=wording,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        actor=actor,
+        policy_version=policy_version,
+    )
 
 
 @transaction.atomic
-def consent_withdraw(*, purpose: Purpose, source: str, **kwargs) -> ConsentEvent:
-    return _record(action=Action.WITHDRAW, purpose=purpose, source=source, **kwargs)
+def consent_withdraw(
+    *,
+    purpose: Purpose,
+    source: str,
+    customer: Customer | None = None,
+    visitor_id: uuid.UUID | None = None,
+    wording: str | None = None,
+    ip_address: str | None = None,
+    user_agent: str = "",
+    actor: User | None = None,
+    policy_version: PolicyVersion | None = None,
+) -> ConsentEvent:
+    return _record(
+        action=Action.WITHDRAW,
+        purpose=purpose,
+        source=source,
+        customer=customer,
+        visitor_id=visitor_id,
+        wording=wording,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        actor=actor,
+        policy_version=policy_version,
+    )
 
 
 @transaction.atomic
-def consent_set(*, purpose: Purpose, granted: bool, source: str, **kwargs) -> ConsentEvent | None:
+def consent_set(
+    *,
+    purpose: Purpose,
+    granted: bool,
+    source: str,
+    customer: Customer | None = None,
+    visitor_id: uuid.UUID | None = None,
+    wording: str | None = None,
+    ip_address: str | None = None,
+    user_agent: str = "",
+    actor: User | None = None,
+    policy_version: PolicyVersion | None = None,
+) -> ConsentEvent | None:
     """Grant or withdraw, writing an event only when the answer changes."""
     subject = (
-        {"customer_id": kwargs["customer"].pk}
-        if kwargs.get("customer") is not None
-        else {"visitor_id": kwargs.get("visitor_id"), "customer__isnull": True}
+        {"customer_id": customer.pk}
+        if customer is not None
+        else {"visitor_id": visitor_id, "customer__isnull": True}
     )
     current = (
         ConsentState.objects.filter(**subject, purpose=purpose).select_related("last_event").first()
@@ -183,8 +239,18 @@ def consent_set(*, purpose: Purpose, granted: bool, source: str, **kwargs) -> Co
         and current.last_event.action == Action.PENDING
     ):
         return None  # already given, waiting for the address to be confirmed
-    action = Action.GRANT if granted else Action.WITHDRAW
-    return _record(action=action, purpose=purpose, source=source, **kwargs)
+    return _record(
+        action=Action.GRANT if granted else Action.WITHDRAW,
+        purpose=purpose,
+        source=source,
+        customer=customer,
+        visitor_id=visitor_id,
+        wording=wording,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        actor=actor,
+        policy_version=policy_version,
+    )
 
 
 @transaction.atomic

@@ -20,14 +20,10 @@ from apps.consents.forms import (
 from apps.consents.models import ExternalTag, PolicyVersion, Source, new_visitor_id
 from apps.core import csvsafe
 from apps.core.ratelimit import rate_limit
-from apps.core.security import client_ip
+from apps.core.security import client_ip, user_agent
 from apps.customers.decorators import member_required
 from apps.customers.models import Customer
 from apps.customers.selectors import customer_for_user
-
-
-def user_agent(request) -> str:
-    return request.META.get("HTTP_USER_AGENT", "")[:500]
 
 
 def _safe_next(request, fallback="/"):

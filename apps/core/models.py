@@ -1,5 +1,10 @@
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from apps.core.append_only import AppendOnlyError, AppendOnlyModel
+
+__all__ = ["AppendOnlyError", "Job", "StaffAction"]
 
 
 class Job(models.Model):
@@ -43,3 +48,43 @@ class Job(models.Model):
 
     def __str__(self):
         return f"{self.task} {self.args} ({self.state})"
+
+
+class StaffAction(AppendOnlyModel):
+    """A staff decision that changes what happens to people: a customer restricted or let order
+    again, a campaign sent, scheduled, cancelled or resumed. Written by the service that makes
+    the change, in its transaction, so the change and its record stand or fall together.
+
+    It lives in core, not in the audit app, because the services that write it (customers,
+    marketing) sit below audit. Ids only: never a name, an e-mail, a reason typed by staff or a
+    campaign's subject. Rows are never changed or deleted: the model refuses it, the admin is
+    read-only, and on PostgreSQL a trigger rejects UPDATE and DELETE (migration staff_action)."""
+
+    class Action(models.TextChoices):
+        CUSTOMER_RESTRICT = "customer_restrict", _("customer restricted")
+        CUSTOMER_LIFT_RESTRICTION = "customer_lift_restriction", _("customer restriction lifted")
+        CAMPAIGN_SEND = "campaign_send", _("campaign sent")
+        CAMPAIGN_SCHEDULE = "campaign_schedule", _("campaign scheduled")
+        CAMPAIGN_CANCEL = "campaign_cancel", _("campaign cancelled")
+        CAMPAIGN_RESUME = "campaign_resume", _("campaign resumed")
+
+    # A plain integer, not a foreign key: the record outlives the staff account. Empty when no
+    # one acted (beat sending a scheduled campaign).
+    staff_user_id = models.PositiveBigIntegerField(
+        _("staff user id"), null=True, blank=True, db_index=True
+    )
+    action = models.CharField(_("action"), max_length=40, choices=Action)
+    model_label = models.CharField(_("model"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64)
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("staff action")
+        verbose_name_plural = _("staff actions")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["model_label", "object_id"], name="core_staffaction_obj")]
+        # Nobody gets add/change/delete: rows are written by services only.
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"StaffAction #{self.pk}"

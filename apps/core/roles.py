@@ -83,6 +83,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audit.view_personal_data",
         "audit.export_personal_data",
         "audit.view_accesslog",
+        # Who restricted a customer or sent a campaign (ids only).
+        "core.view_staffaction",
         "incidents.view_incident",
         "incidents.add_incident",
         "incidents.change_incident",

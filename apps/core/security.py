@@ -55,6 +55,16 @@ def client_ip(request) -> str | None:
     return str(ip)
 
 
+# The column that keeps it as consent evidence holds 500 characters; a longer header is cut,
+# not refused (it is the browser's word, not the member's).
+USER_AGENT_MAX_LENGTH = 500
+
+
+def user_agent(request) -> str:
+    """The browser's User-Agent header as consent evidence, cut to what the ledger keeps."""
+    return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH]
+
+
 def _valid_ip(value) -> str | None:
     try:
         return str(ipaddress.ip_address((value or "").strip()))

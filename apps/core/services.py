@@ -2,11 +2,12 @@ import datetime
 import logging
 
 from django.contrib.auth.models import Group, Permission
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.core import retention
+from apps.core.models import StaffAction
 from apps.core.roles import ROLE_PERMISSIONS
 
 logger = logging.getLogger(__name__)
@@ -59,3 +60,20 @@ def retention_run(*, today: datetime.date | None = None, dry_run: bool = False) 
     if failed:
         raise RuntimeError(f"retention rules failed: {', '.join(failed)}")
     return counts
+
+
+def staff_action_record(
+    *, action: str, obj: models.Model, by_user_id: int | None = None
+) -> StaffAction:
+    """Append the record of a staff decision about ``obj``; its callers are the services that
+    make the change, inside their transaction, so neither exists without the other. Ids only."""
+    if action not in StaffAction.Action.values:
+        raise ValueError(f"unknown staff action {action!r}")
+    if obj.pk is None:
+        raise ValueError("a staff action is recorded about a saved object")
+    return StaffAction.objects.create(
+        staff_user_id=by_user_id,
+        action=action,
+        model_label=obj._meta.label,
+        object_id=str(obj.pk),
+    )

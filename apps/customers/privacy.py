@@ -31,7 +31,8 @@ CUSTOMER_FIELDS = (
     "email",
     "restriction_reason",
 )
-ADDRESS_FIELDS = (
+# The personal fields of an address (its country is not): exported, blanked on erasure.
+ADDRESS_PERSONAL_FIELDS = (
     "label",
     "recipient_name",
     "postal_code",
@@ -99,7 +100,7 @@ ADDRESSES = Section(
         "id",
         "country",
         "is_default",
-        *ADDRESS_FIELDS,
+        *ADDRESS_PERSONAL_FIELDS,
         id=RECORD_NUMBER,
         phone=PHONE,
         is_default=Column("is_default", _("Default address")),
@@ -167,7 +168,7 @@ def export(customer_id: int) -> list[Section]:
         "created_at": customer.created_at,
     }
     addresses = Address.objects.filter(customer=customer).values(
-        "id", "country", "is_default", *ADDRESS_FIELDS
+        "id", "country", "is_default", *ADDRESS_PERSONAL_FIELDS
     )
     inquiries = _inquiries(customer).values("id", "topic", "created_at", *INQUIRY_FIELDS)
     login, confirmations = [], []
@@ -288,7 +289,7 @@ register(
     eraser=erase,
     covers={
         "customers.Customer": CUSTOMER_FIELDS,
-        "customers.Address": ADDRESS_FIELDS,
+        "customers.Address": ADDRESS_PERSONAL_FIELDS,
         "customers.Inquiry": INQUIRY_FIELDS,
         "customers.User": USER_FIELDS,
         "customers.EmailConfirmation": EMAIL_CONFIRMATION_FIELDS,

@@ -42,3 +42,14 @@ def login_email_state(*, customer: Customer) -> dict:
         else ""
     )
     return {"confirmed": user.email_confirmed_at is not None, "pending_email": pending}
+
+
+def customer_for_email(*, email: str) -> Customer | None:
+    """The person a contact address belongs to: case and surrounding spaces do not matter, an
+    erased record is nobody, and of two records with the address the first one known answers."""
+    return (
+        Customer.objects.filter(email__iexact=email.strip())
+        .exclude(status=Customer.Status.ERASED)
+        .order_by("pk")
+        .first()
+    )

@@ -14,6 +14,9 @@ from django.utils.translation import gettext as _
 
 from apps.core.durable import durable_enqueue
 from apps.core.locks import person_lock
+from apps.core.models import StaffAction
+from apps.core.services import staff_action_record
+from apps.core.unchanged import UNCHANGED, Unchanged, given
 from apps.customers.models import Address, Customer, EmailConfirmation, Inquiry, Session, User
 
 logger = logging.getLogger(__name__)
@@ -376,6 +379,9 @@ def customer_restrict(*, customer: Customer, reason: str, by: User | None = None
     customer.restriction_reason = reason
     customer.restricted_at = timezone.now()
     customer.save(update_fields=["status", "restriction_reason", "restricted_at", "updated_at"])
+    staff_action_record(
+        action=StaffAction.Action.CUSTOMER_RESTRICT, obj=customer, by_user_id=by and by.pk
+    )
     logger.info("customer restricted customer_id=%s by_user_id=%s", customer.pk, by and by.pk)
     return customer
 
@@ -389,13 +395,17 @@ def customer_lift_restriction(*, customer: Customer, by: User | None = None) -> 
     customer.restriction_reason = ""
     customer.restricted_at = None
     customer.save(update_fields=["status", "restriction_reason", "restricted_at", "updated_at"])
+    staff_action_record(
+        action=StaffAction.Action.CUSTOMER_LIFT_RESTRICTION, obj=customer, by_user_id=by and by.pk
+    )
     logger.info("restriction lifted customer_id=%s by_user_id=%s", customer.pk, by and by.pk)
     return customer
 
 
 # ------------------------------------------------------------------ addresses
 
-ADDRESS_FIELDS = (
+# What a member (or staff) may write on an address; also the address form's fields.
+ADDRESS_EDITABLE_FIELDS = (
     "label",
     "recipient_name",
     "country",
@@ -415,9 +425,34 @@ def _lock_addresses(customer: Customer) -> list[Address]:
 
 
 @transaction.atomic
-def address_create(*, customer: Customer, make_default: bool = False, **fields) -> Address:
+def address_create(
+    # A field left out is empty, and the model's validation says which are required.
+    *,
+    customer: Customer,
+    label: str = "",
+    recipient_name: str = "",
+    country: str = "",
+    postal_code: str = "",
+    prefecture: str = "",
+    city: str = "",
+    line1: str = "",
+    line2: str = "",
+    phone: str = "",
+    make_default: bool = False,
+) -> Address:
     existing = _lock_addresses(customer)
-    address = Address(customer=customer, **{k: fields.get(k, "") for k in ADDRESS_FIELDS})
+    address = Address(
+        customer=customer,
+        label=label,
+        recipient_name=recipient_name,
+        country=country,
+        postal_code=postal_code,
+        prefecture=prefecture,
+        city=city,
+        line1=line1,
+        line2=line2,
+        phone=phone,
+    )
     address.full_clean(exclude=["is_default"])
     # The first address is the default one.
     make_default = make_default or not existing
@@ -429,12 +464,35 @@ def address_create(*, customer: Customer, make_default: bool = False, **fields) 
 
 
 @transaction.atomic
-def address_update(*, address: Address, make_default: bool = False, **fields) -> Address:
+def address_update(
+    *,
+    address: Address,
+    label: str | Unchanged = UNCHANGED,
+    recipient_name: str | Unchanged = UNCHANGED,
+    country: str | Unchanged = UNCHANGED,
+    postal_code: str | Unchanged = UNCHANGED,
+    prefecture: str | Unchanged = UNCHANGED,
+    city: str | Unchanged = UNCHANGED,
+    line1: str | Unchanged = UNCHANGED,
+    line2: str | Unchanged = UNCHANGED,
+    phone: str | Unchanged = UNCHANGED,
+    make_default: bool = False,
+) -> Address:
     _lock_addresses(address.customer)
     address = Address.objects.get(pk=address.pk)
-    for name in ADDRESS_FIELDS:
-        if name in fields:
-            setattr(address, name, fields[name])
+    changes = given(
+        label=label,
+        recipient_name=recipient_name,
+        country=country,
+        postal_code=postal_code,
+        prefecture=prefecture,
+        city=city,
+        line1=line1,
+        line2=line2,
+        phone=phone,
+    )
+    for name, value in changes.items():
+        setattr(address, name, value)
     address.full_clean(exclude=["is_default"])
     if make_default and not address.is_default:
         Address.objects.filter(customer_id=address.customer_id, is_default=True).update(

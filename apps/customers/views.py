@@ -5,19 +5,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from apps.core.forms import form_apply_errors
 from apps.core.ratelimit import rate_limit
 from apps.customers import selectors, services
 from apps.customers.decorators import member_required
 from apps.customers.forms import AddressForm, InquiryForm, ProfileForm
-
-
-def apply_errors(form, exc: ValidationError) -> None:
-    """Show a service's ValidationError on the form it came from."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 @member_required
@@ -32,7 +24,7 @@ def profile(request):
                 customer=customer, **{name: data[name] for name in services.PROFILE_FIELDS}
             )
         except ValidationError as exc:
-            apply_errors(form, exc)
+            form_apply_errors(form, exc)
         else:
             messages.success(request, _("Your profile has been saved."))
             return redirect("customers:profile")
@@ -61,7 +53,7 @@ def _address_or_404(request, pk):
 
 
 def _address_fields(data):
-    return {name: data.get(name, "") for name in services.ADDRESS_FIELDS}
+    return {name: data.get(name, "") for name in services.ADDRESS_EDITABLE_FIELDS}
 
 
 @member_required
@@ -76,7 +68,7 @@ def address_create(request):
                 **_address_fields(form.cleaned_data),
             )
         except ValidationError as exc:
-            apply_errors(form, exc)
+            form_apply_errors(form, exc)
         else:
             messages.success(request, _("The address has been added."))
             return redirect("customers:addresses")
@@ -96,7 +88,7 @@ def address_edit(request, pk):
                 **_address_fields(form.cleaned_data),
             )
         except ValidationError as exc:
-            apply_errors(form, exc)
+            form_apply_errors(form, exc)
         else:
             messages.success(request, _("The address has been saved."))
             return redirect("customers:addresses")
@@ -129,7 +121,7 @@ def contact(request):
         try:
             services.inquiry_create(customer=customer, **form.cleaned_data)
         except ValidationError as exc:
-            apply_errors(form, exc)
+            form_apply_errors(form, exc)
         else:
             return render(request, "customers/contact_done.html")
     return render(request, "customers/contact.html", {"form": form})

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.unchanged import UNCHANGED, Unchanged, given
 from apps.incidents.models import Incident, IncidentNotice
 
 logger = logging.getLogger(__name__)
@@ -63,10 +64,36 @@ def _check(incident: Incident) -> None:
 
 
 @transaction.atomic
-def incident_create(*, created_by_id: int | None = None, **fields) -> Incident:
-    unknown = set(fields) - set(INCIDENT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown incident fields: {sorted(unknown)}")
+def incident_create(
+    # A field left out takes the model's default, and the model's validation says which are
+    # required.
+    *,
+    created_by_id: int | None = None,
+    discovered_at: datetime.datetime | Unchanged = UNCHANGED,
+    title: str | Unchanged = UNCHANGED,
+    description: str | Unchanged = UNCHANGED,
+    data_items: str | Unchanged = UNCHANGED,
+    people_affected: int | Unchanged = UNCHANGED,
+    sensitive_data: bool | Unchanged = UNCHANGED,
+    card_data: bool | Unchanged = UNCHANGED,
+    unauthorised_access: bool | Unchanged = UNCHANGED,
+    strongly_encrypted: bool | Unchanged = UNCHANGED,
+    preliminary_reported_on: datetime.date | Unchanged | None = UNCHANGED,
+    final_reported_on: datetime.date | Unchanged | None = UNCHANGED,
+) -> Incident:
+    fields = given(
+        discovered_at=discovered_at,
+        title=title,
+        description=description,
+        data_items=data_items,
+        people_affected=people_affected,
+        sensitive_data=sensitive_data,
+        card_data=card_data,
+        unauthorised_access=unauthorised_access,
+        strongly_encrypted=strongly_encrypted,
+        preliminary_reported_on=preliminary_reported_on,
+        final_reported_on=final_reported_on,
+    )
     incident = Incident(created_by_id=created_by_id, **fields)
     _check(incident)
     incident.save()
@@ -77,10 +104,34 @@ def incident_create(*, created_by_id: int | None = None, **fields) -> Incident:
 
 
 @transaction.atomic
-def incident_update(*, incident: Incident, **fields) -> Incident:
-    unknown = set(fields) - set(INCIDENT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown incident fields: {sorted(unknown)}")
+def incident_update(
+    *,
+    incident: Incident,
+    discovered_at: datetime.datetime | Unchanged = UNCHANGED,
+    title: str | Unchanged = UNCHANGED,
+    description: str | Unchanged = UNCHANGED,
+    data_items: str | Unchanged = UNCHANGED,
+    people_affected: int | Unchanged = UNCHANGED,
+    sensitive_data: bool | Unchanged = UNCHANGED,
+    card_data: bool | Unchanged = UNCHANGED,
+    unauthorised_access: bool | Unchanged = UNCHANGED,
+    strongly_encrypted: bool | Unchanged = UNCHANGED,
+    preliminary_reported_on: datetime.date | Unchanged | None = UNCHANGED,
+    final_reported_on: datetime.date | Unchanged | None = UNCHANGED,
+) -> Incident:
+    fields = given(
+        discovered_at=discovered_at,
+        title=title,
+        description=description,
+        data_items=data_items,
+        people_affected=people_affected,
+        sensitive_data=sensitive_data,
+        card_data=card_data,
+        unauthorised_access=unauthorised_access,
+        strongly_encrypted=strongly_encrypted,
+        preliminary_reported_on=preliminary_reported_on,
+        final_reported_on=final_reported_on,
+    )
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     for name, value in fields.items():
         setattr(incident, name, value)

@@ -21,7 +21,10 @@ from apps.consents.models import ConsentState, Source
 from apps.core.durable import durable_enqueue
 from apps.core.locks import person_lock
 from apps.core.mail import send_mail
+from apps.core.models import StaffAction
+from apps.core.services import staff_action_record
 from apps.customers.models import Customer, User
+from apps.customers.selectors import customer_for_email
 from apps.marketing import content, mail, pipeline
 from apps.marketing.models import (
     Campaign,
@@ -66,18 +69,25 @@ def suppression_add(
 # ------------------------------------------------------------------ subscriptions
 
 
-def _activate(subscription: Subscription, *, source: str, **consent_context) -> Subscription:
+def _activate(
+    subscription: Subscription,
+    *,
+    source: str,
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> Subscription:
     magazine = subscription.magazine
-    customer = subscription.customer
-    state = ConsentState.objects.filter(customer=customer, purpose=magazine.purpose).first()
-    if state is None or state.status != ConsentState.Status.GRANTED:
-        consent_services.consent_grant(
-            purpose=magazine.purpose,
-            source=source,
-            customer=customer,
-            wording=subscription_wording(magazine),
-            **consent_context,
-        )
+    # The consents service decides whether this is news: a consent already in force (or given
+    # and waiting for the address to be confirmed) gets no second event.
+    consent_services.consent_set(
+        purpose=magazine.purpose,
+        granted=True,
+        source=source,
+        customer=subscription.customer,
+        wording=subscription_wording(magazine),
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
     # An explicit new opt-in lifts an earlier unsubscribe from this magazine (not a bounce,
     # a complaint or an erasure, which block every magazine).
     SuppressedAddress.objects.filter(
@@ -190,12 +200,7 @@ def subscription_request(
     if is_suppressed(address=email):
         logger.info("subscription request for a suppressed address ignored")
         return None
-    customer = (
-        Customer.objects.filter(email__iexact=email)
-        .exclude(status=Customer.Status.ERASED)
-        .order_by("pk")
-        .first()
-    )
+    customer = customer_for_email(email=email)
     if customer is None:
         customer = Customer(email=email, acquired_via=Customer.AcquiredVia.INQUIRY)
         customer.full_clean()
@@ -408,6 +413,9 @@ def campaign_send_now(*, campaign: Campaign, by: User | None = None) -> Campaign
     campaign.status = Campaign.Status.SENDING
     campaign.started_at = timezone.now()
     campaign.save(update_fields=["status", "started_at"])
+    staff_action_record(
+        action=StaffAction.Action.CAMPAIGN_SEND, obj=campaign, by_user_id=by and by.pk
+    )
     # The campaign in `sending` is the record: if this enqueue fails, the sweep fans it out.
     campaign_id = campaign.pk
     transaction.on_commit(lambda: _enqueue(campaign_fanout_task, campaign_id))
@@ -428,6 +436,9 @@ def campaign_schedule(
     campaign.status = Campaign.Status.SCHEDULED
     campaign.scheduled_at = at
     campaign.save(update_fields=["status", "scheduled_at"])
+    staff_action_record(
+        action=StaffAction.Action.CAMPAIGN_SCHEDULE, obj=campaign, by_user_id=by and by.pk
+    )
     return campaign
 
 
@@ -440,6 +451,9 @@ def campaign_cancel(*, campaign: Campaign, by: User | None = None) -> Campaign:
     campaign.status = Campaign.Status.CANCELLED
     campaign.finished_at = timezone.now()
     campaign.save(update_fields=["status", "finished_at"])
+    staff_action_record(
+        action=StaffAction.Action.CAMPAIGN_CANCEL, obj=campaign, by_user_id=by and by.pk
+    )
     # Rows no chunk has claimed yet are settled now (a chunk in flight stops at its next
     # batch), so nothing stays pending whether or not a chunk task ever runs again.
     Delivery.objects.filter(campaign=campaign, status=Delivery.Status.PENDING).update(
@@ -510,6 +524,9 @@ def campaign_resume(*, campaign: Campaign, by: User | None = None) -> Campaign:
     Delivery.objects.filter(
         campaign=campaign, status=Delivery.Status.PENDING, next_attempt_at__isnull=False
     ).update(next_attempt_at=None)
+    staff_action_record(
+        action=StaffAction.Action.CAMPAIGN_RESUME, obj=campaign, by_user_id=by and by.pk
+    )
     campaign_id = campaign.pk
     transaction.on_commit(lambda: _campaign_drive(campaign_id, even_if_busy=True))
     logger.info("campaign resumed campaign_id=%s by_user_id=%s", campaign.pk, by and by.pk)

@@ -6,9 +6,9 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from apps.consents.views import register_privacy_page_section, user_agent
+from apps.consents.views import register_privacy_page_section
 from apps.core.ratelimit import rate_limit
-from apps.core.security import client_ip
+from apps.core.security import client_ip, user_agent
 from apps.customers.decorators import member_required
 from apps.marketing import selectors, services
 from apps.marketing.forms import MemberSubscriptionForm, OneClickUnsubscribeForm, SubscribeForm

@@ -10,14 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.consents.forms import ConsentChoicesForm
-from apps.consents.views import user_agent
+from apps.core.forms import form_apply_errors
 from apps.core.ratelimit import rate_limit
-from apps.core.security import client_ip
+from apps.core.security import client_ip, user_agent
 from apps.customers import services as customer_services
 from apps.customers.decorators import member_required
 from apps.customers.forms import EmailChangeForm, EmailConfirmResendForm, SignupForm
 from apps.customers.selectors import address_default, login_email_state
-from apps.customers.views import apply_errors
 from apps.mypage import services
 from apps.orders.selectors import order_list_for
 
@@ -59,7 +58,7 @@ def signup(request):
                 user_agent=user_agent(request),
             )
         except ValidationError as exc:
-            apply_errors(form, exc)
+            form_apply_errors(form, exc)
         else:
             login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(
@@ -85,7 +84,7 @@ def email_change(request):
                 user=request.user, new_email=form.cleaned_data["email"]
             )
         except ValidationError as exc:
-            apply_errors(form, exc)
+            form_apply_errors(form, exc)
         else:
             messages.success(
                 request,

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.core.forms import form_apply_errors
 from apps.core.ratelimit import rate_limit
 from apps.customers.decorators import member_required
 from apps.privacy_requests import selectors, services
@@ -22,14 +23,6 @@ from apps.privacy_requests.forms import (
 from apps.privacy_requests.models import Status
 from apps.privacy_requests.services.notices import field_label
 from apps.privacy_requests.services.workflow import TRANSITIONS
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _own_or_404(request, reference):
@@ -69,7 +62,7 @@ def request_create(request):
                 language=get_language(),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_apply_errors(form, exc)
         else:
             messages.success(
                 request,

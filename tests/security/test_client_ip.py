@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from apps.audit.models import AccessLog
 from apps.consents.models import ConsentEvent
-from apps.core.security import client_ip
+from apps.core.security import client_ip, user_agent
 from apps.customers.models import Inquiry
 from tests.factories import PASSWORD, CustomerFactory, make_staff
 
@@ -139,3 +139,9 @@ def test_a_malformed_proxy_or_rate_setting_fails_the_system_checks(settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "contact": "five per hour"}
     found = {e.id for e in run_checks(tags=["security"])}
     assert {"core.E001", "core.E002"} <= found
+
+
+def test_the_user_agent_is_cut_to_what_the_consent_ledger_keeps():
+    """apps.core.security.user_agent, beside client_ip: the evidence every consent view records."""
+    assert user_agent(request(HTTP_USER_AGENT="x" * 600)) == "x" * 500
+    assert user_agent(request()) == ""

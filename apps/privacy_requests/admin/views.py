@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.audit.admin_mixins import record
 from apps.audit.models import AccessLog
 from apps.core.dates import start_of_day
+from apps.core.forms import form_apply_errors
 from apps.customers.models import Customer
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.admin.forms import StaffRequestForm
@@ -57,7 +58,7 @@ class RequestViewsMixin:
                     by=request.user,
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_apply_errors(form, exc)
             else:
                 self.message_user(
                     request, _("Request %s recorded.") % created.reference, messages.SUCCESS
@@ -139,7 +140,7 @@ class RequestViewsMixin:
                     by=request.user,
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_apply_errors(form, exc)
             else:
                 self.message_user(request, _("Document stored."), messages.SUCCESS)
                 return HttpResponseRedirect(
@@ -191,11 +192,3 @@ class RequestViewsMixin:
             return HttpResponse(
                 render_to_string("privacy_requests/notice_letter.html", context, request=request)
             )
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)

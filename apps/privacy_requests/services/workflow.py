@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from apps.core.dates import add_months
 from apps.core.durable import durable_enqueue
 from apps.customers.models import Customer, Inquiry, User
+from apps.customers.selectors import customer_for_email
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
     DISCLOSURE_KINDS,
@@ -367,15 +368,6 @@ def privacy_request_create_from_mypage(
     return privacy_request
 
 
-def customer_matching_email(email: str) -> Customer | None:
-    return (
-        Customer.objects.filter(email__iexact=email.strip())
-        .exclude(status=Customer.Status.ERASED)
-        .order_by("pk")
-        .first()
-    )
-
-
 @transaction.atomic
 def privacy_request_create_from_inquiry(
     *,
@@ -388,7 +380,7 @@ def privacy_request_create_from_inquiry(
 ) -> PrivacyRequest:
     """Turn an inquiry from /contact/ into a request; the person is matched by the address on
     file (the inquirer still has to prove who they are: that is what verification is for)."""
-    customer = inquiry.customer or customer_matching_email(inquiry.email)
+    customer = inquiry.customer or customer_for_email(email=inquiry.email)
     if kind in DISCLOSURE_KINDS and not disclosure_form:
         disclosure_form = DisclosureForm.ELECTRONIC
     privacy_request = privacy_request_create(
