@@ -118,3 +118,15 @@ def test_the_doc_states_the_same_rules():
     rows = re.findall(r"^\| `([a-z_]+)` \| ([^|]*) \|", text, flags=re.MULTILINE)
     documented = {app: set(re.findall(r"`([a-z_]+)`", may_import)) for app, may_import in rows}
     assert documented == ALLOWED
+
+
+def test_no_app_names_an_app_above_it_in_the_erasure_order(db):
+    """The order of erasers is declared by the upper app (``runs_before=("customers",)``), so
+    a lower app names no app it may not import, not even as a string."""
+    from apps.core.privacy import handlers
+
+    for handler in handlers():
+        if handler.name not in ALLOWED:
+            continue  # a test's own app
+        named = {*handler.runs_after, *handler.runs_before}
+        assert named <= ALLOWED[handler.name], handler.name
