@@ -259,8 +259,9 @@ register(
         RECEIVED_FROM_THIRD_PARTIES,
         RESTRICTIONS,
     ),
-    # The marketing eraser unsubscribes first; the withdrawal here then covers every consent.
-    runs_after=("marketing",),
+    # The marketing eraser unsubscribes first (it says so: consents names no app above it);
+    # the withdrawal here then covers every consent.
+    runs_before=("customers",),
     labels={
         "consents.VisitorLink": _("links between your cookie choices and your account"),
         "consents.ConsentEventContext": _("IP addresses and browsers recorded with your consents"),

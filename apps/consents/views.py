@@ -1,14 +1,11 @@
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.audit.admin_mixins import record as access_record
-from apps.audit.models import AccessLog
 from apps.consents import cookies, selectors, services
 from apps.consents.forms import (
     ConsentToggleForm,
@@ -18,11 +15,9 @@ from apps.consents.forms import (
     consent_wording,
 )
 from apps.consents.models import ExternalTag, PolicyVersion, Source, new_visitor_id
-from apps.core import csvsafe
 from apps.core.ratelimit import rate_limit
 from apps.core.security import client_ip, user_agent
 from apps.customers.decorators import member_required
-from apps.customers.models import Customer
 from apps.customers.selectors import customer_for_user
 
 
@@ -179,30 +174,3 @@ def reconfirm(request):
         "consents/reconfirm.html",
         {"form": form, "policy": selectors.policy_current(), "next": _safe_next(request, "")},
     )
-
-
-def provision_records_csv(request, customer_id):
-    """CSV of one person's third-party provision records (for a disclosure request)."""
-    if not request.user.has_perm("consents.view_provisionrecord"):
-        raise PermissionDenied
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise Http404
-    access_record(request, AccessLog.Action.EXPORT, Customer, [customer.pk])
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="provision-records-customer-{customer.pk}.csv"'
-    )
-    response.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
-    writer = csvsafe.writer(response)
-    writer.writerow(
-        ["provided_on", "recipient", "recipient_address", "representative", "data_items",
-         "basis", "reference", "retain_until"]
-    )  # fmt: skip
-    for record in selectors.provision_records_for(customer=customer):
-        writer.writerow(
-            [record.provided_on, record.recipient_name, record.recipient_address,
-             record.recipient_representative, record.data_items, record.get_basis_display(),
-             record.legal_reference, record.retain_until]
-        )  # fmt: skip
-    return response

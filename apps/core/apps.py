@@ -1,6 +1,7 @@
 from importlib import import_module
 
 from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
 from django.urls import register_converter
 from django.utils.module_loading import module_has_submodule
 from django.utils.translation import gettext_lazy as _
@@ -13,8 +14,11 @@ class CoreConfig(AppConfig):
     def ready(self):
         from apps.core import checks  # noqa: F401  (registers the settings checks)
         from apps.core.converters import TextConverter
+        from apps.core.schedules import schedules_after_migrate
 
         register_converter(TextConverter, "text")
+        # Beat's schedule is declared in apps/core/schedules.py; every migrate applies it.
+        post_migrate.connect(schedules_after_migrate, sender=self)
         # Every app registers its personal-data exporter and eraser from its own privacy.py,
         # and its retention rules from its own retention.py.
         for config in apps.get_app_configs():

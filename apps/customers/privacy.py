@@ -297,8 +297,8 @@ register(
     },
     sections=(PROFILE, ADDRESSES, LOGIN, EMAIL_CONFIRMATIONS, INQUIRIES),
     # Last: the others read the person's row (their e-mail address, their login) first, and
-    # order snapshots are erased before the customer row they point to.
-    runs_after=("orders", "consents", "marketing", "privacy_requests"),
+    # order snapshots are erased before the customer row they point to. Each of them says so
+    # (runs_before=("customers",)): this app names none of the apps above it.
     labels={
         "customers.User": _("login (e-mail address and password)"),
         "customers.Session": _("signed-in sessions"),

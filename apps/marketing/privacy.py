@@ -132,7 +132,9 @@ register(
     eraser=erase,
     covers={"marketing.Subscription": SUBSCRIPTION_FIELDS},
     sections=(SUBSCRIPTIONS, MAILS_RECEIVED),
-    # Its hashes come from the person's e-mail address: before the customers eraser empties it
-    # (customers runs after every other app).
+    # Its hashes come from the person's e-mail address: before the customers eraser empties it.
+    # It unsubscribes before the consents eraser withdraws, so that withdrawal covers every
+    # consent.
+    runs_before=("consents", "customers"),
     labels={"marketing.SuppressedAddress": _("do-not-mail list (a one-way code, not the address)")},
 )

@@ -194,4 +194,6 @@ register(
     eraser=erase,
     covers={"orders.Order": ORDER_FIELDS, "orders.Payment": PAYMENT_FIELDS},
     sections=(ORDERS,),
+    # The snapshots go before the customer row they point to.
+    runs_before=("customers",),
 )

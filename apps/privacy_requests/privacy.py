@@ -232,5 +232,6 @@ register(
         "privacy_requests.RequestEvent": ("note",),
     },
     sections=(REQUESTS, TIMELINE),
+    runs_before=("customers",),
     labels={"privacy_requests.RequestEvent": _("staff notes on your requests")},
 )

@@ -2,8 +2,6 @@
 changes nothing more. The notice and execution tasks are durable (apps/core/durable.py): their
 row is written with the change, and the sweep retries them with backoff until done."""
 
-from celery import shared_task
-
 from apps.core.durable import durable_task
 from apps.privacy_requests import services
 
@@ -16,8 +14,3 @@ def notice_send_task(notice_id: int) -> None:
 @durable_task(time_limit=10 * 60, soft_time_limit=9 * 60)
 def privacy_request_execute_task(privacy_request_id: int) -> None:
     services.privacy_request_execute(privacy_request_id=privacy_request_id)
-
-
-@shared_task(time_limit=10 * 60, soft_time_limit=9 * 60, ignore_result=True)
-def privacy_requests_purge_task() -> None:
-    services.privacy_requests_purge()

@@ -257,6 +257,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = 9 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Every periodic task is declared in apps/core/schedules.py (not CELERY_BEAT_SCHEDULE): migrate
+# writes them into this scheduler's tables.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Celery's own default; a benchmark's workers get a queue unique to the run through the
 # environment (apps/bench/isolation.py), so no other worker of the broker takes their tasks.
@@ -360,12 +362,6 @@ ESP_SNS_CERTIFICATE_CACHE_SECONDS = env.int("ESP_SNS_CERTIFICATE_CACHE_SECONDS",
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # How long before a task a lost worker had taken is handed to another worker.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
-}
-CELERY_BEAT_SCHEDULE = {
-    "dispatch-scheduled-campaigns": {
-        "task": "apps.marketing.tasks.campaign_dispatch_due_task",
-        "schedule": 60.0,
-    },
 }
 
 # ---------------------------------------------------------------- privacy requests

@@ -157,6 +157,17 @@ def test_export_is_logged_and_only_for_the_privacy_officer(client, customer):
     assert_no_personal_strings()
 
 
+def test_the_provision_records_export_of_one_person_is_logged(client, customer):
+    """The view lives in the consents admin, which knows nothing of the audit app: the shop's
+    admin site logs the export for it (log_export)."""
+    client.force_login(make_staff(roles.PRIVACY_OFFICER))
+    url = reverse("admin:consents_provisionrecord_export", args=[customer.pk])
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert [r.object_id for r in rows("export", "customers.Customer")] == [str(customer.pk)]
+    assert_no_personal_strings()
+
+
 def test_bulk_deletion_is_logged(client, customer):
     inquiry = inquiry_create(name="監査 秘子", email=SECRET_EMAIL, topic="order", message="秘密")
     client.force_login(make_staff(superuser=True))

@@ -180,7 +180,7 @@ def test_a_sign_up_that_loses_a_race_for_its_address_gets_the_form_message(monke
     not an IntegrityError whose detail would carry the address into the log."""
     from django.core.exceptions import ValidationError
 
-    from apps.customers import services
+    from apps.customers.services import accounts as services
 
     CustomerFactory(user__email="race@example.jp", email="race@example.jp")
     monkeypatch.setattr(services, "_email_taken", lambda email: False)  # both checked at once

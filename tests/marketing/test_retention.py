@@ -26,7 +26,7 @@ def _event_on(day: datetime.date, *, action: str, customer, p) -> ConsentEvent:
     record = (
         consent_services.consent_grant if action == "grant" else consent_services.consent_withdraw
     )
-    with mock.patch("apps.consents.services.timezone.now", return_value=_at(day)):
+    with mock.patch("apps.consents.services.ledger.timezone.now", return_value=_at(day)):
         return record(purpose=p, source="mypage", customer=customer)
 
 

@@ -365,7 +365,11 @@ def test_documents_of_a_request_left_unfinished_are_purged_after_the_limit(
 
 
 def test_the_purge_runs_daily():
+    """It runs with the daily retention run (tests/privacy_requests/test_retention.py)."""
     from django_celery_beat.models import PeriodicTask
 
-    task = PeriodicTask.objects.get(task="apps.privacy_requests.tasks.privacy_requests_purge_task")
+    from apps.core import retention
+
+    assert "privacy_request_files" in [rule.name for rule in retention.rules()]
+    task = PeriodicTask.objects.get(task="apps.core.tasks.retention_run_task")
     assert task.enabled and task.crontab.hour == "3"

@@ -19,6 +19,11 @@ from apps.privacy_requests.services.identity import (
     privacy_request_verify_identity,
 )
 from apps.privacy_requests.services.notices import notice_mark_posted, notice_send
+from apps.privacy_requests.services.receipt import (
+    privacy_request_create,
+    privacy_request_create_from_inquiry,
+    privacy_request_create_from_mypage,
+)
 from apps.privacy_requests.services.retention import privacy_requests_purge
 from apps.privacy_requests.services.workflow import (
     TRANSITIONS,
@@ -28,9 +33,6 @@ from apps.privacy_requests.services.workflow import (
     fee_applies,
     privacy_request_answer_no_data,
     privacy_request_approve,
-    privacy_request_create,
-    privacy_request_create_from_inquiry,
-    privacy_request_create_from_mypage,
     privacy_request_extend,
     privacy_request_reject,
     privacy_request_withdraw,

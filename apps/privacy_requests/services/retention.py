@@ -8,7 +8,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.customers.models import Customer
@@ -75,17 +75,12 @@ def _left_unfinished(*, since: datetime.datetime) -> Q:
     return ~Q(status__in=CLOSED_STATUSES) & Q(updated_at__lt=since) & ~Exists(recent_steps)
 
 
-def privacy_requests_purge(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """Purge documents of verified requests (where the procedure says so), of requests closed
-    more than PRIVACY_DOCUMENT_RETENTION_DAYS ago and of requests left unfinished (nothing
-    done on them for PRIVACY_UNFINISHED_DOCUMENT_DAYS), and expired disclosure packages.
-    In batches, each its own transaction; safe to run twice or on two workers at once."""
-    now = now or timezone.now()
+def _purge_due(now: datetime.datetime) -> dict[str, QuerySet]:
+    """The requests each part of the purge takes up at `now`: their pks, in order."""
     closed_before = now - datetime.timedelta(days=settings.PRIVACY_DOCUMENT_RETENTION_DAYS)
     due = Q(status__in=CLOSED_STATUSES, closed_at__lt=closed_before)
     if settings.PRIVACY_PURGE_DOCUMENTS_ON_VERIFICATION:
         due |= Q(identity_verified_at__isnull=False)
-    counts = {"documents": 0, "unfinished_documents": 0, "packages": 0, "contacts": 0}
     with_documents = (
         PrivacyRequest.objects.filter(due)
         .filter(documents__purged_at=None)
@@ -94,10 +89,6 @@ def privacy_requests_purge(*, now: datetime.datetime | None = None) -> dict[str,
         .distinct()
         .order_by("pk")
     )
-    for pk in list(with_documents[:BATCH]):
-        with transaction.atomic():
-            privacy_request = PrivacyRequest.objects.select_for_update().get(pk=pk)
-            counts["documents"] += documents_purge_for(privacy_request=privacy_request)
     # A request nobody finished (a requester who never answered, a case forgotten) would
     # otherwise keep a passport scan for ever.
     idle = _left_unfinished(
@@ -111,24 +102,12 @@ def privacy_requests_purge(*, now: datetime.datetime | None = None) -> dict[str,
         .distinct()
         .order_by("pk")
     )
-    for pk in list(unfinished[:BATCH]):
-        with transaction.atomic():
-            privacy_request = PrivacyRequest.objects.select_for_update().get(pk=pk)
-            if PrivacyRequest.objects.filter(idle, pk=pk).exists():  # still idle, now locked
-                counts["unfinished_documents"] += documents_purge_for(
-                    privacy_request=privacy_request
-                )
     expired = (
         PrivacyRequest.objects.exclude(package="")
         .filter(package_expires_at__lte=now)
         .values_list("pk", flat=True)
         .order_by("pk")
     )
-    for pk in list(expired[:BATCH]):
-        with transaction.atomic():
-            privacy_request = PrivacyRequest.objects.select_for_update().get(pk=pk)
-            if privacy_request.package_expires_at and privacy_request.package_expires_at <= now:
-                counts["packages"] += int(package_purge_for(privacy_request=privacy_request))
     # An erased person's contact details wait for the last notice; one that never could be
     # delivered (a bounced address, a letter nobody posted) does not keep them for ever.
     stale_contacts = (
@@ -141,7 +120,55 @@ def privacy_requests_purge(*, now: datetime.datetime | None = None) -> dict[str,
         .values_list("pk", flat=True)
         .order_by("pk")
     )
-    for pk in list(stale_contacts[:BATCH]):
+    return {
+        "documents": with_documents,
+        "unfinished_documents": unfinished,
+        "packages": expired,
+        "contacts": stale_contacts,
+    }
+
+
+def privacy_requests_purge_due_count(*, now: datetime.datetime) -> int:
+    """What the purge would take up at `now` (the retention run's dry run): documents, packages
+    and contact details, counted as the purge counts them."""
+    due = _purge_due(now)
+    documents = IdentityDocument.objects.filter(purged_at=None).exclude(file="")
+    return (
+        documents.filter(privacy_request__in=due["documents"]).count()
+        + documents.filter(privacy_request__in=due["unfinished_documents"]).count()
+        + due["packages"].count()
+        + due["contacts"].count()
+    )
+
+
+def privacy_requests_purge(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Purge documents of verified requests (where the procedure says so), of requests closed
+    more than PRIVACY_DOCUMENT_RETENTION_DAYS ago and of requests left unfinished (nothing
+    done on them for PRIVACY_UNFINISHED_DOCUMENT_DAYS), and expired disclosure packages.
+    In batches, each its own transaction; safe to run twice or on two workers at once."""
+    now = now or timezone.now()
+    due = _purge_due(now)
+    counts = {"documents": 0, "unfinished_documents": 0, "packages": 0, "contacts": 0}
+    for pk in list(due["documents"][:BATCH]):
+        with transaction.atomic():
+            privacy_request = PrivacyRequest.objects.select_for_update().get(pk=pk)
+            counts["documents"] += documents_purge_for(privacy_request=privacy_request)
+    idle = _left_unfinished(
+        since=now - datetime.timedelta(days=settings.PRIVACY_UNFINISHED_DOCUMENT_DAYS)
+    )
+    for pk in list(due["unfinished_documents"][:BATCH]):
+        with transaction.atomic():
+            privacy_request = PrivacyRequest.objects.select_for_update().get(pk=pk)
+            if PrivacyRequest.objects.filter(idle, pk=pk).exists():  # still idle, now locked
+                counts["unfinished_documents"] += documents_purge_for(
+                    privacy_request=privacy_request
+                )
+    for pk in list(due["packages"][:BATCH]):
+        with transaction.atomic():
+            privacy_request = PrivacyRequest.objects.select_for_update().get(pk=pk)
+            if privacy_request.package_expires_at and privacy_request.package_expires_at <= now:
+                counts["packages"] += int(package_purge_for(privacy_request=privacy_request))
+    for pk in list(due["contacts"][:BATCH]):
         with transaction.atomic():
             privacy_request = PrivacyRequest.objects.get(pk=pk)
             if contact_erase_if_done(privacy_request=privacy_request, give_up=True):

@@ -1,0 +1,38 @@
+"""Writes on consents, split by concern; import from here. Every grant and withdrawal appends to
+the ledger and updates the current-state table in one transaction (ledger); policy publication
+(policy); the cookie banner (cookies); restrictions, provision and receipt records (records)."""
+
+from apps.consents.services.cookies import cookie_choice_record, visitor_link
+from apps.consents.services.ledger import (
+    consent_confirm_pending,
+    consent_events_purge,
+    consent_grant,
+    consent_set,
+    consent_withdraw,
+    consent_withdraw_all,
+    wording_for,
+)
+from apps.consents.services.policy import policy_version_publish
+from apps.consents.services.records import (
+    provision_record_check,
+    provision_record_create,
+    receipt_record_create,
+    restriction_set,
+)
+
+__all__ = [
+    "consent_confirm_pending",
+    "consent_events_purge",
+    "consent_grant",
+    "consent_set",
+    "consent_withdraw",
+    "consent_withdraw_all",
+    "cookie_choice_record",
+    "policy_version_publish",
+    "provision_record_check",
+    "provision_record_create",
+    "receipt_record_create",
+    "restriction_set",
+    "visitor_link",
+    "wording_for",
+]
