@@ -15,7 +15,7 @@ from tests.factories import CustomerFactory
 
 # Its field set is data (a correction request's stored changes): an unknown name is the
 # member's mistake and answered with a ValidationError the request's timeline records.
-DATA_DRIVEN = {"apps.customers.services.customer_update_profile"}
+DATA_DRIVEN = {"apps.customers.services.accounts.customer_update_profile"}
 
 
 def _service_modules():
