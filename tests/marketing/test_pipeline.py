@@ -175,3 +175,23 @@ def test_8bit_and_base64_bodies_read_the_same(mag, eight_bit):
     assert "佐藤 花子 様" in text_part.get_content() and long_line in html_part.get_content()
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
     assert mail.unsubscribe_token(3) in message["List-Unsubscribe"]
+
+
+@pytest.mark.postgres
+def test_the_claim_is_planned_once_per_connection(mag, smtp_settings, settings):
+    """The claim runs once per half-batch; planning it each time cost more than running it, so
+    it is a prepared statement of the connection (and the mails still all go, once each)."""
+    from django.db import connection
+
+    settings.MARKETING_CLAIM_BATCH = 2
+    people = [subscriber(mag) for _ in range(5)]
+    c = campaign(mag)
+    (lo, hi), *_ = _start(c)
+    pipeline.campaign_send_chunk(campaign_id=c.pk, lo=lo, hi=hi)
+    assert received_by(smtp_settings) == sorted(p.email for p in people)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%claimed AS (%"],
+        )
+        assert cursor.fetchone()[0] >= 1
