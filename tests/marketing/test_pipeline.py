@@ -3,6 +3,7 @@ test_worker.py run the same pipeline in real Celery workers)."""
 
 import email
 from email import policy
+from html import escape as html_escape
 
 import pytest
 from django.utils import timezone
@@ -195,3 +196,33 @@ def test_the_claim_is_planned_once_per_connection(mag, smtp_settings, settings):
             ["%claimed AS (%"],
         )
         assert cursor.fetchone()[0] >= 1
+
+
+@pytest.mark.parametrize("eight_bit", [True, False])
+@pytest.mark.parametrize("name", ["佐藤 花子", "", "a{name}b", "x{unsubscribe_url}y", "<&>"])
+def test_a_rendered_message_is_its_templates_filled_in(mag, eight_bit, name):
+    """render() joins parts prepared once per campaign; what it gives is still the templates
+    with {unsubscribe_url} and then {name} replaced (a name is never searched again), every
+    placeholder filled, and every line ended by CRLF."""
+    c = campaign(
+        mag,
+        body_text="{name} 様\n\n停止: {unsubscribe_url}\n{name}",
+        body_html="<p>{name} 様</p><a href='{unsubscribe_url}'>停止</a>{name}",
+    )
+    prepared = mail.PreparedCampaign(c)
+    raw, _ = prepared.render(
+        mail.Recipient(address="a@example.com", name=name, subscription_id=3, delivery_id=9),
+        eight_bit=eight_bit,
+    )
+    url = mail.unsubscribe_url(3)
+    message = email.message_from_bytes(raw, policy=policy.default)
+    # The line break before a MIME boundary belongs to the boundary: compared without it.
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n")
+    assert text == prepared.text_template.replace("\r\n", "\n").replace(
+        "{unsubscribe_url}", url
+    ).replace("{name}", name).rstrip("\n")
+    html = message.get_body(("html",)).get_content().replace("\r\n", "\n").rstrip("\n")
+    assert html == prepared.html_template.replace("\r\n", "\n").replace(
+        "{unsubscribe_url}", url
+    ).replace("{name}", html_escape(name)).rstrip("\n")
+    assert b"\n" not in raw.replace(b"\r\n", b"")
