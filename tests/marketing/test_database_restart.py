@@ -40,4 +40,3 @@ def test_a_batch_sent_before_a_database_restart_is_recorded_after_it(transaction
 
     statuses = set(Delivery.objects.filter(campaign=c).values_list("status", flat=True))
     assert statuses == {Delivery.Status.SENT}
-
