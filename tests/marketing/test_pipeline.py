@@ -3,6 +3,7 @@ test_worker.py run the same pipeline in real Celery workers)."""
 
 import email
 from email import policy
+from html import escape as html_escape
 
 import pytest
 from django.utils import timezone
@@ -175,3 +176,53 @@ def test_8bit_and_base64_bodies_read_the_same(mag, eight_bit):
     assert "佐藤 花子 様" in text_part.get_content() and long_line in html_part.get_content()
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
     assert mail.unsubscribe_token(3) in message["List-Unsubscribe"]
+
+
+@pytest.mark.postgres
+def test_the_claim_is_planned_once_per_connection(mag, smtp_settings, settings):
+    """The claim runs once per half-batch; planning it each time cost more than running it, so
+    it is a prepared statement of the connection (and the mails still all go, once each)."""
+    from django.db import connection
+
+    settings.MARKETING_CLAIM_BATCH = 2
+    people = [subscriber(mag) for _ in range(5)]
+    c = campaign(mag)
+    (lo, hi), *_ = _start(c)
+    pipeline.campaign_send_chunk(campaign_id=c.pk, lo=lo, hi=hi)
+    assert received_by(smtp_settings) == sorted(p.email for p in people)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%claimed AS (%"],
+        )
+        assert cursor.fetchone()[0] >= 1
+
+
+@pytest.mark.parametrize("eight_bit", [True, False])
+@pytest.mark.parametrize("name", ["佐藤 花子", "", "a{name}b", "x{unsubscribe_url}y", "<&>"])
+def test_a_rendered_message_is_its_templates_filled_in(mag, eight_bit, name):
+    """render() joins parts prepared once per campaign; what it gives is still the templates
+    with {unsubscribe_url} and then {name} replaced (a name is never searched again), every
+    placeholder filled, and every line ended by CRLF."""
+    c = campaign(
+        mag,
+        body_text="{name} 様\n\n停止: {unsubscribe_url}\n{name}",
+        body_html="<p>{name} 様</p><a href='{unsubscribe_url}'>停止</a>{name}",
+    )
+    prepared = mail.PreparedCampaign(c)
+    raw, _ = prepared.render(
+        mail.Recipient(address="a@example.com", name=name, subscription_id=3, delivery_id=9),
+        eight_bit=eight_bit,
+    )
+    url = mail.unsubscribe_url(3)
+    message = email.message_from_bytes(raw, policy=policy.default)
+    # The line break before a MIME boundary belongs to the boundary: compared without it.
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n")
+    assert text == prepared.text_template.replace("\r\n", "\n").replace(
+        "{unsubscribe_url}", url
+    ).replace("{name}", name).rstrip("\n")
+    html = message.get_body(("html",)).get_content().replace("\r\n", "\n").rstrip("\n")
+    assert html == prepared.html_template.replace("\r\n", "\n").replace(
+        "{unsubscribe_url}", url
+    ).replace("{name}", html_escape(name)).rstrip("\n")
+    assert b"\n" not in raw.replace(b"\r\n", b"")

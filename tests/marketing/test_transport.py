@@ -215,3 +215,18 @@ def test_a_long_japanese_subject_passes_a_server_that_refuses_bare_lf(mag, stric
     assert strict_sink.received() == {p.email: 1 for p in people}
     assert strict_sink.messages[0]["message"]["Subject"] == subject
     assert _statuses(c) == ["sent", "sent"]
+
+
+@pytest.mark.parametrize("eight_bit", [True, False])
+def test_lines_that_start_with_a_period_arrive_intact(mag, strict_sink, eight_bit, monkeypatch):
+    """DATA doubles a leading period (RFC 5321 §4.5.2), else a lone "." line ends the message
+    early: the transport does it itself, only for messages that need it."""
+    if not eight_bit:
+        monkeypatch.setattr(mail, "_fits_8bit", lambda template: False)  # the base64 bodies
+    person = subscriber(mag)
+    c = campaign(mag, body_text="{name} 様\n.\n.NET 講座のご案内\n..以上")
+    _send_all(c)
+    assert strict_sink.received() == {person.email: 1}
+    text = strict_sink.messages[0]["message"].get_body(("plain",)).get_content()
+    assert "様\n.\n.NET 講座のご案内\n..以上\n" in text.replace("\r\n", "\n")
+    assert _statuses(c) == ["sent"]

@@ -1,0 +1,91 @@
+"""The sweep's reads and writes (services.campaign_sweep drives them) and the campaign's end."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Max, Min, Q
+from django.utils import timezone
+
+from apps.marketing.models import Campaign, Delivery
+
+logger = logging.getLogger(__package__)
+
+
+def chunk_size() -> int:
+    return settings.MARKETING_CHUNK_SIZE
+
+
+def campaign_release_stale(*, campaign_id: int) -> int:
+    """Rows left `sending` longer than a chunk can run belong to a lost worker: `unknown`, never
+    resent (they may have gone out)."""
+    stale_before = timezone.now() - datetime.timedelta(
+        seconds=settings.MARKETING_STALE_SENDING_SECONDS
+    )
+    return Delivery.objects.filter(
+        campaign_id=campaign_id, status=Delivery.Status.SENDING, claimed_at__lt=stale_before
+    ).update(status=Delivery.Status.UNKNOWN)
+
+
+def campaign_is_idle(*, campaign_id: int) -> bool:
+    """No batch of this campaign was claimed lately: no chunk task is working on it (lost,
+    never enqueued, or all finished with rows deferred)."""
+    since = timezone.now() - datetime.timedelta(seconds=settings.MARKETING_SWEEP_IDLE_SECONDS)
+    return not Delivery.objects.filter(campaign_id=campaign_id, claimed_at__gte=since).exists()
+
+
+def campaign_due_ranges(*, campaign_id: int) -> list[tuple[int, int]]:
+    """The id ranges (at most one chunk each) that hold pending rows due now, in one query."""
+    size = chunk_size()
+    rows = (
+        Delivery.objects.filter(campaign_id=campaign_id, status=Delivery.Status.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+        .annotate(bucket=F("id") / size)
+        .values("bucket")
+        .annotate(lo=Min("id"), hi=Max("id"))
+        .order_by("bucket")
+        .values_list("lo", "hi")
+    )
+    return list(rows)
+
+
+def campaign_has_deliveries(*, campaign_id: int) -> bool:
+    return Delivery.objects.filter(campaign_id=campaign_id).exists()
+
+
+class Finalize:
+    DONE = "done"  # the campaign is (now) sent
+    PENDING = "pending"  # chunks still have rows to send
+    IN_FLIGHT = "in_flight"  # only rows being sent right now (or by a worker lost recently)
+
+
+def campaign_finalize(*, campaign_id: int) -> str:
+    """Mark the campaign sent once nothing is pending and nothing is in flight. Rows left in
+    `sending` longer than a chunk can take belong to a lost worker: reported as unknown."""
+    stale_before = timezone.now() - datetime.timedelta(
+        seconds=settings.MARKETING_STALE_SENDING_SECONDS
+    )
+    counts = Delivery.objects.filter(campaign_id=campaign_id).aggregate(
+        pending=Count("id", filter=Q(status=Delivery.Status.PENDING)),
+        in_flight=Count(
+            "id", filter=Q(status=Delivery.Status.SENDING, claimed_at__gte=stale_before)
+        ),
+    )
+    if counts["pending"]:
+        return Finalize.PENDING
+    if counts["in_flight"]:
+        return Finalize.IN_FLIGHT
+    with transaction.atomic():
+        updated = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
+            status=Campaign.Status.SENT, finished_at=timezone.now()
+        )
+        if updated:
+            Delivery.objects.filter(campaign_id=campaign_id, status=Delivery.Status.SENDING).update(
+                status=Delivery.Status.UNKNOWN
+            )
+    if updated:
+        logger.info("campaign sent campaign_id=%s", campaign_id)
+    return Finalize.DONE
