@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import hashlib
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +20,7 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
-from apps.bench.kit import CountingSink, free_port
+from apps.bench.kit import CountingSink
 
 # The row states the bench reads, from the shop's models (apps/marketing/models.py Delivery and
 # Campaign, apps/privacy_requests/models.py Status). Named here once, so a renamed or added state
@@ -32,114 +29,6 @@ DELIVERY_FINAL = ("sent", "failed", "skipped", "unknown")
 DELIVERY_UNKNOWN = "unknown"
 CAMPAIGN_FINISHED = ("sent",)
 REQUEST_DONE = "completed"
-
-
-def find_binary(name: str) -> str | None:
-    """Like scripts/with_services.py: on PATH, else Debian's versioned PostgreSQL directory."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
-    return candidates[0] if candidates else None
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing answers on 127.0.0.1:{port}")
-
-
-class OwnPostgres:
-    """A throwaway PostgreSQL cluster in `root`: the configured server is not the bench's to
-    restart. As root it runs as the postgres user (PostgreSQL refuses to run as root)."""
-
-    def __init__(self, root: Path):
-        self.initdb, self.pg_ctl = find_binary("initdb"), find_binary("pg_ctl")
-        self.dir = root / "pg"
-        self.port = free_port()
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-    @property
-    def available(self) -> bool:
-        return bool(self.initdb and self.pg_ctl)
-
-    def _ctl(self, *args: str) -> None:
-        options = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
-        )
-        subprocess.run(
-            [*self.as_user, self.pg_ctl, "-D", str(self.dir / "data"), "-o", options,
-             "-l", str(self.dir / "log"), "-w", *args],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def start(self) -> str:
-        self.dir.mkdir()
-        if self.as_user:
-            shutil.chown(self.dir, "postgres", "postgres")
-        subprocess.run(
-            [*self.as_user, self.initdb, "-D", str(self.dir / "data"), "-U", "postgres",
-             "--auth=trust", "-E", "UTF8", "--no-locale"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        self._ctl("start")
-        wait_for_port(self.port)
-        import psycopg
-
-        admin = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench_faults")
-        return f"postgres://postgres@127.0.0.1:{self.port}/bench_faults"
-
-    def restart(self) -> None:
-        """A fast shutdown (every session is ended) and a start, as `systemctl restart` does."""
-        self._ctl("-m", "fast", "restart")
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if (self.dir / "data" / "postmaster.pid").exists():
-            with contextlib.suppress(subprocess.CalledProcessError):
-                self._ctl("-m", "immediate", "stop")
-
-
-class OwnRedis:
-    """A Redis server in `root` that keeps nothing on disk, like the test services: stopping it
-    loses every queued task, the harsher case (only the database may be trusted to remember)."""
-
-    def __init__(self, root: Path):
-        self.binary = shutil.which("redis-server")
-        self.dir = root / "redis"
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def available(self) -> bool:
-        return bool(self.binary)
-
-    def start(self) -> str:
-        self.dir.mkdir(exist_ok=True)
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir), "--protected-mode", "yes"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        wait_for_port(self.port)
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @contextlib.contextmanager

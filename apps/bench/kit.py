@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,14 +19,10 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from apps.bench.servers import free_port
+
 WORKER_SETTINGS = {"config.settings.test": "config.settings.worker_test"}
 _CAMPAIGN_RE = re.compile(rb"^X-Campaign: (\d+)\r?$", re.MULTILINE)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class CountingSink:

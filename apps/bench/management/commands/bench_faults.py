@@ -80,7 +80,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         import logging
 
-        from apps.bench.faults import OwnPostgres, OwnRedis, use_services
+        from apps.bench.faults import use_services
+        from apps.bench.servers import Postgres, Redis
 
         # The services this process calls log a line per request step: ids only, but thousands.
         logging.getLogger("apps").setLevel(logging.WARNING)
@@ -99,7 +100,9 @@ class Command(BaseCommand):
             extra_env[name] = value
         root = Path(tempfile.mkdtemp(prefix="bench-faults-"))
         os.chmod(root, 0o755)  # noqa: S103 (the postgres user must reach its directory)
-        postgres, redis = OwnPostgres(root), OwnRedis(root)
+        # Servers of its own: the configured ones are not the bench's to restart or stop.
+        postgres = Postgres(root, database="bench_faults", max_connections=100)
+        redis = Redis(root)
         if not (postgres.available and redis.available):
             shutil.rmtree(root, ignore_errors=True)
             raise CommandError("bench_faults needs initdb/pg_ctl and redis-server on this machine")
