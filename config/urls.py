@@ -12,6 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The mail providers' bounce and complaint reports (apps/marketing/esp.py).
     path("integrations/esp/", include("apps.marketing.esp_urls")),
+    # The storefront's API (apps/integration): keys per client, problem details, OpenAPI.
+    path("api/v1/", include("apps.integration.api.urls")),
     path("accounts/signup/", signup, name="signup"),
     # The link mailed to an address to confirm it: the token is the credential, no login needed.
     path("accounts/email/confirm/<text:token>/", email_confirm, name="email_confirm"),

@@ -67,6 +67,8 @@ class StaffAction(AppendOnlyModel):
         CAMPAIGN_SCHEDULE = "campaign_schedule", _("campaign scheduled")
         CAMPAIGN_CANCEL = "campaign_cancel", _("campaign cancelled")
         CAMPAIGN_RESUME = "campaign_resume", _("campaign resumed")
+        API_KEY_ISSUE = "api_key_issue", _("API key issued")
+        API_KEY_REVOKE = "api_key_revoke", _("API keys revoked")
 
     # A plain integer, not a foreign key: the record outlives the staff account. Empty when no
     # one acted (beat sending a scheduled campaign).

@@ -93,6 +93,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Background work (notices, request execution): its state and "try again now".
         "core.view_job",
         "core.change_job",
+        # The systems connected through the API: their keys and their calls.
+        "integration.view_apiclient",
+        "integration.add_apiclient",
+        "integration.change_apiclient",
+        "integration.view_apikey",
+        "integration.view_apicalllog",
     ],
     MARKETING: [
         "orders.view_product",
@@ -120,6 +126,7 @@ ROLE_FORBIDDEN: dict[str, list[str]] = {
         "incidents.*",
         "audit.view_accesslog",
         "audit.export_personal_data",
+        "integration.*",
     ],
     MARKETING: [
         "customers.*",
@@ -139,6 +146,7 @@ ROLE_FORBIDDEN: dict[str, list[str]] = {
         "*.*identity_document",
         "incidents.*",
         "audit.*",
+        "integration.*",
     ],
     PRIVACY_OFFICER: ["customers.*_user"],
 }

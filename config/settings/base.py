@@ -50,6 +50,9 @@ THIRD_PARTY_APPS = [
     "axes",
     "csp",
     "anymail",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 LOCAL_APPS = [
     "apps.core",
@@ -62,6 +65,7 @@ LOCAL_APPS = [
     "apps.privacy_requests",
     "apps.audit",
     "apps.incidents",
+    "apps.integration",
     "apps.bench",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -411,3 +415,29 @@ LOGGING = {
     # aiosmtpd (the test and benchmark SMTP sink) logs every recipient address at INFO.
     "loggers": {"mail.log": {"level": "WARNING"}},
 }
+
+# ---------------------------------------------------------------- the storefront API (apps/integration)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.integration.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.integration.api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.integration.api.throttling.ClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "apps.integration.api.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Shop privacy back office API",
+    "DESCRIPTION": "Customers, orders, consents and privacy requests from the shop's storefront. "
+    "See docs/integration.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+# After a key is rotated, the old key keeps working this long.
+API_KEY_ROTATION_OVERLAP_HOURS = env.int("API_KEY_ROTATION_OVERLAP_HOURS", default=24)

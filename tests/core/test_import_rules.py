@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "privacy_requests": {"core", "customers", "consents", "audit"},
     "mypage": {"core", "customers", "orders", "consents", "marketing"},
     "demo": {"core", "customers", "orders", "consents", "marketing"},
+    "integration": {"core", "customers", "orders", "consents", "marketing", "audit"},
 }
 
 # The benchmark and scan harness (apps/bench) drives every app on purpose and is no layer of the
