@@ -195,7 +195,7 @@ def test_the_schema_generates_without_warnings(tmp_path):
 def test_idempotency_answers_are_dropped_after_a_day(make_api):
     from apps.core.services import retention_run
 
-    row, http = make_api()
+    _row, http = make_api()
     http.post(URL, {"family_name": "a"}, format="json", HTTP_IDEMPOTENCY_KEY="old")
     IdempotencyRecord.objects.update(created_at=timezone.now() - datetime.timedelta(days=3))
     http.post(URL, {"family_name": "a"}, format="json", HTTP_IDEMPOTENCY_KEY="new")
