@@ -39,7 +39,11 @@ def _fernet() -> MultiFernet:
     keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
     return MultiFernet(
         [
-            Fernet(base64.urlsafe_b64encode(salted_hmac(_SALT, "", secret=key).digest()))
+            Fernet(
+                base64.urlsafe_b64encode(
+                    salted_hmac(_SALT, "", secret=key, algorithm="sha256").digest()
+                )
+            )
             for key in keys
         ]
     )
