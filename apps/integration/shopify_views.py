@@ -40,6 +40,7 @@ def _problem(status: int, title: str, detail: str, **extra) -> JsonResponse:
         {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra},
         status=status,
         content_type="application/problem+json",
+        json_dumps_params={"ensure_ascii": False},
     )
 
 
