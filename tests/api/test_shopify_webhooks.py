@@ -9,10 +9,7 @@ one."""
 
 from __future__ import annotations
 
-import base64
 import datetime
-import hashlib
-import hmac
 import json
 import logging
 
@@ -28,82 +25,23 @@ from apps.integration.models import ShopifyWebhook as Webhook
 from apps.integration.services import api_key_issue
 from apps.integration.shopify import secret_decrypt, secret_set
 from apps.orders.services import LineItem, PaymentInput, order_place
+from tests.api.shopify_kit import (
+    EMAIL,
+    PHONE,
+    SECRET,
+    SHOP,
+    URL,
+    customer_redact,
+    data_request,
+    deliver,
+    known,
+    shop_redact,
+    sign,
+)
+from tests.api.shopify_kit import shop as shop
 from tests.factories import AddressFactory, CustomerFactory, GuestFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
-
-URL = "/integrations/shopify/webhooks/"
-SHOP = "kyoto-tea.myshopify.com"
-SECRET = "shpss_0123456789abcdef0123456789abcdef"
-EMAIL = "hanako.shopify@example.com"
-PHONE = "+81-90-5555-1234"
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def sign(body: bytes, secret: str = SECRET) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def data_request(customer_id=191167, orders=(299938, 280263), shop=SHOP) -> dict:
-    return {
-        "shop_id": 954889,
-        "shop_domain": shop,
-        "orders_requested": list(orders),
-        "customer": {"id": customer_id, "email": EMAIL, "phone": PHONE},
-        "data_request": {"id": 9999},
-    }
-
-
-def customer_redact(customer_id=191167, orders=(299938,), shop=SHOP) -> dict:
-    return {
-        "shop_id": 954889,
-        "shop_domain": shop,
-        "customer": {"id": customer_id, "email": EMAIL, "phone": PHONE},
-        "orders_to_redact": list(orders),
-    }
-
-
-def shop_redact(shop=SHOP) -> dict:
-    return {"shop_id": 954889, "shop_domain": shop}
-
-
-_ids = iter(range(1, 10**6))
-
-
-def deliver(
-    client,
-    topic,
-    payload,
-    *,
-    webhook_id=None,
-    event_id=None,
-    secret=SECRET,
-    shop=SHOP,
-    signature=None,
-    body=None,
-):
-    body = json.dumps(payload).encode() if body is None else body
-    headers = {
-        "X-Shopify-Topic": topic,
-        "X-Shopify-Shop-Domain": shop,
-        "X-Shopify-Webhook-Id": webhook_id or f"b54557e4-8a5f-4f7d-a4bc-{next(_ids):012d}",
-        "X-Shopify-Event-Id": event_id or f"98880550-7158-44d4-b7cd-{next(_ids):012d}",
-        "X-Shopify-Triggered-At": "2026-12-01T23:59:59.123456Z",
-        "X-Shopify-API-Version": "2025-10",
-    }
-    if signature is not False:
-        headers["X-Shopify-Hmac-Sha256"] = signature or sign(body, secret)
-    return client.post(URL, data=body, content_type="application/json", headers=headers)
-
-
-@pytest.fixture
-def shop():
-    row = ApiClient(name="Kyoto tea (Shopify)", system=ApiClient.System.SHOPIFY, shop_domain=SHOP)
-    secret_set(row, SECRET)
-    row.save()
-    return row
 
 
 @pytest.fixture
@@ -127,12 +65,6 @@ def filings():
     intake.register(file=file, state=lambda **kw: None)
     yield recorded
     intake._file, intake._state = saved
-
-
-def known(shop, customer=None, shopify_id="191167"):
-    customer = customer or GuestFactory()
-    ExternalCustomer.objects.create(client=shop, external_id=shopify_id, customer=customer)
-    return customer
 
 
 def nothing_stored():
