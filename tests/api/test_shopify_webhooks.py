@@ -415,3 +415,36 @@ def test_a_rotated_secret_overlaps_for_a_while(client, shop, filings, settings):
         shopify_secret_changed_at=timezone.now() - datetime.timedelta(hours=25)
     )
     assert deliver(client, "customers/redact", customer_redact(), secret=SECRET).status_code == 401
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_webhook_delivered_twice_at_once_is_recorded_once(shop):
+    """Shopify retries a delivery it thinks timed out while the first is still being answered:
+    both answers are 200, one row and one job exist (the unique constraint decides)."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    barrier = threading.Barrier(4)
+    answers = []
+
+    def send():
+        try:
+            barrier.wait()
+            answers.append(
+                deliver(Client(), "customers/redact", customer_redact(), webhook_id="same")
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status_code for a in answers) == [200] * 4
+    assert sorted(a.json()["status"] for a in answers).count("received") == 1
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert Webhook.objects.count() == 1 and Job.objects.count() == 1
