@@ -18,13 +18,14 @@ import logging
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.integration.api.problems import flatten_errors
-from apps.integration.models import ShopifyWebhook
+from apps.integration.models import ApiCallLog, ApiClient, ShopifyWebhook
 from apps.integration.shopify import (
     ShopifyPrivacyWebhookSerializer,
     shopify_client_for,
@@ -73,9 +74,24 @@ def shopify_webhook(request):
             _("The signature does not match a connected Shopify shop."),
         )
 
+    webhook_pk, response = _verified(request, client, body)
+    # The access log, as for every API call: the client, the topic, the row's id, the answer.
+    topic = request.headers.get("X-Shopify-Topic", "")
+    ApiCallLog.objects.create(
+        client_id=client.pk,
+        action=f"shopify.{topic if topic in ShopifyWebhook.Topic.values else 'other'}",
+        object_ids=[str(webhook_pk)] if webhook_pk else [],
+        status_code=response.status_code,
+    )
+    ApiClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
+    return response
+
+
+def _verified(request, client, body: bytes):
+    """(the id of its row or None, the answer) for a webhook whose signature is good."""
     topic = request.headers.get("X-Shopify-Topic", "")
     if topic not in ShopifyWebhook.Topic.values:
-        return _problem(
+        return None, _problem(
             400,
             _("Malformed request"),
             _("Only the privacy topics are received here: %(topics)s.")
@@ -83,17 +99,17 @@ def shopify_webhook(request):
         )
     webhook_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()
     if not webhook_id or len(webhook_id) > 100:
-        return _problem(
+        return None, _problem(
             400, _("Malformed request"), _("The X-Shopify-Webhook-Id header is missing.")
         )
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return _problem(400, _("Malformed request"), _("The body is not JSON."))
+        return None, _problem(400, _("Malformed request"), _("The body is not JSON."))
     payload = ShopifyPrivacyWebhookSerializer(data=data if isinstance(data, dict) else {})
     if not payload.is_valid():
         # Field names and our messages only: never a value from the body.
-        return _problem(
+        return None, _problem(
             400,
             _("Malformed request"),
             _("The body is not a Shopify privacy webhook."),
@@ -101,7 +117,7 @@ def shopify_webhook(request):
         )
     if payload.validated_data["shop_domain"] != client.shop_domain:
         logger.warning("shopify webhook refused: body names another shop client_id=%s", client.pk)
-        return _problem(
+        return None, _problem(
             401,
             _("Not authenticated"),
             _("The signature does not match a connected Shopify shop."),
@@ -116,7 +132,9 @@ def shopify_webhook(request):
         triggered_at=_triggered_at(request.headers.get("X-Shopify-Triggered-At", "")),
         api_version=request.headers.get("X-Shopify-API-Version", ""),
     )
-    return JsonResponse({"status": "received" if created else "duplicate", "id": webhook.pk})
+    return webhook.pk, JsonResponse(
+        {"status": "received" if created else "duplicate", "id": webhook.pk}
+    )
 
 
 def _triggered_at(value: str):

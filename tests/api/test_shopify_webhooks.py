@@ -448,3 +448,22 @@ def test_the_same_webhook_delivered_twice_at_once_is_recorded_once(shop):
     assert sorted(a.json()["status"] for a in answers).count("received") == 1
     assert len({a.json()["id"] for a in answers}) == 1
     assert Webhook.objects.count() == 1 and Job.objects.count() == 1
+
+
+def test_each_verified_webhook_is_in_the_access_log_with_ids_only(client, shop, filings):
+    from apps.integration.models import ApiCallLog
+
+    first = deliver(client, "customers/redact", customer_redact(), webhook_id="wh-9")
+    deliver(client, "customers/redact", customer_redact(), webhook_id="wh-9")
+    deliver(client, "orders/create", customer_redact())
+    deliver(client, "customers/redact", customer_redact(), secret="wrong")  # no client: no row
+    rows = list(
+        ApiCallLog.objects.order_by("pk").values_list("action", "object_ids", "status_code")
+    )
+    webhook_id = str(first.json()["id"])
+    assert rows == [
+        ("shopify.customers/redact", [webhook_id], 200),
+        ("shopify.customers/redact", [webhook_id], 200),
+        ("shopify.other", [], 400),
+    ]
+    assert ApiClient.objects.get(pk=shop.pk).last_used_at is not None
