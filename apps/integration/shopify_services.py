@@ -124,9 +124,10 @@ def _people(webhook: Webhook) -> list[int]:
 
 def _file(*, webhook: Webhook, kind: str, customer_id: int) -> tuple[str | None, str]:
     """File one request; (its reference, "") or (None, why the request app refused it)."""
-    details = f"Shopify {webhook.topic} (webhook #{webhook.pk}"
+    # Staff read it on the request: where it came from, by ids (Shopify's own request id too).
+    details = _("Shopify webhook %(topic)s (#%(id)s)") % {"topic": webhook.topic, "id": webhook.pk}
     if webhook.data_request_id:
-        details += f", Shopify data request {webhook.data_request_id}"
+        details += " " + _("Shopify data request %(id)s") % {"id": webhook.data_request_id}
     try:
         state = request_file(
             RequestFiling(
@@ -134,7 +135,7 @@ def _file(*, webhook: Webhook, kind: str, customer_id: int) -> tuple[str | None,
                 customer_id=customer_id,
                 channel=CHANNEL,
                 vouched_by=f"api-client:{webhook.client_id}",
-                details=details + ")",
+                details=details,
                 received_at=webhook.received_at,
             )
         )
