@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from apps.customers.models import Customer
+from apps.customers.selectors import customer_ids_erased
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
     IdentityDocument,
@@ -115,7 +115,7 @@ def _purge_due(now: datetime.datetime) -> dict[str, QuerySet]:
             status__in=CLOSED_STATUSES,
             closed_at__lt=closed_before,
             contact_erased_at=None,
-            customer__status=Customer.Status.ERASED,
+            customer__in=customer_ids_erased(),
         )
         .values_list("pk", flat=True)
         .order_by("pk")
