@@ -76,8 +76,7 @@ def person(person_with_order):
         purpose=purpose("newsletter"),
         source=Source.MYPAGE,
         customer=customer,
-        wording="メールマガジンを受け取る",
-        ip_address="192.0.2.10",
+        evidence=consents.Evidence(wording="メールマガジンを受け取る", ip_address="192.0.2.10"),
     )
     make_request(customer, kind=Kind.CORRECTION, requested_changes={"phone": "03-1111-2222"})
     return customer, order, make_request(customer, kind=Kind.DISCLOSURE, language="ja")
