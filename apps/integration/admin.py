@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_actions import ServiceActionsMixin
@@ -222,9 +222,16 @@ class ShopifyWebhookAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("requests"))
     def references(self, webhook):
-        return ", ".join(webhook.request_references[:5]) + (
-            " …" if len(webhook.request_references) > 5 else ""
+        # Each reference opens the request's list filtered to it (by URL name: this app does
+        # not import the request app).
+        changelist = reverse("admin:privacy_requests_privacyrequest_changelist")
+        links = format_html_join(
+            ", ",
+            '<a href="{}?q={}">{}</a>',
+            ((changelist, reference, reference) for reference in webhook.request_references[:5]),
         )
+        more = " …" if len(webhook.request_references) > 5 else ""
+        return format_html("{}{}", links, more)
 
     @admin.display(description=_("background job"))
     def job_state(self, webhook):
