@@ -236,7 +236,7 @@ def _shop_redact(webhook: Webhook) -> Webhook:
             return webhook
         return _shop_redact(webhook)
     # Everyone is handled: forget what the connection knew and end it.
-    counts["order_ids_removed"], _ = ExternalOrder.objects.filter(client=client).delete()
+    counts["order_ids_removed"], _by_model = ExternalOrder.objects.filter(client=client).delete()
     counts["keys_revoked"] = ApiKey.objects.filter(client=client, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
