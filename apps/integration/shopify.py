@@ -66,10 +66,10 @@ def secret_decrypt(token: str) -> str | None:
 def secret_set(client: ApiClient, secret: str) -> None:
     """Put a new client secret on ``client`` (not saved); the one it replaces stays accepted
     for the rotation overlap."""
-    if (
-        client.shopify_secret_encrypted
-        and secret_decrypt(client.shopify_secret_encrypted) != secret
-    ):
+    current = secret_decrypt(client.shopify_secret_encrypted)
+    if current == secret:
+        return  # typed again: no rotation (the previous one's overlap is not restarted)
+    if current is not None:
         client.shopify_previous_secret_encrypted = client.shopify_secret_encrypted
     client.shopify_secret_encrypted = secret_encrypt(secret)
     client.shopify_secret_changed_at = timezone.now()

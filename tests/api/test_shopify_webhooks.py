@@ -467,3 +467,18 @@ def test_each_verified_webhook_is_in_the_access_log_with_ids_only(client, shop, 
         ("shopify.other", [], 400),
     ]
     assert ApiClient.objects.get(pk=shop.pk).last_used_at is not None
+
+
+def test_typing_the_same_secret_again_does_not_reopen_the_old_one(client, shop, filings):
+    secret_set(shop, "shpss_new_secret")
+    shop.save()
+    ApiClient.objects.filter(pk=shop.pk).update(
+        shopify_secret_changed_at=timezone.now() - datetime.timedelta(hours=25)
+    )
+    shop.refresh_from_db()
+    secret_set(shop, "shpss_new_secret")
+    shop.save()
+    assert deliver(client, "customers/redact", customer_redact(), secret=SECRET).status_code == 401
+    assert (
+        deliver(client, "customers/redact", customer_redact(), secret="shpss_new_secret")
+    ).status_code == 200
