@@ -441,3 +441,9 @@ SPECTACULAR_SETTINGS = {
 }
 # After a key is rotated, the old key keeps working this long.
 API_KEY_ROTATION_OVERLAP_HOURS = env.int("API_KEY_ROTATION_OVERLAP_HOURS", default=24)
+# Shopify's privacy webhooks (/integrations/shopify/webhooks/): the largest body accepted, how
+# long a rotated client secret is still accepted, and how many people one shop/redact job files
+# erasure requests for before it hands the rest to the next job.
+SHOPIFY_WEBHOOK_MAX_BYTES = env.int("SHOPIFY_WEBHOOK_MAX_BYTES", default=256 * 1024)
+SHOPIFY_SECRET_ROTATION_OVERLAP_HOURS = env.int("SHOPIFY_SECRET_ROTATION_OVERLAP_HOURS", default=24)
+SHOPIFY_SHOP_REDACT_BATCH = env.int("SHOPIFY_SHOP_REDACT_BATCH", default=200)

@@ -334,6 +334,9 @@ NOT_LIMITED = {
         f"{esp}_tracking_webhook": "mail provider's webhook, authenticated"
         for esp in ("amazon_ses", "brevo", "mailgun", "postmark", "sendgrid")
     },
+    # Shopify's privacy webhooks: HMAC-signed by Shopify, refused before any write otherwise
+    # (a limit could drop Shopify's own deliveries, which come from many addresses).
+    "shopify_webhook": "Shopify's webhook, authenticated",
     # The storefront API's index, OpenAPI schema and docs: reads, no data.
     "api:root": "reads",
     "api:schema": "reads",
