@@ -360,3 +360,22 @@ def test_bad_inquiries_are_refused_and_change_nothing(make_api, body, status, fi
     if field:
         assert field in answer["errors"], answer
     assert not Inquiry.objects.exists()
+
+
+def test_reading_a_status_is_one_query_with_the_clients_people_as_a_subquery(make_api):
+    """Not a list of every id the client brought (a shop's whole customer base) sent back."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    row, http = make_api()
+    _brought(row, GuestFactory())
+    for n in range(40):
+        _brought(row, GuestFactory(), f"more-{n}")
+    reference = http.post("/api/v1/requests/", {"customer": "shop-1", "kind": "erasure"},
+                          format="json").json()["reference"]  # fmt: skip
+    http.get(f"/api/v1/requests/{reference}/")  # the key's last use is written once a minute
+    with CaptureQueriesContext(connection) as captured:
+        assert http.get(f"/api/v1/requests/{reference}/").status_code == 200
+    about_people = [q["sql"] for q in captured if "integration_externalcustomer" in q["sql"]]
+    assert len(about_people) == 1 and "privacy_requests_privacyrequest" in about_people[0]
+    assert len(captured) <= 6, [q["sql"] for q in captured]
