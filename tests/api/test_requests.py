@@ -286,7 +286,6 @@ def test_the_status_is_read_by_the_client_that_brought_the_person_only(make_api)
     _brought(other_row, GuestFactory())  # its own "shop-1", another person
     _problem(other.get(f"/api/v1/requests/{filed['reference']}/"), 404)
     _problem(http.get("/api/v1/requests/PR-1999-000001/"), 404)
-    # A request of the same person made elsewhere (My Page, staff) is theirs too.
     assert ApiCallLog.objects.filter(client_id=other_row.pk, status_code=404).exists()
 
 
