@@ -21,6 +21,7 @@ urlpatterns = [
     # The link mailed to an address to confirm it: the token is the credential, no login needed.
     path("accounts/email/confirm/<text:token>/", email_confirm, name="email_confirm"),
     path("accounts/", include("apps.customers.account_urls")),
+    path("", include("apps.integration.privacy_link")),  # /privacy-center/<token>/
     path("", include("apps.consents.urls")),
     path("", include("apps.marketing.urls")),
     path("mypage/", include("apps.mypage.urls")),

@@ -275,3 +275,30 @@ class ShopifyWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"
+
+
+class PrivacyLink(models.Model):
+    """A one-time link to My Page's privacy pages, asked for by a client for a person it brought
+    (apps/integration/privacy_link.py). The token is derived from the row's random nonce with the
+    site's secret and only its hash is kept here, so neither this table nor a stored API answer
+    holds a working link; it works once, until ``expires_at``."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, verbose_name=_("API client"))
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("customer"),
+    )
+    nonce = models.CharField(max_length=32, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("privacy-center link")
+        verbose_name_plural = _("privacy-center links")
+
+    def __str__(self) -> str:
+        return f"PrivacyLink #{self.pk}"

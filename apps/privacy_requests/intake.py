@@ -58,13 +58,22 @@ def file(filing: RequestFiling) -> RequestState:
     postal_address = ""
     if filing.kind in DISCLOSURE_KINDS and filing.disclosure_form == DisclosureForm.PAPER:
         address = address_default(customer=customer)
-        postal_address = address.one_line if address is not None else ""
+        if address is None:
+            raise ValidationError(
+                {
+                    "disclosure_form": _(
+                        "We hold no default address for this person to post a paper "
+                        "disclosure to: send one first, or choose electronic form."
+                    )
+                }
+            )
+        postal_address = address.one_line
     if not customer.email and not postal_address:
         raise ValidationError(
             {
                 "customer": _(
-                    "We hold no e-mail address for this person to send the answers to; add "
-                    "one first (or a default address, for a paper disclosure)."
+                    "We hold no e-mail address for this person to send the answers to: "
+                    "send one first."
                 )
             }
         )
