@@ -12,9 +12,10 @@ storefront is now reporting) is refused. A grant for an erased or restricted per
 asked us to stop using their data, is a conflict. Granting a mail-magazine purpose lifts no
 suppression and creates no subscription: the result only says the address is suppressed.
 
-Times: the ledger's ``occurred_at`` is when the event reached us (the ledger and the current-state
-table agree on that order); the storefront's own time is checked (not in the future, not older
-than the current answer) and kept beside the event (see ``_ledger_write``).
+Times: the ledger's ``occurred_at`` is when the event reached us (so the ledger and the
+current-state table agree on one order); the time the client's system gives is checked (not in
+the future, not older than the current answer) and kept beside the event, with the client, in
+``ExternalConsentEvent``.
 
 Writes go through the consents ledger (``apps.consents.services``), one call site
 (``_ledger_write``). Each batch reads what it needs in a fixed number of queries (external ids,
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,7 +47,7 @@ from apps.consents.models import (
 from apps.consents.services import consent_grant, consent_withdraw
 from apps.customers.models import Customer
 from apps.integration.ingest.types import ConsentEventIn, Evidence, ItemResult
-from apps.integration.models import ApiClient, ExternalCustomer
+from apps.integration.models import ApiClient, ExternalConsentEvent, ExternalCustomer
 from apps.marketing.models import MailMagazine, SuppressedAddress
 from apps.marketing.selectors import address_hash
 
@@ -65,16 +66,18 @@ API_SOURCES = (
     Source.COOKIE_BANNER,
     Source.UNSUBSCRIBE,
     Source.IMPORT,
+    Source.STOREFRONT,
 )
 
 # A storefront's clock may run a little ahead of ours; beyond this an event time is refused.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 
-# The source of a withdrawal that names none: where the client's system sends its events from.
+# The source of a withdrawal that names none, by the client's system: a shop system's own pages
+# ("storefront"), or, for another kind of system (a CRM, a mail platform), a sync ("import").
 DEFAULT_WITHDRAW_SOURCE = {
-    ApiClient.System.STOREFRONT: Source.MYPAGE,
-    ApiClient.System.ECCUBE: Source.IMPORT,
-    ApiClient.System.SHOPIFY: Source.IMPORT,
+    ApiClient.System.STOREFRONT: Source.STOREFRONT,
+    ApiClient.System.ECCUBE: Source.STOREFRONT,
+    ApiClient.System.SHOPIFY: Source.STOREFRONT,
     ApiClient.System.OTHER: Source.IMPORT,
 }
 
@@ -107,6 +110,8 @@ def consent_events_apply(
         results = [batch.apply(index, item, dry_run=dry_run) for index, item in enumerate(items)]
         if dry_run:
             transaction.set_rollback(True)
+        else:
+            ExternalConsentEvent.objects.bulk_create(batch.received)
     return results
 
 
@@ -123,6 +128,7 @@ class _Batch:
         self.current: dict[tuple[int, int], _Current] = {}  # (customer id, purpose id)
         self.stopped: set[int] = set()  # customer ids with a stop of use
         self.suppressed: set[tuple[int, int]] = set()  # (customer id, purpose id)
+        self.received: list[ExternalConsentEvent] = []  # written at the end, in one statement
 
     @classmethod
     def load(cls, *, client: ApiClient, items: Sequence[ConsentEventIn], lock: bool) -> _Batch:
@@ -163,10 +169,12 @@ class _Batch:
         purpose_ids = [purpose.pk for purpose in batch.purposes.values()]
         for state in ConsentState.objects.filter(
             customer_id__in=pks, purpose_id__in=purpose_ids
-        ).select_related("last_event"):
+        ).select_related("last_event__external"):
+            external = getattr(state.last_event, "external", None)
             batch.current[(state.customer_id, state.purpose_id)] = _Current(
                 status=state.status,
-                since=state.last_event.occurred_at,
+                # The time the person chose, as the system that told us says, where one did.
+                since=external.occurred_at if external else state.last_event.occurred_at,
                 awaits_confirmation=state.last_event.action == ConsentEvent.Action.PENDING,
             )
         batch.stopped = set(
@@ -284,13 +292,12 @@ class _Batch:
                 purpose=purpose,
                 granted=True,
                 source=evidence.source,
-                at=evidence.at,
                 wording=wording,
                 ip_address=evidence.ip_address,
                 user_agent=evidence.user_agent,
                 policy_version=self.policies[evidence.policy_version],
             )
-        self._now_stands(person, purpose, event, granted=True)
+        self._now_stands(person, purpose, event, granted=True, at=evidence.at)
         result.status, result.object_id = "recorded", event.pk if event else None
         return result
 
@@ -335,13 +342,12 @@ class _Batch:
                 purpose=purpose,
                 granted=False,
                 source=source,
-                at=at,
                 wording=wording,
                 ip_address=evidence.ip_address if evidence else None,
                 user_agent=evidence.user_agent if evidence else "",
                 policy_version=policy,
             )
-        self._now_stands(person, purpose, event, granted=False)
+        self._now_stands(person, purpose, event, granted=False, at=at)
         result.status, result.object_id = "recorded", event.pk if event else None
         return result
 
@@ -387,14 +393,18 @@ class _Batch:
                 ]
         return errors, refusals
 
-    def _now_stands(self, person, purpose, event, *, granted: bool) -> None:
-        """Later items of the batch see this item's answer."""
+    def _now_stands(self, person, purpose, event, *, granted: bool, at) -> None:
+        """Later items of the batch see this item's answer; the event keeps the client's time."""
         pending = event is not None and event.action == ConsentEvent.Action.PENDING
         self.current[(person.pk, purpose.pk)] = _Current(
             status=Status.PENDING if pending else (Status.GRANTED if granted else Status.WITHDRAWN),
-            since=event.occurred_at if event is not None else self.now,
+            since=at,
             awaits_confirmation=pending,
         )
+        if event is not None:
+            self.received.append(
+                ExternalConsentEvent(event=event, client=self.client, occurred_at=at)
+            )
 
 
 def _ledger_write(
@@ -403,15 +413,14 @@ def _ledger_write(
     purpose: Purpose,
     granted: bool,
     source: str,
-    at: datetime.datetime,
     wording: str | None,
     ip_address: str | None,
     user_agent: str,
     policy_version: PolicyVersion | None,
 ) -> ConsentEvent:
     """The one place this module calls the consents ledger (its parameter list may become an
-    evidence argument: a merge changes only this function). ``at`` (the storefront's time) is
-    checked by the caller; the ledger stamps the event with the time it reaches us."""
+    evidence argument: a merge changes only this function). The ledger stamps the event with the
+    time it reaches us; ``at``, the client's time, is kept beside it by the caller."""
     write = consent_grant if granted else consent_withdraw
     return write(
         purpose=purpose,
@@ -439,49 +448,60 @@ class ConsentAnswer:
 NEVER_ASKED = "never_asked"
 
 
-def purpose_by_code(code: str) -> Purpose | None:
-    return Purpose.objects.filter(code=code, is_active=True).first()
-
-
 def consents_check(
-    *, client: ApiClient, external_ids: Sequence[str], purpose: Purpose
-) -> list[ConsentAnswer]:
-    """May the shop use these people (by ``client``'s external ids) for ``purpose`` now? One
-    query, every table reached through a unique index: the external id, the customer, the
-    current-state row for (customer, purpose), its last event, the person's restriction.
+    *, client: ApiClient, external_ids: Sequence[str], purpose_code: str
+) -> list[ConsentAnswer] | None:
+    """May the shop use these people (by ``client``'s external ids) for the purpose ``purpose_code``
+    now? One query, every table reached through a unique index: the external id, the customer,
+    the purpose by its code, the current-state row for (customer, purpose), its last event, the
+    person's restriction. None when there is no such (active) purpose; unknown external ids are
+    left out of the answers, which follow the order of ``external_ids``.
 
     ``allowed``: an active customer without a stop of use and, for a purpose that needs opt-in,
     a current grant (as ``customers_who_may``); for a purpose that does not, no withdrawal (an
-    opt-out the storefront's own mailers must respect too). Unknown external ids are left out."""
-    state = ConsentState.objects.filter(customer_id=OuterRef("customer_id"), purpose=purpose)
+    opt-out the storefront's own mailers must respect too)."""
+    purpose = Purpose.objects.filter(code=purpose_code, is_active=True)
+    state = ConsentState.objects.filter(
+        customer_id=OuterRef("customer_id"), purpose__code=purpose_code, purpose__is_active=True
+    )
     stopped = PersonRestriction.objects.filter(customer_id=OuterRef("customer_id"), stop_use=True)
-    rows = (
+    rows = list(
         ExternalCustomer.objects.filter(client=client, external_id__in=list(external_ids))
         .annotate(
             customer_status=F("customer__status"),
+            opt_in=Subquery(purpose.values("requires_opt_in")[:1]),
             state_status=Subquery(state.values("status")[:1]),
             since=Subquery(state.values("last_event__occurred_at")[:1]),
-            stopped=Subquery(stopped.values("stop_use")[:1]),
+            stopped=Exists(stopped),
         )
         .values_list(
-            "external_id", "customer_id", "customer_status", "state_status", "since", "stopped"
+            "external_id",
+            "customer_id",
+            "customer_status",
+            "opt_in",
+            "state_status",
+            "since",
+            "stopped",
         )
     )
+    # The purpose is known from any row; with no row, one more query tells.
+    if (rows[0][3] is None) if rows else not purpose.exists():
+        return None
     answers = []
-    for external_id, customer_id, customer_status, state_status, since, stopped_flag in rows:
-        usable = customer_status == Customer.Status.ACTIVE and not stopped_flag
+    for external_id, customer_id, customer_status, opt_in, state_status, since, stopped in rows:
+        usable = customer_status == Customer.Status.ACTIVE and not stopped
         consented = state_status == Status.GRANTED or (
-            not purpose.requires_opt_in and state_status != Status.WITHDRAWN
+            not opt_in and state_status != Status.WITHDRAWN
         )
         answers.append(
             ConsentAnswer(
                 customer=external_id,
                 customer_id=customer_id,
-                allowed=bool(usable and consented),
+                allowed=usable and consented,
                 status=state_status or NEVER_ASKED,
                 since=since,
             )
         )
     order = {external_id: i for i, external_id in enumerate(external_ids)}
-    answers.sort(key=lambda answer: order.get(answer.customer, 0))
+    answers.sort(key=lambda answer: order[answer.customer])
     return answers
