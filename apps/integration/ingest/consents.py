@@ -460,7 +460,7 @@ def consents_check(
     ``allowed``: an active customer without a stop of use and, for a purpose that needs opt-in,
     a current grant (as ``customers_who_may``); for a purpose that does not, no withdrawal (an
     opt-out the storefront's own mailers must respect too)."""
-    purpose = Purpose.objects.filter(code=purpose_code, is_active=True)
+    purpose = Purpose.objects.filter(code=purpose_code, is_active=True).order_by()
     state = ConsentState.objects.filter(
         customer_id=OuterRef("customer_id"), purpose__code=purpose_code, purpose__is_active=True
     )
