@@ -23,7 +23,7 @@ from apps.consents.models import (
     Wording,
 )
 from apps.customers.models import Customer, User
-from apps.integration.ingest.consents import consent_events_apply, consents_check
+from apps.integration.ingest.consents import consent_events_apply
 from apps.integration.ingest.types import ConsentEventIn, Evidence
 from apps.integration.models import (
     ApiCallLog,
@@ -31,6 +31,7 @@ from apps.integration.models import (
     ExternalConsentEvent,
     ExternalCustomer,
 )
+from apps.integration.selectors import consents_check
 from apps.marketing.models import MailMagazine, Subscription, SuppressedAddress
 from apps.marketing.selectors import address_hash
 

@@ -1,7 +1,8 @@
 """Consent events in (one, or up to 1,000 answered per item) and the consent check (one person,
 or up to 1,000), for the storefront's checkout, account pages, tag manager and its own mailers.
 
-The views parse with serializers and call ``apps.integration.ingest.consents``; the access log
+The views parse with serializers and call ``apps.integration.ingest.consents`` (writes) or
+``apps.integration.selectors`` (the check); the access log
 names the ledger events written and the customers checked (ids only).
 """
 
@@ -17,15 +18,10 @@ from rest_framework.response import Response
 from apps.integration.api.base import ApiView
 from apps.integration.api.idempotency import idempotent
 from apps.integration.api.problems import flatten_errors, problem
-from apps.integration.ingest.consents import (
-    ACTIONS,
-    API_SOURCES,
-    NEVER_ASKED,
-    consent_events_apply,
-    consents_check,
-)
+from apps.integration.ingest.consents import ACTIONS, API_SOURCES, consent_events_apply
 from apps.integration.ingest.types import ConsentEventIn, Evidence
 from apps.integration.models import Scope
+from apps.integration.selectors import NEVER_ASKED, consents_check
 
 MAX_ITEMS = 1000
 
