@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from dataclasses import replace
 
 import pytest
 from django.db import connection
@@ -415,6 +416,23 @@ def test_a_dry_run_changes_nothing_and_says_what_would_happen(shop):
     assert [r.status for r in results] == ["recorded", "refused"]
     assert not ConsentEvent.objects.exists() and state_of(customer) is None
     assert not ExternalConsentEvent.objects.exists()
+
+
+def test_a_time_without_a_zone_is_the_shops_local_time(shop, settings):
+    row, _http = shop
+    person(row, "C-1")
+    settings.TIME_ZONE = "Asia/Tokyo"
+    item = _grant_in("C-1")
+    naive = datetime.datetime(2026, 4, 1, 9, 0)  # as an import's date column gives it
+    (result,) = consent_events_apply(
+        client=row,
+        items=[
+            ConsentEventIn("C-1", "newsletter", "grant", evidence=replace(item.evidence, at=naive))
+        ],
+    )
+    assert result.status == "recorded", result.errors
+    kept = ExternalConsentEvent.objects.get(event_id=result.object_id).occurred_at
+    assert kept == datetime.datetime(2026, 4, 1, 0, 0, tzinfo=datetime.UTC)
 
 
 def _grant_in(external_id: str, purpose: str = "newsletter") -> ConsentEventIn:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -213,6 +213,7 @@ class _Batch:
     # ------------------------------------------------------------------ one item
 
     def apply(self, index: int, item: ConsentEventIn, *, dry_run: bool) -> ItemResult:
+        item = _with_aware_times(item)
         result = ItemResult(index=index, external_id=item.customer_external_id, status="error")
         person = self.customers.get(item.customer_external_id)
         purpose = self.purposes.get(item.purpose)
@@ -405,6 +406,19 @@ class _Batch:
             self.received.append(
                 ExternalConsentEvent(event=event, client=self.client, occurred_at=at)
             )
+
+
+def _with_aware_times(item: ConsentEventIn) -> ConsentEventIn:
+    """A time without a zone (an import's column) is the shop's local time (TIME_ZONE)."""
+
+    def aware(moment: datetime.datetime | None) -> datetime.datetime | None:
+        if moment is None or timezone.is_aware(moment):
+            return moment
+        return timezone.make_aware(moment)
+
+    if item.evidence is not None and item.evidence.at is not None:
+        item = replace(item, evidence=replace(item.evidence, at=aware(item.evidence.at)))
+    return replace(item, at=aware(item.at)) if item.at is not None else item
 
 
 def _ledger_write(
