@@ -405,6 +405,24 @@ def test_bulk_reads_a_fixed_number_of_queries_whatever_its_size(shop):
     assert count(40) == count(4)
 
 
+def test_bulk_writes_in_a_fixed_number_of_queries_whatever_its_size(shop):
+    row, _http = shop
+    for i in range(50):
+        person(row, f"C-{i}")
+    consent_events_apply(client=row, items=[_grant_in("C-49")])  # the wording exists
+
+    def count(ids) -> int:
+        items = [_grant_in(f"C-{i}") for i in ids] + [
+            _grant_in(f"C-{i}", "remarketing") for i in ids
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            results = consent_events_apply(client=row, items=items)
+        assert {r.status for r in results} == {"recorded"}
+        return len(queries)
+
+    assert count(range(0, 4)) == count(range(4, 44))
+
+
 def test_a_dry_run_changes_nothing_and_says_what_would_happen(shop):
     row, _http = shop
     customer = person(row, "C-1")
