@@ -172,6 +172,29 @@ def test_a_withdrawal_without_evidence_is_accepted_and_the_check_says_no(shop):
     assert again.status_code == 200 and again.json()["status"] == "unchanged"
 
 
+def test_a_withdrawal_with_flawed_details_is_still_recorded_and_says_what_was_replaced(shop):
+    row, _http = shop
+    customer = person(row, "C-1")
+    item = ConsentEventIn(
+        "C-1",
+        "newsletter",
+        "withdraw",
+        evidence=Evidence(
+            policy_version="9.9",
+            source="nowhere",
+            at=timezone.now() + datetime.timedelta(days=2),
+            wording_id=999_999,
+        ),
+    )
+    (result,) = consent_events_apply(client=row, items=[item])
+    assert result.status == "recorded"
+    assert set(result.errors) == {"source", "at", "evidence.policy_version", "evidence.wording_id"}
+    event = ConsentEvent.objects.get(pk=result.object_id)
+    assert event.source == Source.STOREFRONT and event.policy_version.version == "1.0"
+    assert ExternalConsentEvent.objects.get(event=event).occurred_at <= timezone.now()
+    assert state_of(customer) == ConsentState.Status.WITHDRAWN
+
+
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [

@@ -143,8 +143,8 @@ class _Batch:
         people = Customer.objects.filter(pk__in=set(customer_ids.values())).order_by("pk")
         if lock:
             # Every person of the batch at once, in primary-key order (apps/core/locks.py's
-            # order), so two concurrent batches cannot deadlock; the ledger then re-locks each
-            # one it writes for, which it already holds.
+            # order), so two concurrent batches cannot deadlock and what is decided below (status,
+            # current answers) still holds when the batch is written.
             people = people.select_for_update(of=("self",))
         by_pk = {person.pk: person for person in people}
         batch.customers = {
@@ -293,35 +293,41 @@ class _Batch:
         return self._record(result, entry, at=evidence.at)
 
     def _withdraw(self, result, item, person, purpose) -> ItemResult:
+        """Always recorded once the person and the purpose are known: a flaw in what comes with
+        it is noted in ``errors`` and replaced by a default, never a reason to keep using the
+        person's data."""
         evidence = item.evidence
-        source = (
-            (evidence.source if evidence else "")
-            or item.source
-            or DEFAULT_WITHDRAW_SOURCE.get(self.client.system, Source.IMPORT)
-        )
-        at = (evidence.at if evidence else None) or item.at or self.now
+        default_source = DEFAULT_WITHDRAW_SOURCE.get(self.client.system, Source.IMPORT)
+        source = (evidence.source if evidence else "") or item.source or default_source
         if source not in API_SOURCES:
-            result.errors["source"] = [_("Unknown source.")]
+            result.errors["source"] = [
+                _("Not a known source: recorded as coming from the client's system.")
+            ]
+            source = default_source
+        at = (evidence.at if evidence else None) or item.at or self.now
         if at > self.now + CLOCK_SKEW:
-            result.errors["at"] = [_("The time of the event is in the future.")]
+            result.errors["at"] = [
+                _("The time is in the future: recorded with the time it reached us.")
+            ]
+            at = self.now
         policy = None
         if evidence is not None and evidence.policy_version:
             policy = self.policies.get(evidence.policy_version)
             if policy is None:
                 result.errors["evidence.policy_version"] = [
-                    _("No published policy version by this label.")
+                    _("No published policy version by this label: recorded under the current one.")
                 ]
         wording = None
-        if evidence is not None and evidence.wording_id is not None:
-            known = self.wordings.get(evidence.wording_id)
-            if known is None:
-                result.errors["evidence.wording_id"] = [_("No wording with this id.")]
-            else:
-                wording = known.text
         if evidence is not None and evidence.wording:
             wording = evidence.wording
-        if result.errors:
-            return result
+        elif evidence is not None and evidence.wording_id is not None:
+            known = self.wordings.get(evidence.wording_id)
+            if known is None:
+                result.errors["evidence.wording_id"] = [
+                    _("No wording with this id: recorded with the purpose's description.")
+                ]
+            else:
+                wording = known.text
         current = self.current.get((person.pk, purpose.pk))
         if current is not None and current.status == Status.WITHDRAWN:
             result.status = "unchanged"
