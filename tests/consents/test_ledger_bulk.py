@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.consents.models import ConsentEvent, ConsentEventContext, ConsentState, Purpose, Wording
 from apps.consents.selectors import fold_ledger
-from apps.consents.services import LedgerEntry, consent_events_record, consent_grant
+from apps.consents.services import Evidence, LedgerEntry, consent_events_record, consent_grant
 from apps.customers.models import Customer, User
 
 pytestmark = pytest.mark.django_db
@@ -65,16 +65,14 @@ def test_evidence_is_kept_and_each_wording_stored_once():
                 purpose=newsletter,
                 granted=True,
                 source="checkout",
-                wording="Send me news",
-                ip_address="192.0.2.1",
-                user_agent="UA",
+                evidence=Evidence(wording="Send me news", ip_address="192.0.2.1", user_agent="UA"),
             ),
             LedgerEntry(
                 customer=bob,
                 purpose=newsletter,
                 granted=True,
                 source="checkout",
-                wording="Send me news",
+                evidence=Evidence(wording="Send me news"),
             ),
         ]
     )
@@ -143,7 +141,11 @@ def test_a_batch_costs_the_same_statements_whatever_its_size():
     def statements(n):
         batch = [
             LedgerEntry(
-                customer=c, purpose=p, granted=False, source="storefront", ip_address="192.0.2.1"
+                customer=c,
+                purpose=p,
+                granted=False,
+                source="storefront",
+                evidence=Evidence(ip_address="192.0.2.1"),
             )
             for c in crowd[:n]
             for p in (newsletter, remarketing)  # an existing state and a new one each

@@ -22,12 +22,12 @@ from apps.consents.models import (
     ConsentEvent,
     ConsentEventContext,
     ConsentState,
-    PolicyVersion,
     Purpose,
     Source,
     Wording,
 )
 from apps.consents.selectors import policy_current
+from apps.consents.services.ledger import NO_EVIDENCE, Evidence
 from apps.customers.models import Customer, User
 
 logger = logging.getLogger(__name__)
@@ -43,16 +43,14 @@ _STATUS_OF = {
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One grant or withdrawal of a customer, with its evidence."""
+    """One grant or withdrawal of a customer, with its evidence (as ``consent_grant`` takes
+    it)."""
 
     customer: Customer
     purpose: Purpose
     granted: bool
     source: str
-    wording: str | None = None  # None: the purpose's description
-    policy_version: PolicyVersion | None = None  # None: the current one
-    ip_address: str | None = None
-    user_agent: str = ""
+    evidence: Evidence = NO_EVIDENCE
 
 
 @transaction.atomic
@@ -78,10 +76,8 @@ def consent_events_record(*, entries: Sequence[LedgerEntry]) -> list[ConsentEven
     ):
         raise ValidationError(_("This customer's data has been erased."))
     unconfirmed = _members_awaiting_confirmation(entries, people)
-    current = policy_current() if any(e.policy_version is None for e in entries) else None
-    wordings = _wordings(
-        {e.wording if e.wording is not None else e.purpose.description for e in entries}
-    )
+    current = policy_current() if any(e.evidence.policy_version is None for e in entries) else None
+    wordings = _wordings({_words(entry) for entry in entries})
     now = timezone.now()
     events = ConsentEvent.objects.bulk_create(
         [
@@ -89,12 +85,11 @@ def consent_events_record(*, entries: Sequence[LedgerEntry]) -> list[ConsentEven
                 customer_id=entry.customer.pk,
                 purpose=entry.purpose,
                 action=_action(entry, unconfirmed),
-                policy_version=entry.policy_version or current,
+                policy_version=entry.evidence.policy_version or current,
                 source=entry.source,
                 occurred_at=now,
-                wording=wordings[
-                    entry.wording if entry.wording is not None else entry.purpose.description
-                ],
+                actor=entry.evidence.actor,
+                wording=wordings[_words(entry)],
             )
             for entry in entries
         ]
@@ -103,16 +98,21 @@ def consent_events_record(*, entries: Sequence[LedgerEntry]) -> list[ConsentEven
         [
             ConsentEventContext(
                 event=event,
-                ip_address=entry.ip_address or None,
-                user_agent=(entry.user_agent or "")[:500],
+                ip_address=entry.evidence.ip_address or None,
+                user_agent=(entry.evidence.user_agent or "")[:500],
             )
             for entry, event in zip(entries, events, strict=True)
-            if entry.ip_address or entry.user_agent
+            if entry.evidence.ip_address or entry.evidence.user_agent
         ]
     )
     _states_follow(events, now)
     logger.info("consent events recorded count=%s customers=%s", len(events), len(people))
     return events
+
+
+def _words(entry: LedgerEntry) -> str:
+    wording = entry.evidence.wording
+    return wording if wording is not None else entry.purpose.description
 
 
 def _action(entry: LedgerEntry, unconfirmed: set[int]) -> str:

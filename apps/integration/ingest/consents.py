@@ -44,6 +44,7 @@ from apps.consents.models import (
     Source,
     Wording,
 )
+from apps.consents.services import Evidence as LedgerEvidence
 from apps.consents.services import LedgerEntry, consent_events_record
 from apps.customers.models import Customer
 from apps.integration.ingest.types import ConsentEventIn, Evidence, ItemResult
@@ -285,10 +286,12 @@ class _Batch:
             purpose=purpose,
             granted=True,
             source=evidence.source,
-            wording=evidence.wording or self.wordings[evidence.wording_id].text,
-            policy_version=self.policies[evidence.policy_version],
-            ip_address=evidence.ip_address or None,
-            user_agent=evidence.user_agent or "",
+            evidence=LedgerEvidence(
+                wording=evidence.wording or self.wordings[evidence.wording_id].text,
+                policy_version=self.policies[evidence.policy_version],
+                ip_address=evidence.ip_address or None,
+                user_agent=evidence.user_agent or "",
+            ),
         )
         return self._record(result, entry, at=evidence.at)
 
@@ -337,10 +340,12 @@ class _Batch:
             purpose=purpose,
             granted=False,
             source=source,
-            wording=wording,
-            policy_version=policy,
-            ip_address=(evidence.ip_address if evidence else None) or None,
-            user_agent=(evidence.user_agent if evidence else "") or "",
+            evidence=LedgerEvidence(
+                wording=wording,
+                policy_version=policy,
+                ip_address=(evidence.ip_address if evidence else None) or None,
+                user_agent=(evidence.user_agent if evidence else "") or "",
+            ),
         )
         return self._record(result, entry, at=at)
 
