@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -53,28 +53,49 @@ class LedgerEntry:
     evidence: Evidence = NO_EVIDENCE
 
 
-@transaction.atomic
-def consent_events_record(*, entries: Sequence[LedgerEntry]) -> list[ConsentEvent]:
+def consent_events_record(
+    *, entries: Sequence[LedgerEntry], locked: bool = False
+) -> list[ConsentEvent]:
     """Append one event per entry, in order, and leave each (customer, purpose) in the state its
     last entry gives. Returns the events, in the order of ``entries``. Raises ValidationError
-    (and writes nothing) for an unknown source or a grant for an erased person."""
+    (and writes nothing) for an unknown source or a grant for an erased person.
+
+    ``locked``: the caller already holds every person's row lock, in its transaction, and read
+    the customers under it; the batch then joins that transaction without a savepoint of its own
+    (two statements fewer for a single event), its refusals coming before it starts."""
     if not entries:
         return []
     if any(entry.source not in Source.values for entry in entries):
         raise ValidationError(_("Unknown consent source."))
-    # Every person of the batch locked at once, in primary-key order (apps/core/locks.py's
-    # order for customers), so concurrent batches cannot deadlock; their status read under it.
-    people = {
-        person.pk: person
-        for person in Customer.objects.select_for_update(of=("self",))
-        .filter(pk__in={entry.customer.pk for entry in entries})
-        .order_by("pk")
-    }
+    if locked:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("locked=True outside a transaction: no lock is held")
+        people = {entry.customer.pk: entry.customer for entry in entries}
+        _refuse_erased(entries, people)
+        with transaction.atomic(savepoint=False):
+            return _record_all(entries, people)
+    with transaction.atomic():
+        # Every person of the batch locked at once, in primary-key order (apps/core/locks.py's
+        # order for customers), so concurrent batches cannot deadlock; status read under it.
+        people = {
+            person.pk: person
+            for person in Customer.objects.select_for_update(of=("self",))
+            .filter(pk__in={entry.customer.pk for entry in entries})
+            .order_by("pk")
+        }
+        _refuse_erased(entries, people)
+        return _record_all(entries, people)
+
+
+def _refuse_erased(entries: Sequence[LedgerEntry], people: dict[int, Customer]) -> None:
     if any(
         entry.granted and people[entry.customer.pk].status == Customer.Status.ERASED
         for entry in entries
     ):
         raise ValidationError(_("This customer's data has been erased."))
+
+
+def _record_all(entries: Sequence[LedgerEntry], people: dict[int, Customer]) -> list[ConsentEvent]:
     unconfirmed = _members_awaiting_confirmation(entries, people)
     current = policy_current() if any(e.evidence.policy_version is None for e in entries) else None
     wordings = _wordings({_words(entry) for entry in entries})
@@ -208,15 +229,6 @@ def _states_follow(events: list[ConsentEvent], now) -> None:
         )
         for (customer, purpose), event in last.items()
     ]
-    try:
-        with transaction.atomic():
-            ConsentState.objects.bulk_create(new)
-    except IntegrityError:
-        # A state created meanwhile by a writer that did not hold the person's lock (none does
-        # today): fall back to one row at a time.
-        for state in new:
-            ConsentState.objects.update_or_create(
-                customer_id=state.customer_id,
-                purpose_id=state.purpose_id,
-                defaults={"status": state.status, "last_event": state.last_event},
-            )
+    # Every writer of a customer's state holds the person's lock, as this batch does: no row
+    # found missing above can have appeared since.
+    ConsentState.objects.bulk_create(new)
