@@ -11,4 +11,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Resources (one line per module).
     path("", include("apps.integration.api.requests")),
+    path("consents/", include("apps.integration.api.consents")),
 ]
