@@ -123,29 +123,32 @@ def record_clean(
     *,
     kind: str,
     acquired_via: str = "",
+    family_name: str = "",
+    given_name: str = "",
+    family_name_kana: str = "",
+    given_name_kana: str = "",
+    email: str = "",
+    phone: str = "",
+    date_of_birth: datetime.date | None = None,
     addresses: Sequence[dict] = (),
-    **values,
 ) -> CustomerRecord:
     """Normalise (full-width digits, hiragana and half-width kana, 〒1234567, the e-mail's case)
     and validate one record; raise ValidationError with every field's errors (an address's as
     ``addresses.<n>.<field>``). No query."""
     errors: dict[str, list[str]] = {}
-    unknown = set(values) - set(RECORD_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown record fields: {sorted(unknown)}")
     if kind not in KINDS:
         errors["kind"] = [_("Choose member or guest.")]
     acquired_via = acquired_via or _DEFAULT_ACQUIRED_VIA.get(kind, "")
     if acquired_via not in Customer.AcquiredVia.values:
         errors["acquired_via"] = [_("Choose one of: %s.") % ", ".join(Customer.AcquiredVia.values)]
     cleaned = {
-        "family_name": (values.get("family_name") or "").strip(),
-        "given_name": (values.get("given_name") or "").strip(),
-        "family_name_kana": normalize_kana(values.get("family_name_kana") or ""),
-        "given_name_kana": normalize_kana(values.get("given_name_kana") or ""),
-        "email": User.objects.normalize_email((values.get("email") or "").strip()).lower(),
-        "phone": normalize_phone(values.get("phone") or ""),
-        "date_of_birth": values.get("date_of_birth"),
+        "family_name": (family_name or "").strip(),
+        "given_name": (given_name or "").strip(),
+        "family_name_kana": normalize_kana(family_name_kana),
+        "given_name_kana": normalize_kana(given_name_kana),
+        "email": User.objects.normalize_email((email or "").strip()).lower(),
+        "phone": normalize_phone(phone),
+        "date_of_birth": date_of_birth,
     }
     # Model.clean_fields runs every field's validators; blank values are skipped, as "unknown".
     probe = Customer(**cleaned)

@@ -208,7 +208,7 @@ def customers_upsert(
     results: dict[int, ItemResult] = {}
     records: dict[int, CustomerRecord] = {}
     external_ids: dict[int, str] = {}
-    first_of: dict[str, int] = {}
+    seen: set[str] = set()
     for index, item in enumerate(items):
         external_id = (item.external_id or "").strip()
         external_ids[index] = external_id
@@ -219,21 +219,16 @@ def customers_upsert(
                 index=index, external_id=external_id, status=Status.ERROR, errors=exc.message_dict
             )
             continue
-        if external_id in first_of:
+        if external_id in seen:
             del records[index]
             results[index] = ItemResult(
                 index=index,
                 external_id=external_id,
                 status=Status.ERROR,
-                errors={
-                    "external_id": [
-                        _("This id is already in this batch (item %(n)d): send it once.")
-                        % {"n": first_of[external_id]}
-                    ]
-                },
+                errors={"external_id": [_("This id is already in this batch: send it once.")]},
             )
             continue
-        first_of[external_id] = index
+        seen.add(external_id)
 
     mapped = {
         row.external_id: row.customer
