@@ -29,7 +29,9 @@ def command(*args):
 
 def test_the_command_imports_and_prints_the_summary_and_json(shop, tmp_path):
     path = tmp_path / "members.csv"
-    path.write_bytes(ecube_csv([ecube_member(1), ecube_member(2, **{"メールマガジン送付について": "0"})]))
+    path.write_bytes(
+        ecube_csv([ecube_member(1), ecube_member(2, **{"メールマガジン送付について": "0"})])
+    )
     out = command(str(path), "--format", "ecube", "--client", "ec-cube shop", "--json")
     assert "new customers: 2" in out and "consents withdrawn: 1" in out
     report = json.loads(out.strip().splitlines()[-1])
