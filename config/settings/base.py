@@ -444,5 +444,5 @@ API_KEY_ROTATION_OVERLAP_HOURS = env.int("API_KEY_ROTATION_OVERLAP_HOURS", defau
 # Customer imports (apps/integration/imports): rows per call of the ingest services, the largest
 # file the admin's import page takes, and how long an uploaded file waits for its confirmation.
 IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=1000)
-IMPORT_UPLOAD_MAX_BYTES = env.int("IMPORT_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+IMPORT_UPLOAD_MAX_BYTES = env.int("IMPORT_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 IMPORT_UPLOAD_KEEP_MINUTES = env.int("IMPORT_UPLOAD_KEEP_MINUTES", default=60)
