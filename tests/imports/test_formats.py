@@ -220,3 +220,17 @@ def test_rows_are_read_one_at_a_time():
     rows = EcCubeFormat().rows(data)
     first = next(rows)
     assert first.external_id == "1" and data.tell() < len(data.getvalue())
+
+
+def test_the_flag_as_an_id_column_in_ec_cube_2s_numbering():
+    header = [c for c in ECUBE_HEADER if c != "メールマガジン送付について"] + [
+        "メールマガジン送付(ID)"
+    ]
+    members = [
+        ecube_member(1, **{"メールマガジン送付(ID)": "1"}),  # HTML
+        ecube_member(2, **{"メールマガジン送付(ID)": "2"}),  # text
+        ecube_member(3, **{"メールマガジン送付(ID)": "3"}),  # 希望しない
+    ]
+    html, text, refused = parse(EcCubeFormat, ecube_csv(members, header=header))
+    assert html.grants_without_evidence == text.grants_without_evidence == 1
+    assert [e.action for e in refused.consents] == ["withdraw"]

@@ -44,12 +44,21 @@ class EcCubeFormat(ExportFormat):
     BIRTH = "誕生日"
     STATUS_ID = "会員ステータス(ID)"
     STATUS_NAME = "会員ステータス(名称)"
-    # The plugin's label, and the shorter names shops give the column.
-    MAIL_MAGAZINE = ("メールマガジン送付について", "メルマガ送付について", "メルマガ")
+    # The plugin's label, the (ID)/(名称) pair of a dtb_csv row added for it, and the shorter
+    # names shops give the column.
+    MAIL_MAGAZINE = (
+        "メールマガジン送付について",
+        "メルマガ送付について",
+        "メールマガジン送付(ID)",
+        "メールマガジン送付(名称)",
+        "メルマガ",
+    )
     # mtb_customer_status: 1 仮会員, 2 本会員, 3 退会.
     STATUS_LEFT = ("3", "退会")
     # 1 受け取る / 0 受け取らない (EC-CUBE 4); EC-CUBE 2's 1 HTML / 2 text / 3 希望しない.
-    FLAG_YES = {"1", "2", "受け取る", "希望する", "html", "テキスト", "text"}
+    FLAG_YES = {
+        "1", "2", "受け取る", "希望する", "html", "テキスト", "text", "htmlメール", "テキストメール",
+    }  # fmt: skip
     FLAG_NO = {"0", "3", "受け取らない", "希望しない"}
 
     required = (ID, FAMILY_NAME, GIVEN_NAME, EMAIL)
