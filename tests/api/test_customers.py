@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -22,6 +23,7 @@ from apps.integration.ingest.types import AddressIn, CustomerIn
 from apps.integration.models import ApiCallLog, ExternalCustomer
 from apps.marketing.models import SuppressedAddress
 from apps.marketing.services import suppression_add
+from tests.conftest import wait_until
 from tests.factories import AddressFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +37,7 @@ ADDRESS = {
     "prefecture": "宮城県",
     "city": "仙台市泉区",
     "line1": "高森2-1-40",
-    "phone": "022-378-0000",
+    "phone": "０２２ー３７８ー００００",  # full-width: stored as 022-378-0000
 }
 GUEST = {
     "external_id": "C-10001",
@@ -107,7 +109,8 @@ def test_a_new_id_creates_a_guest_without_a_login_normalised_as_on_my_page(make_
     assert customer.email == "ruriko.wanibuchi@example.net"
     assert customer.date_of_birth == datetime.date(1988, 4, 2)
     address = Address.objects.get(customer=customer)
-    assert address.postal_code == "981-3203" and address.is_default
+    assert address.postal_code == "981-3203" and address.phone == "022-378-0000"
+    assert address.is_default
 
 
 def test_an_update_changes_the_fields_given_and_keeps_what_is_left_empty(make_api):
@@ -158,6 +161,9 @@ def test_a_members_login_email_is_not_moved_by_a_storefront(make_api):
     row, http = make_api()
     member = CustomerFactory(email="member@example.com", user__email="member@example.com")
     ExternalCustomer.objects.create(client=row, external_id="M-1", customer=member)
+    change = _item("M-1", kind="member", email="other@example.com")
+    [dry] = customers_upsert(client=row, items=[change], dry_run=True)
+    assert dry.status == "unchanged"
     body = http.post(
         URL, {"external_id": "M-1", "kind": "member", "email": "other@example.com"}, format="json"
     ).json()
@@ -342,6 +348,67 @@ def test_a_batch_of_1000_costs_the_same_few_queries_as_a_batch_of_10(make_api):
     assert counts[(1000, "create")] == counts[(10, "create")] <= 12, counts
     assert counts[(1000, "update")] == counts[(10, "update")] <= 12, counts
     assert Customer.objects.count() == 1010 and Address.objects.count() == 1010
+
+
+def waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+def test_two_calls_creating_the_same_id_at_once_make_one_customer(transactional_db, make_api):
+    """The second call's batch INSERT waits on the first's uncommitted id, fails when it
+    commits, and is redone item by item: the item becomes an update of the first's customer."""
+    row, _http = make_api()
+    first_holds = threading.Event()
+    release = threading.Event()
+    outcome = {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                outcome["first"] = customers_upsert(
+                    client=row, items=[_item("X", family_name="山田")]
+                )
+                first_holds.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def second():
+        try:
+            outcome["second"] = customers_upsert(
+                client=row, items=[_item("X", given_name="花子"), _item("Y")]
+            )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert first_holds.wait(10)
+    threads[1].start()
+    wait_until(lambda: waiting_on_a_lock() == 1, timeout=10)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+
+    [created] = outcome["first"]
+    updated, other = outcome["second"]
+    assert created.status == "created"
+    assert (updated.status, updated.object_id, updated.changed) == (
+        "updated",
+        created.object_id,
+        ["given_name"],
+    )
+    assert other.status == "created"
+    assert Customer.objects.count() == 2
+    customer = Customer.objects.get(pk=created.object_id)
+    assert (customer.family_name, customer.given_name) == ("山田", "花子")
 
 
 # ------------------------------------------------------------------ dry run
