@@ -27,7 +27,6 @@ by item, each in its own savepoint, so one bad item never sinks the others.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Sequence
 
@@ -79,7 +78,8 @@ def _clean(item: CustomerIn) -> CustomerRecord:
         record = record_clean(
             kind=item.kind,
             acquired_via=item.acquired_via,
-            addresses=[dataclasses.asdict(address) for address in item.addresses],
+            # A frozen dataclass's own dict, read only (asdict would deep-copy each).
+            addresses=[vars(address) for address in item.addresses],
             family_name=item.family_name,
             given_name=item.given_name,
             family_name_kana=item.family_name_kana,
