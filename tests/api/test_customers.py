@@ -24,7 +24,7 @@ from apps.integration.models import ApiCallLog, ExternalCustomer
 from apps.marketing.models import SuppressedAddress
 from apps.marketing.services import suppression_add
 from tests.conftest import wait_until
-from tests.factories import AddressFactory, CustomerFactory
+from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -463,21 +463,41 @@ def test_the_access_log_holds_ids_and_no_personal_value(make_api):
         assert value.lower() not in logged.lower()
 
 
-def test_the_disclosure_names_the_systems_and_erasure_deletes_their_ids(make_api):
+def test_the_disclosure_names_the_systems_and_erasure_keeps_only_a_hash_of_the_ids(make_api):
     _row, http = make_api(name="本店ストア")
     created = http.post(URL, GUEST, format="json").json()
-    AddressFactory(customer_id=created["id"])
     exported = personal_data_export(customer_id=created["id"])
-    assert exported["integration"]["shop_systems"][0]["system"] == "本店ストア"
-    assert exported["integration"]["shop_systems"][0]["external_id"] == "C-10001"
+    assert exported["integration"]["shop_systems"] == [
+        {
+            "system": "本店ストア",
+            "kind": "storefront",
+            "external_id": "C-10001",
+            "since": ExternalCustomer.objects.get().created_at,
+        }
+    ]
 
     dry = personal_data_erase(customer_id=created["id"], dry_run=True)
-    assert dry.deleted["integration.ExternalCustomer"] == 1
-    assert ExternalCustomer.objects.count() == 1
+    assert dry.anonymised["integration.ExternalCustomer"] == 1
+    assert ExternalCustomer.objects.get().external_id == "C-10001"
     report = personal_data_erase(customer_id=created["id"])
-    assert report.deleted["integration.ExternalCustomer"] == 1
-    assert "shop" in report.labels["integration.ExternalCustomer"]
-    assert not ExternalCustomer.objects.exists()
-    assert (
-        personal_data_erase(customer_id=created["id"]).deleted["integration.ExternalCustomer"] == 0
-    )
+    assert report.anonymised["integration.ExternalCustomer"] == 1
+    assert "one-way code" in report.labels["integration.ExternalCustomer"]
+    kept = ExternalCustomer.objects.get()
+    assert "C-10001" not in kept.external_id and kept.external_id.startswith("erased:")
+    assert personal_data_export(customer_id=created["id"])["integration"]["shop_systems"] == []
+    again = personal_data_erase(customer_id=created["id"])
+    assert again.anonymised["integration.ExternalCustomer"] == 0
+
+    # The storefront's nightly sync sends the person again: refused, not created anew.
+    body = _problem(http.post(URL, GUEST, format="json"), 409)
+    assert "erased" in body["detail"]
+    bulk = http.post(BULK, [GUEST], format="json").json()["results"]
+    assert [(r["status"], r["id"]) for r in bulk] == [("conflict", created["id"])]
+    assert Customer.objects.count() == 1
+    assert http.get(URL + "C-10001/").json()["status"] == "erased"
+    # Another system's same id is another person.
+    _other, elsewhere = make_api(name="other")
+    assert elsewhere.post(URL, GUEST, format="json").status_code == 201
+    # Nobody can send the hash itself.
+    body = _problem(http.post(URL, {**GUEST, "external_id": kept.external_id}, format="json"), 422)
+    assert list(body["errors"]) == ["external_id"]
