@@ -438,6 +438,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several resources have a "status": name each model's own set.
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerStatusEnum": "apps.customers.models.Customer.Status",
+        "ItemStatusEnum": ["created", "updated", "unchanged", "conflict", "error"],
+    },
 }
 # After a key is rotated, the old key keeps working this long.
 API_KEY_ROTATION_OVERLAP_HOURS = env.int("API_KEY_ROTATION_OVERLAP_HOURS", default=24)
