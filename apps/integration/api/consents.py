@@ -1,7 +1,8 @@
 """Consent events in (one, or up to 1,000 answered per item) and the consent check (one person,
 or up to 1,000), for the storefront's checkout, account pages, tag manager and its own mailers.
 
-The views parse with serializers and call ``apps.integration.ingest.consents``; the access log
+The views parse with serializers and call ``apps.integration.ingest.consents`` (writes) or
+``apps.integration.selectors`` (the check); the access log
 names the ledger events written and the customers checked (ids only).
 """
 
@@ -16,16 +17,11 @@ from rest_framework.response import Response
 
 from apps.integration.api.base import ApiView
 from apps.integration.api.idempotency import idempotent
-from apps.integration.api.problems import flatten_errors, problem
-from apps.integration.ingest.consents import (
-    ACTIONS,
-    API_SOURCES,
-    NEVER_ASKED,
-    consent_events_apply,
-    consents_check,
-)
+from apps.integration.api.problems import Unprocessable, flatten_errors, problem
+from apps.integration.ingest.consents import ACTIONS, API_SOURCES, consent_events_apply
 from apps.integration.ingest.types import ConsentEventIn, Evidence
 from apps.integration.models import Scope
+from apps.integration.selectors import NEVER_ASKED, consents_check
 
 MAX_ITEMS = 1000
 
@@ -91,8 +87,8 @@ class ConsentEventSerializer(serializers.Serializer):
         help_text=gettext_lazy("For a withdrawal without evidence: where it was made."),
     )
 
-    def to_event(self) -> ConsentEventIn:
-        data = self.validated_data
+    @staticmethod
+    def to_event(data: dict) -> ConsentEventIn:
         evidence = data.get("evidence")
         return ConsentEventIn(
             customer_external_id=data["customer"],
@@ -178,6 +174,13 @@ _WITHDRAW_EXAMPLE = OpenApiExample(
     value={"customer": "C-1001", "purpose": "newsletter", "action": "withdraw"},
     request_only=True,
 )
+_IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A repeat with the same key returns the first answer; nothing runs twice.",
+)
 _PROBLEM = {
     409: OpenApiResponse(description="An erased or restricted person (problem details)."),
     422: OpenApiResponse(
@@ -212,12 +215,14 @@ class ConsentEventView(ApiView):
         },
         examples=[_GRANT_EXAMPLE, _WITHDRAW_EXAMPLE],
         summary="Record one consent grant or withdrawal",
+        parameters=[_IDEMPOTENCY_KEY],
     )
     @idempotent
     def post(self, request):
         parsed = ConsentEventSerializer(data=request.data)
         parsed.is_valid(raise_exception=True)
-        (result,) = consent_events_apply(client=self.client, items=[parsed.to_event()])
+        event = ConsentEventSerializer.to_event(parsed.validated_data)
+        (result,) = consent_events_apply(client=self.client, items=[event])
         if result.object_id is not None:
             self.log_objects(result.object_id)
         if result.status == "conflict":
@@ -241,33 +246,35 @@ class ConsentEventBulkView(ApiView):
             422: OpenApiResponse(description="Not a list, or more than 1,000 items."),
         },
         summary="Record up to 1,000 consent events, answered per item",
+        parameters=[_IDEMPOTENCY_KEY],
     )
     @idempotent
     def post(self, request):
         items = request.data
         if not isinstance(items, list):
-            return problem(422, detail=_("Send a JSON list of consent events."), code="invalid")
+            raise Unprocessable(_("Send a JSON list of consent events."), code="not_a_list")
         if len(items) > MAX_ITEMS:
-            return problem(
-                422,
-                detail=_("At most %(max)s items per request.") % {"max": MAX_ITEMS},
+            raise Unprocessable(
+                _("At most %(max)s consent events per request.") % {"max": MAX_ITEMS},
                 code="too_many_items",
             )
         rows: list[dict | None] = [None] * len(items)
         valid: list[tuple[int, ConsentEventIn]] = []
+        # One serializer for every item, as a ListSerializer does with its child: a new one per
+        # item would copy its fields a thousand times.
+        parser = ConsentEventSerializer()
         for index, item in enumerate(items):
-            parsed = ConsentEventSerializer(data=item)
-            if parsed.is_valid():
-                valid.append((index, parsed.to_event()))
-                continue
-            rows[index] = {
-                "index": index,
-                "customer": str(item.get("customer", "")) if isinstance(item, dict) else "",
-                "status": "error",
-                "id": None,
-                "errors": flatten_errors(parsed.errors),
-                "suppressed": False,
-            }
+            try:
+                valid.append((index, parser.to_event(parser.run_validation(item))))
+            except serializers.ValidationError as exc:
+                rows[index] = {
+                    "index": index,
+                    "customer": str(item.get("customer", "")) if isinstance(item, dict) else "",
+                    "status": "error",
+                    "id": None,
+                    "errors": flatten_errors(exc.detail),
+                    "suppressed": False,
+                }
         results = consent_events_apply(client=self.client, items=[event for _i, event in valid])
         for (index, _event), result in zip(valid, results, strict=True):
             result.index = index
@@ -323,6 +330,7 @@ class ConsentCheckBatchView(ApiView):
             )
         ],
         summary="The consent check for up to 1,000 customers",
+        parameters=[_IDEMPOTENCY_KEY],
     )
     @idempotent
     def post(self, request):
