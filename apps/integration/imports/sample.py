@@ -21,7 +21,7 @@ FAMILY = [("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカ�
 GIVEN = [("花子", "ハナコ"), ("太郎", "タロウ"), ("美咲", "ミサキ"), ("翔太", "ショウタ")]
 
 
-def ecube_sample_row(n: int) -> list[str]:
+def ecube_sample_row(n: int, flags: tuple[str, ...] = ("1", "0", "")) -> list[str]:
     family, family_kana = FAMILY[n % len(FAMILY)]
     given, given_kana = GIVEN[(n // 4) % len(GIVEN)]
     prefecture = n % len(PREFECTURES)
@@ -30,17 +30,19 @@ def ecube_sample_row(n: int) -> list[str]:
         str(prefecture + 1), PREFECTURES[prefecture], "サンプル市中央区", f"本町{n % 9 + 1}-{n % 97}",
         f"member{n}@example.invalid", f"03{n % 100000000:08d}", "", "", "", "",
         f"{1950 + n % 50}-{n % 12 + 1:02d}-{n % 28 + 1:02d} 00:00:00", "", "", "0", "", "2",
-        "本会員", "2024-01-01 00:00:00", "2024-06-01 00:00:00", "0", ("1", "0", "")[n % 3],
+        "本会員", "2024-01-01 00:00:00", "2024-06-01 00:00:00", "0", flags[n % len(flags)],
     ]  # fmt: skip
 
 
-def ecube_sample_write(path: str | Path, *, rows: int, start: int = 1) -> Path:
-    """Write ``rows`` members (ids from ``start``), cp932 as EC-CUBE exports; a third each say
-    yes, no and nothing to the mail magazine."""
+def ecube_sample_write(
+    path: str | Path, *, rows: int, start: int = 1, flags: tuple[str, ...] = ("1", "0", "")
+) -> Path:
+    """Write ``rows`` members (ids from ``start``), cp932 as EC-CUBE exports; their mail-magazine
+    flags cycle through ``flags`` (by default a third each say yes, no and nothing)."""
     path = Path(path)
     with path.open("w", encoding="cp932", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(HEADER)
         for n in range(start, start + rows):
-            writer.writerow(ecube_sample_row(n))
+            writer.writerow(ecube_sample_row(n, flags))
     return path
