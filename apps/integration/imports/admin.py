@@ -33,6 +33,7 @@ from apps.core.uploads import SizeLimitUploadHandler
 from apps.integration.imports.forms import ImportConfirmForm, ImportUploadForm
 from apps.integration.imports.parsing import ImportFileError
 from apps.integration.imports.service import customers_import
+from apps.integration.models import ApiClient
 
 SESSION_KEY = "customer_import"
 
@@ -85,8 +86,6 @@ class CustomerImportAdminMixin:
         return csrf_protect(self._import_view)(request, pk)
 
     def _import_view(self, request, pk):
-        from apps.integration.models import ApiClient
-
         client = get_object_or_404(ApiClient, pk=pk)
         # Imports write people's data and consents: the roles that manage API clients
         # (privacy officer, administrator), never support or marketing.
