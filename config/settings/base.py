@@ -440,6 +440,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several resources have a "status": name each model's own set.
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerStatusEnum": "apps.customers.models.Customer.Status",
+        "ItemStatusEnum": ["created", "updated", "unchanged", "conflict", "error"],
+    },
 }
 # After a key is rotated, the old key keeps working this long.
 API_KEY_ROTATION_OVERLAP_HOURS = env.int("API_KEY_ROTATION_OVERLAP_HOURS", default=24)
@@ -453,3 +458,8 @@ SHOPIFY_SHOP_REDACT_BATCH = env.int("SHOPIFY_SHOP_REDACT_BATCH", default=200)
 # works, and how long the session it opens (My Page's privacy pages only) lasts.
 PRIVACY_LINK_TTL_MINUTES = env.int("PRIVACY_LINK_TTL_MINUTES", default=10)
 PRIVACY_CENTER_SESSION_MINUTES = env.int("PRIVACY_CENTER_SESSION_MINUTES", default=30)
+# Customer imports (apps/integration/imports): rows per call of the ingest services, the largest
+# file the admin's import page takes, and how long an uploaded file waits for its confirmation.
+IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=1000)
+IMPORT_UPLOAD_MAX_BYTES = env.int("IMPORT_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+IMPORT_UPLOAD_KEEP_MINUTES = env.int("IMPORT_UPLOAD_KEEP_MINUTES", default=60)

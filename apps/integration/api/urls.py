@@ -11,5 +11,6 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Resources (one line per module).
     path("", include("apps.integration.api.requests")),
+    path("customers/", include("apps.integration.api.customers")),
     path("consents/", include("apps.integration.api.consents")),
 ]
