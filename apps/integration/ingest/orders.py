@@ -1,0 +1,153 @@
+"""Orders in: one service for the API's single and bulk calls.
+
+``orders_upsert`` takes a client's orders under the client's own ids (``ExternalOrder``):
+
+- The customer is named by the client's id for them (``ExternalCustomer``): the storefront sends
+  the person first (``POST /api/v1/customers/``), then their orders. An id it never sent is an
+  error ("unknown customer, send it first"); no order is matched to a person by e-mail or name.
+- An order id the client has not sent before creates the order (with its lines, shipping snapshot
+  and payment) and maps the id to it; an id already mapped brings that order up to date: its
+  fields, its lines (replaced as a whole when they differ) and its payment. Nothing that differs
+  answers ``unchanged``.
+- The orders app's rules decide (``apps.orders.records``): the lines make the subtotal and the
+  subtotal plus shipping the total, a full card number is never stored, an erased person gets no
+  order and a restricted one no new order (``conflict``, with the reason).
+- ``dry_run=True`` answers what would happen and writes nothing (no ``object_id`` for a new one).
+
+Speed: whatever the number of orders and of their lines, a batch is read in two queries (the
+customers' and the orders' ids; the stored lines of the orders being updated in a third) and
+written by ``orders_record`` in a fixed number of statements, plus one insert of the new ids.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from apps.integration.ingest.types import ItemResult
+from apps.integration.models import ApiClient, ExternalCustomer, ExternalOrder
+from apps.orders.models import Order
+from apps.orders.records import LineRecord, OrderRecord, PaymentRecord, ShipTo, orders_record
+
+EXTERNAL_ID_MAX_LENGTH = ExternalOrder._meta.get_field("external_id").max_length
+
+
+class Status:
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class OrderIn:
+    """An order as the client sold it, under the client's own ids."""
+
+    external_id: str
+    customer_external_id: str
+    number: str
+    placed_at: datetime.datetime
+    lines: tuple[LineRecord, ...]
+    subtotal: int
+    shipping_fee: int
+    total: int
+    ship_to: ShipTo
+    payment: PaymentRecord | None
+    status: str = Order.Status.PLACED
+
+
+def unknown_customer_message() -> str:
+    return _("Unknown customer: send it first (POST /api/v1/customers/).")
+
+
+def orders_upsert(
+    *, client: ApiClient, items: Sequence[OrderIn], dry_run: bool = False
+) -> list[ItemResult]:
+    """Create or update each order; one result per item, in order (``index`` = position)."""
+    results: list[ItemResult | None] = [None] * len(items)
+    customer_ids = dict(
+        ExternalCustomer.objects.filter(
+            client=client, external_id__in={item.customer_external_id for item in items}
+        ).values_list("external_id", "customer_id")
+    )
+    existing = {
+        order.external_ref.external_id: order
+        for order in Order.objects.filter(
+            external_ref__client=client,
+            external_ref__external_id__in={item.external_id for item in items},
+        )
+        .select_related("payment", "external_ref")
+        .prefetch_related("lines")
+    }
+    records: list[OrderRecord] = []
+    positions: list[int] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        errors = {}
+        if item.external_id in seen:
+            errors["external_id"] = [_("This id comes twice in this request.")]
+        seen.add(item.external_id)
+        customer_id = customer_ids.get(item.customer_external_id)
+        if customer_id is None:
+            errors["customer_external_id"] = [unknown_customer_message()]
+        if errors:
+            results[index] = ItemResult(index, item.external_id, Status.ERROR, errors=errors)
+            continue
+        records.append(
+            OrderRecord(
+                customer_id=customer_id,
+                number=item.number,
+                placed_at=item.placed_at,
+                lines=item.lines,
+                subtotal=item.subtotal,
+                shipping_fee=item.shipping_fee,
+                total=item.total,
+                ship_to=item.ship_to,
+                payment=item.payment,
+                status=item.status,
+                order=existing.get(item.external_id),
+            )
+        )
+        positions.append(index)
+
+    if records:
+        # One transaction for the orders and their ids. No savepoint (two round trips) unless a
+        # dry run must roll back its part alone: a failure rolls the caller's transaction back.
+        with transaction.atomic(savepoint=dry_run):
+            outcomes = orders_record(records=records)
+            new_ids = [
+                ExternalOrder(client=client, external_id=items[index].external_id, order=o.order)
+                for index, o in zip(positions, outcomes, strict=True)
+                if o.status == Status.CREATED
+            ]
+            ExternalOrder.objects.bulk_create(new_ids)
+            if dry_run:
+                transaction.set_rollback(True)
+        for index, outcome in zip(positions, outcomes, strict=True):
+            created = outcome.status == Status.CREATED
+            results[index] = ItemResult(
+                index,
+                items[index].external_id,
+                outcome.status,
+                object_id=None
+                if outcome.order is None or (dry_run and created)
+                else outcome.order.pk,
+                errors=outcome.errors,
+                changed=outcome.changed,
+            )
+    return results  # type: ignore[return-value]
+
+
+def order_for_external_id(*, client: ApiClient, external_id: str) -> Order | None:
+    """The client's order under its id, with lines and payment (None: not this client's)."""
+    return (
+        Order.objects.filter(external_ref__client=client, external_ref__external_id=external_id)
+        .select_related("payment", "customer")
+        .prefetch_related("lines")
+        .first()
+    )
