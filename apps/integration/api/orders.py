@@ -59,9 +59,9 @@ def card_number_at(data, path: str = "") -> str | None:
     string and number at any depth is checked, keys too, except the client's ids."""
     if isinstance(data, dict):
         for key, value in data.items():
+            if contains_card_number(key):  # named, not echoed
+                return f"{path}.(a key)" if path else "(a key)"
             here = f"{path}.{key}" if path else str(key)
-            if contains_card_number(key):
-                return here
             if key not in _ID_KEYS or not isinstance(value, str | int):
                 found = card_number_at(value, here)
                 if found:
