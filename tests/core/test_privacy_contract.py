@@ -49,7 +49,14 @@ def test_erasers_run_in_the_declared_order():
     names = [h.name for h in handlers()]
     # Order snapshots, subscriptions (whose hashes come from the person's address), consents
     # and requests go before the customer row is emptied; consents after the unsubscription.
-    assert names == ["orders", "marketing", "consents", "privacy_requests", "customers"]
+    assert names == [
+        "orders",
+        "marketing",
+        "consents",
+        "privacy_requests",
+        "integration",
+        "customers",
+    ]
     for position, handler in enumerate(handlers()):
         assert set(handler.runs_after) <= set(names[:position]), handler.name
 

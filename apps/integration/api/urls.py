@@ -10,5 +10,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Resources (one line per module).
+    path("customers/", include("apps.integration.api.customers")),
     path("orders/", include("apps.integration.api.orders")),
 ]

@@ -1,0 +1,327 @@
+"""Customer records that come from another system (a storefront, an import): guest purchasers
+and storefront members alike, created and updated in batches, without a login.
+
+Nothing here knows who sent the record: the caller (apps/integration) maps its ids to ours and
+decides what is new. What this module owns is what a record may hold and how it is written:
+
+- ``record_clean`` normalises and validates one record with the models' own validators (the
+  kana, phone, postal code and prefecture rules of My Page) without a query, so a batch of a
+  thousand costs no database round trip to validate;
+- ``record_changes`` says which fields a record would change on a customer ("given" means
+  non-empty: an empty value is "unknown here" and keeps what we hold, so a storefront that does
+  not collect a date of birth never erases the one a member typed on My Page; addresses are
+  added when new and never deleted: they may have been entered on My Page);
+- ``customers_record_create`` and ``customers_record_update`` write a batch in a fixed number
+  of statements. Updates lock the customers first, in primary-key order (the order of
+  ``apps.core.locks``), and refuse people whose status forbids it, re-read under the lock.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.core.locks import person_lock
+from apps.customers.models import Address, Customer, User
+from apps.customers.validators import normalize_kana, normalize_phone, normalize_postal_code
+
+logger = logging.getLogger(__name__)
+
+# The profile fields a record may set, in the order they are reported.
+RECORD_FIELDS = (
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "email",
+    "phone",
+    "date_of_birth",
+)
+ADDRESS_FIELDS = (
+    "label",
+    "recipient_name",
+    "country",
+    "postal_code",
+    "prefecture",
+    "city",
+    "line1",
+    "line2",
+    "phone",
+)
+# The two values of kind: a member has an account on the storefront, a guest bought without one.
+KINDS = ("member", "guest")
+# How a record is acquired when the caller does not say.
+_DEFAULT_ACQUIRED_VIA = {
+    "member": Customer.AcquiredVia.SIGNUP,
+    "guest": Customer.AcquiredVia.PURCHASE,
+}
+
+
+@dataclass(frozen=True)
+class AddressRecord:
+    recipient_name: str
+    postal_code: str
+    prefecture: str
+    city: str
+    line1: str
+    line2: str = ""
+    phone: str = ""
+    country: str = "JP"
+    label: str = ""
+
+    def same_place(self, address: Address) -> bool:
+        """The same address as one we hold (the label is ours to keep)."""
+        return all(
+            getattr(self, name) == getattr(address, name)
+            for name in ADDRESS_FIELDS
+            if name != "label"
+        )
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """A record, normalised and valid. Empty values mean "not known by the sender"."""
+
+    acquired_via: str
+    family_name: str = ""
+    given_name: str = ""
+    family_name_kana: str = ""
+    given_name_kana: str = ""
+    email: str = ""
+    phone: str = ""
+    date_of_birth: datetime.date | None = None
+    addresses: tuple[AddressRecord, ...] = ()
+
+    def given(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in RECORD_FIELDS if getattr(self, name)}
+
+
+@dataclass
+class RecordUpdate:
+    customer_id: int
+    record: CustomerRecord
+    # Filled by customers_record_update.
+    changed: list[str] = field(default_factory=list)
+    # Why the person cannot be updated (erased, restricted), in words; empty when updated.
+    refused: str = ""
+
+
+def _field_errors(exc: ValidationError, prefix: str = "") -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {f"{prefix}{name}": messages for name, messages in exc.message_dict.items()}
+    return {f"{prefix}non_field_errors" if prefix else "non_field_errors": exc.messages}
+
+
+def record_clean(
+    *,
+    kind: str,
+    acquired_via: str = "",
+    family_name: str = "",
+    given_name: str = "",
+    family_name_kana: str = "",
+    given_name_kana: str = "",
+    email: str = "",
+    phone: str = "",
+    date_of_birth: datetime.date | None = None,
+    addresses: Sequence[dict] = (),
+) -> CustomerRecord:
+    """Normalise (full-width digits, hiragana and half-width kana, 〒1234567, the e-mail's case)
+    and validate one record; raise ValidationError with every field's errors (an address's as
+    ``addresses.<n>.<field>``). No query."""
+    errors: dict[str, list[str]] = {}
+    if kind not in KINDS:
+        errors["kind"] = [_("Choose member or guest.")]
+    acquired_via = acquired_via or _DEFAULT_ACQUIRED_VIA.get(kind, "")
+    if acquired_via not in Customer.AcquiredVia.values:
+        errors["acquired_via"] = [_("Choose one of: %s.") % ", ".join(Customer.AcquiredVia.values)]
+    cleaned = {
+        "family_name": (family_name or "").strip(),
+        "given_name": (given_name or "").strip(),
+        "family_name_kana": normalize_kana(family_name_kana),
+        "given_name_kana": normalize_kana(given_name_kana),
+        "email": User.objects.normalize_email((email or "").strip()).lower(),
+        "phone": normalize_phone(phone),
+        "date_of_birth": date_of_birth,
+    }
+    # Model.clean_fields runs every field's validators; blank values are skipped, as "unknown".
+    probe = Customer(**cleaned)
+    try:
+        probe.clean_fields(exclude=["acquired_via", "status", "user"])
+    except ValidationError as exc:
+        errors.update(_field_errors(exc))
+
+    records = []
+    for index, raw in enumerate(addresses):
+        address = Address(
+            recipient_name=(raw.get("recipient_name") or "").strip(),
+            country=(raw.get("country") or "JP").strip().upper(),
+            postal_code=normalize_postal_code(raw.get("postal_code") or ""),
+            prefecture=(raw.get("prefecture") or "").strip(),
+            city=(raw.get("city") or "").strip(),
+            line1=(raw.get("line1") or "").strip(),
+            line2=(raw.get("line2") or "").strip(),
+            phone=normalize_phone(raw.get("phone") or ""),
+            label=(raw.get("label") or "").strip(),
+        )
+        if not address.phone:
+            # A shipping address without its own number uses the customer's.
+            address.phone = cleaned["phone"]
+        address_errors: dict[str, list[str]] = {}
+        # A Japanese prefecture is checked by Address.clean, with My Page's message.
+        exclude = ["customer", "prefecture"] if address.country == "JP" else ["customer"]
+        for step, kwargs in (
+            (address.clean_fields, {"exclude": exclude}),
+            (address.clean, {}),
+        ):
+            try:
+                step(**kwargs)
+            except ValidationError as exc:
+                for name, messages in _field_errors(exc, f"addresses.{index}.").items():
+                    known = address_errors.setdefault(name, [])
+                    known.extend(m for m in messages if m not in known)
+        errors.update(address_errors)
+        records.append(AddressRecord(**{name: getattr(address, name) for name in ADDRESS_FIELDS}))
+    if errors:
+        raise ValidationError(errors)
+    return CustomerRecord(acquired_via=acquired_via, addresses=tuple(records), **cleaned)
+
+
+def record_changes(
+    *, customer: Customer, record: CustomerRecord, addresses: Sequence[Address]
+) -> tuple[dict[str, object], list[AddressRecord]]:
+    """What ``record`` would change on ``customer`` (with ``addresses``, those we hold): the
+    profile fields given that differ, and the addresses not held yet."""
+    profile = {
+        name: value for name, value in record.given().items() if getattr(customer, name) != value
+    }
+    new_addresses: list[AddressRecord] = []
+    for address in record.addresses:
+        if not any(address.same_place(held) for held in addresses) and address not in new_addresses:
+            new_addresses.append(address)
+    return profile, new_addresses
+
+
+def refusal_reason(customer: Customer) -> str:
+    """Why another system may not write this person's record, or empty."""
+    if customer.status == Customer.Status.ERASED:
+        return _("This person's data was erased at their request: it cannot be written again.")
+    if customer.status == Customer.Status.RESTRICTED:
+        return _("This customer is restricted by the shop (terms violation): ask the shop's staff.")
+    return ""
+
+
+def _address_rows(customer_id: int, records: Sequence[AddressRecord], *, has_default: bool):
+    rows = []
+    for record in records:
+        rows.append(
+            Address(
+                customer_id=customer_id,
+                is_default=not has_default and not rows,
+                **{name: getattr(record, name) for name in ADDRESS_FIELDS},
+            )
+        )
+    return rows
+
+
+@transaction.atomic
+def customers_record_create(*, records: Sequence[CustomerRecord]) -> list[Customer]:
+    """Create one customer (no login) per record, with its addresses (the first is the
+    default): two INSERTs for the whole batch."""
+    customers = Customer.objects.bulk_create(
+        [
+            Customer(
+                acquired_via=record.acquired_via,
+                **{name: getattr(record, name) for name in RECORD_FIELDS},
+            )
+            for record in records
+        ]
+    )
+    Address.objects.bulk_create(
+        [
+            row
+            for customer, record in zip(customers, records, strict=True)
+            for row in _address_rows(customer.pk, record.addresses, has_default=False)
+        ]
+    )
+    logger.info("customer records created count=%s", len(customers))
+    return customers
+
+
+@transaction.atomic
+def customers_record_update(*, updates: Sequence[RecordUpdate]) -> list[RecordUpdate]:
+    """Apply each record to its customer, under the lock of every customer in the batch (taken
+    in primary-key order, as ``apps.core.locks`` orders them): profile fields given that differ,
+    addresses not held yet. A person erased or restricted (re-read under the lock) is refused
+    and left alone. Fills each update's ``changed`` (field names) or ``refused``; a fixed number
+    of statements for the batch."""
+    ids = sorted({update.customer_id for update in updates})
+    if len(ids) == 1:
+        try:
+            locked = {ids[0]: person_lock(customer_id=ids[0]).customer}
+        except Customer.DoesNotExist:
+            locked = {}
+    else:
+        locked = {
+            customer.pk: customer
+            for customer in Customer.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+    held: dict[int, list[Address]] = {pk: [] for pk in ids}
+    for address in Address.objects.filter(customer_id__in=ids).order_by("pk"):
+        held[address.customer_id].append(address)
+
+    to_save: dict[int, Customer] = {}
+    save_fields: set[str] = set()
+    new_rows: list[Address] = []
+    for update in updates:
+        customer = locked.get(update.customer_id)
+        if customer is None:
+            update.refused = _("This customer no longer exists.")
+            continue
+        update.refused = refusal_reason(customer)
+        if update.refused:
+            continue
+        profile, new_addresses = record_changes(
+            customer=customer, record=update.record, addresses=held[customer.pk]
+        )
+        if customer.user_id and "email" in profile:
+            # A member's e-mail is their login here: only they move it, from My Page.
+            del profile["email"]
+        for name, value in profile.items():
+            setattr(customer, name, value)
+        if profile:
+            to_save[customer.pk] = customer
+            save_fields.update(profile)
+        rows = _address_rows(
+            customer.pk,
+            new_addresses,
+            has_default=any(a.is_default for a in held[customer.pk]),
+        )
+        held[customer.pk].extend(rows)
+        new_rows.extend(rows)
+        update.changed = [name for name in RECORD_FIELDS if name in profile]
+        if rows:
+            update.changed.append("addresses")
+    if to_save:
+        # bulk_update does not run auto_now: set it as save() would.
+        now = timezone.now()
+        for customer in to_save.values():
+            customer.updated_at = now
+        Customer.objects.bulk_update(
+            list(to_save.values()), [*sorted(save_fields), "updated_at"], batch_size=500
+        )
+    Address.objects.bulk_create(new_rows)
+    logger.info(
+        "customer records updated count=%s refused=%s",
+        len(to_save),
+        sum(1 for update in updates if update.refused),
+    )
+    return list(updates)
