@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.customers.models import Customer
 from apps.orders.models import Order, OrderLine, Payment
@@ -28,7 +29,7 @@ from apps.orders.validators import contains_card_number, validate_last4
 
 logger = logging.getLogger(__name__)
 
-CARD_NUMBER_MESSAGE = _(
+CARD_NUMBER_MESSAGE = gettext_lazy(
     "This looks like a full card number. We never store card numbers: "
     "send only the brand and the last four digits."
 )

@@ -438,6 +438,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several resources have a "status" with different choices: each set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "apps.orders.models.Order.Status",
+        "PaymentStatusEnum": "apps.orders.models.Payment.Status",
+        "UpsertStatusEnum": ["created", "updated", "unchanged", "conflict", "error"],
+    },
 }
 # After a key is rotated, the old key keeps working this long.
 API_KEY_ROTATION_OVERLAP_HOURS = env.int("API_KEY_ROTATION_OVERLAP_HOURS", default=24)

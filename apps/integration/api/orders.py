@@ -99,7 +99,7 @@ def _yen(**kwargs) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=0, max_value=MAX_YEN, **kwargs)
 
 
-class LineInSerializer(serializers.Serializer):
+class OrderLineInSerializer(serializers.Serializer):
     sku = _text(OrderLine, "sku", help_text="The storefront's product code.")
     name = _text(OrderLine, "product_name", required=True, allow_blank=False)
     unit_price = _yen(help_text="Yen, tax included.")
@@ -115,7 +115,7 @@ class LineInSerializer(serializers.Serializer):
         )
 
 
-class ShipToSerializer(serializers.Serializer):
+class OrderShipToSerializer(serializers.Serializer):
     name = _text(Order, "ship_name")
     postal_code = _text(Order, "ship_postal_code")
     address = _text(Order, "ship_address", help_text="One line, e.g. 東京都渋谷区神宮前1-2-3.")
@@ -128,7 +128,7 @@ class ShipToSerializer(serializers.Serializer):
         )
 
 
-class PaymentInSerializer(serializers.Serializer):
+class OrderPaymentInSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=Payment.Method.values)
     card_brand = _text(Payment, "card_brand", help_text="e.g. VISA, JCB.")
     card_last4 = serializers.RegexField(
@@ -163,12 +163,12 @@ class OrderInSerializer(serializers.Serializer):
     )
     status = serializers.ChoiceField(choices=Order.Status.values, required=False)
     placed_at = serializers.DateTimeField(help_text="With its time zone.")
-    lines = LineInSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+    lines = OrderLineInSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
     subtotal = _yen(help_text="The sum of the lines (unit price × quantity).")
     shipping_fee = _yen(required=False, default=0)
     total = _yen(help_text="Subtotal plus shipping fee.")
-    ship_to = ShipToSerializer(required=False)
-    payment = PaymentInSerializer()
+    ship_to = OrderShipToSerializer(required=False)
+    payment = OrderPaymentInSerializer()
 
     def to_internal_value(self, data):
         values = super().to_internal_value(data)
@@ -187,7 +187,7 @@ class OrderInSerializer(serializers.Serializer):
         )
 
 
-class UpsertResultSerializer(serializers.Serializer):
+class OrderUpsertResultSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True, help_text="Our id of the order.")
     external_id = serializers.CharField()
     status = serializers.ChoiceField(
@@ -198,12 +198,12 @@ class UpsertResultSerializer(serializers.Serializer):
     )
 
 
-class BulkItemResultSerializer(UpsertResultSerializer):
+class OrderBulkItemResultSerializer(OrderUpsertResultSerializer):
     index = serializers.IntegerField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
-class LineOutSerializer(serializers.ModelSerializer):
+class OrderLineOutSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="product_name")
 
     class Meta:
@@ -211,7 +211,7 @@ class LineOutSerializer(serializers.ModelSerializer):
         fields = ["sku", "name", "unit_price", "quantity"]
 
 
-class PaymentOutSerializer(serializers.ModelSerializer):
+class OrderPaymentOutSerializer(serializers.ModelSerializer):
     class Meta:
         model = Payment
         fields = ["method", "card_brand", "card_last4", "reference", "status", "amount"]
@@ -221,8 +221,8 @@ class OrderOutSerializer(serializers.ModelSerializer):
     external_id = serializers.SerializerMethodField()
     customer_external_id = serializers.SerializerMethodField()
     ship_to = serializers.SerializerMethodField()
-    lines = LineOutSerializer(many=True, read_only=True)
-    payment = PaymentOutSerializer(read_only=True, allow_null=True)
+    lines = OrderLineOutSerializer(many=True, read_only=True)
+    payment = OrderPaymentOutSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Order
@@ -248,7 +248,7 @@ class OrderOutSerializer(serializers.ModelSerializer):
     def get_customer_external_id(self, order) -> str | None:
         return self.context["customer_external_id"]
 
-    @extend_schema_field(ShipToSerializer)
+    @extend_schema_field(OrderShipToSerializer)
     def get_ship_to(self, order) -> dict:
         return {
             "name": order.ship_name,
@@ -305,8 +305,8 @@ class OrdersView(ApiView):
         summary="Create or update one order under the client's id",
         request=OrderInSerializer,
         responses={
-            201: UpsertResultSerializer,
-            200: UpsertResultSerializer,
+            201: OrderUpsertResultSerializer,
+            200: OrderUpsertResultSerializer,
             409: OpenApiResponse(
                 description="The person was erased, or is restricted by the shop (no new "
                 "orders): nothing was written."
@@ -352,7 +352,7 @@ class OrdersBulkView(ApiView):
         request=OrderInSerializer(many=True),
         responses={
             200: inline_serializer(
-                "OrdersBulkResult", {"results": BulkItemResultSerializer(many=True)}
+                "OrdersBulkResult", {"results": OrderBulkItemResultSerializer(many=True)}
             ),
             422: OpenApiResponse(
                 description="Not an array, more than 1,000 items, or a full card number "
@@ -368,7 +368,7 @@ class OrdersBulkView(ApiView):
             raise Unprocessable(_("Send a JSON array of orders."), code="not_a_list")
         if len(data) > BULK_MAX_ITEMS:
             raise Unprocessable(
-                _("At most %(n)d items per call.") % {"n": BULK_MAX_ITEMS}, code="too_many_items"
+                _("At most %(n)d orders per call.") % {"n": BULK_MAX_ITEMS}, code="too_many_items"
             )
         _refuse_card_numbers(data)
         items: list[OrderIn] = []

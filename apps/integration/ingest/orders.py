@@ -75,15 +75,23 @@ def orders_upsert(
             client=client, external_id__in={item.customer_external_id for item in items}
         ).values_list("external_id", "customer_id")
     )
-    existing = {
-        order.external_ref.external_id: order
-        for order in Order.objects.filter(
-            external_ref__client=client,
-            external_ref__external_id__in={item.external_id for item in items},
-        )
-        .select_related("payment", "external_ref")
-        .prefetch_related("lines")
-    }
+    # Most orders arrive once: their ids are looked up cheaply, and only orders that exist
+    # already are loaded with their lines and payment (to compare and update).
+    known = dict(
+        ExternalOrder.objects.filter(
+            client=client, external_id__in={item.external_id for item in items}
+        ).values_list("order_id", "external_id")
+    )
+    existing = (
+        {
+            known[order.pk]: order
+            for order in Order.objects.filter(pk__in=known)
+            .select_related("payment")
+            .prefetch_related("lines")
+        }
+        if known
+        else {}
+    )
     records: list[OrderRecord] = []
     positions: list[int] = []
     seen: set[str] = set()
