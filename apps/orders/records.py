@@ -136,15 +136,15 @@ def order_record_errors(record: OrderRecord) -> dict[str, list[str]]:
     return errors
 
 
-def refusal_of(customer: Customer, existing: Order | None) -> str:
+def refusal_of(customer_id: int, status: str, existing: Order | None) -> str:
     """Why this person's order cannot be recorded now, or "" when it can. Nothing is recorded for
     an erased person (their orders are kept without personal fields for the tax hold); a
     restricted person cannot order, but an order placed before the restriction may still be
     brought up to date (shipped, delivered, cancelled)."""
-    if customer.status == Customer.Status.ERASED or (existing and existing.use_suspended):
+    if status == Customer.Status.ERASED or (existing and existing.use_suspended):
         return _("This person's data was erased: no order can be recorded for them.")
-    if customer.status == Customer.Status.RESTRICTED and (
-        existing is None or existing.customer_id != customer.pk
+    if status == Customer.Status.RESTRICTED and (
+        existing is None or existing.customer_id != customer_id
     ):
         return _("This customer cannot place orders (account restricted).")
     return ""
@@ -207,7 +207,12 @@ def _changed(record: OrderRecord, order: Order) -> list[str]:
 # savepoint=False: inside a caller's transaction (the ingest's, with its id mappings) a failure
 # rolls the whole of it back anyway, and a savepoint would cost two round trips per order.
 @transaction.atomic(savepoint=False)
-def orders_record(*, records: list[OrderRecord]) -> list[RecordOutcome]:
+def orders_record(
+    *,
+    records: list[OrderRecord],
+    locked_statuses: dict[int, str] | None = None,
+    numbers_taken: dict[str, int] | None = None,
+) -> list[RecordOutcome]:
     """Create or bring up to date each order as recorded; one outcome per record, in order.
 
     The records' customers are locked (in primary-key order, before anything else of theirs, as
@@ -215,29 +220,35 @@ def orders_record(*, records: list[OrderRecord]) -> list[RecordOutcome]:
     that commits meanwhile is seen. A record with errors or a refused customer changes nothing;
     the others are written. An existing order must come with its ``lines`` and ``payment``
     loaded (``Order.objects.select_related("payment").prefetch_related("lines")``).
+
+    A caller that has already, in this transaction, locked the customers (``locked_statuses``:
+    customer id → status, read under the lock) or read which orders hold the records' numbers
+    (``numbers_taken``: number → order id) passes them, and the query is not run twice: the
+    storefront API does both in the queries that resolve its own ids.
     """
+    if locked_statuses is None:
+        locked_statuses = dict(
+            Customer.objects.select_for_update(of=("self",))
+            .filter(pk__in={record.customer_id for record in records})
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+    if numbers_taken is None:
+        numbers_taken = dict(
+            Order.objects.filter(number__in={record.number for record in records}).values_list(
+                "number", "pk"
+            )
+        )
     outcomes: list[RecordOutcome | None] = [None] * len(records)
-    customer_ids = sorted({record.customer_id for record in records})
-    customers = {
-        customer.pk: customer
-        for customer in Customer.objects.select_for_update(of=("self",))
-        .filter(pk__in=customer_ids)
-        .order_by("pk")
-        .only("pk", "status")
-    }
     # Order numbers are the shop's one series: a number another order has is refused, as is the
     # same number twice in one batch.
-    taken = dict(
-        Order.objects.filter(number__in={record.number for record in records}).values_list(
-            "number", "pk"
-        )
-    )
+    taken = dict(numbers_taken)
     to_create: list[tuple[int, OrderRecord]] = []
     to_update: list[tuple[int, OrderRecord, list[str]]] = []
     for index, record in enumerate(records):
         errors = order_record_errors(record)
-        customer = customers.get(record.customer_id)
-        if customer is None:
+        status = locked_statuses.get(record.customer_id)
+        if status is None:
             errors.setdefault("customer", []).append(_("There is no such customer."))
         owner = taken.get(record.number)
         if owner is not None and owner != (record.order.pk if record.order else None):
@@ -247,7 +258,7 @@ def orders_record(*, records: list[OrderRecord]) -> list[RecordOutcome]:
         if errors:
             outcomes[index] = RecordOutcome("error", errors=errors)
             continue
-        reason = refusal_of(customer, record.order)
+        reason = refusal_of(record.customer_id, status, record.order)
         if reason:
             outcomes[index] = RecordOutcome("conflict", errors={"customer": [reason]})
         elif record.order is None:

@@ -15,8 +15,9 @@
 - ``dry_run=True`` answers what would happen and writes nothing (no ``object_id`` for a new one).
 
 Speed: whatever the number of orders and of their lines, a batch is read in two queries (the
-customers' and the orders' ids; the stored lines of the orders being updated in a third) and
-written by ``orders_record`` in a fixed number of statements, plus one insert of the new ids.
+customers, resolved from the client's ids and locked; the orders known by these ids or holding
+these numbers), plus two more for the stored lines and payments of the orders being updated,
+and written by ``orders_record`` in a fixed number of statements, plus one insert of the ids.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from apps.customers.models import Customer
 from apps.integration.ingest.types import ItemResult
-from apps.integration.models import ApiClient, ExternalCustomer, ExternalOrder
+from apps.integration.models import ApiClient, ExternalOrder
 from apps.orders.models import Order
 from apps.orders.records import LineRecord, OrderRecord, PaymentRecord, ShipTo, orders_record
 
@@ -69,19 +72,49 @@ def orders_upsert(
     *, client: ApiClient, items: Sequence[OrderIn], dry_run: bool = False
 ) -> list[ItemResult]:
     """Create or update each order; one result per item, in order (``index`` = position)."""
+    if not items:
+        return []
+    # One transaction for the lookups, the orders and their ids. No savepoint (two round trips)
+    # unless a dry run must roll back its part alone: a failure rolls the caller's back.
+    with transaction.atomic(savepoint=dry_run):
+        results = _upsert(client, items, dry_run=dry_run)
+        if dry_run:
+            transaction.set_rollback(True)
+    return results
+
+
+def _upsert(client: ApiClient, items: Sequence[OrderIn], *, dry_run: bool) -> list[ItemResult]:
     results: list[ItemResult | None] = [None] * len(items)
-    customer_ids = dict(
-        ExternalCustomer.objects.filter(
-            client=client, external_id__in={item.customer_external_id for item in items}
-        ).values_list("external_id", "customer_id")
-    )
-    # Most orders arrive once: their ids are looked up cheaply, and only orders that exist
-    # already are loaded with their lines and payment (to compare and update).
-    known = dict(
-        ExternalOrder.objects.filter(
-            client=client, external_id__in={item.external_id for item in items}
-        ).values_list("order_id", "external_id")
-    )
+    # The customers, resolved from the client's ids and locked in one query (in primary-key
+    # order, first of anything of theirs, as apps.core.locks asks), their state read under it.
+    customers: dict[str, int] = {}
+    statuses: dict[int, str] = {}
+    for external_id, pk, status in (
+        Customer.objects.select_for_update(of=("self",))
+        .filter(
+            external_ids__client=client,
+            external_ids__external_id__in={item.customer_external_id for item in items},
+        )
+        .order_by("pk")
+        .values_list("external_ids__external_id", "pk", "status")
+    ):
+        customers[external_id] = pk
+        statuses[pk] = status
+    # In one query: the orders this client sent before under these ids, and the orders that
+    # hold these numbers already. Most orders arrive once: only those that exist are loaded
+    # with their lines and payment (to compare and update).
+    known: dict[int, str] = {}
+    numbers_taken: dict[str, int] = {}
+    for pk, number, owner, external_id in Order.objects.filter(
+        Q(number__in={item.number for item in items})
+        | Q(
+            external_ref__client=client,
+            external_ref__external_id__in={item.external_id for item in items},
+        )
+    ).values_list("pk", "number", "external_ref__client_id", "external_ref__external_id"):
+        numbers_taken[number] = pk
+        if owner == client.pk:
+            known[pk] = external_id
     existing = (
         {
             known[order.pk]: order
@@ -100,7 +133,7 @@ def orders_upsert(
         if item.external_id in seen:
             errors["external_id"] = [_("This id comes twice in this request.")]
         seen.add(item.external_id)
-        customer_id = customer_ids.get(item.customer_external_id)
+        customer_id = customers.get(item.customer_external_id)
         if customer_id is None:
             errors["customer_external_id"] = [unknown_customer_message()]
         if errors:
@@ -122,32 +155,25 @@ def orders_upsert(
             )
         )
         positions.append(index)
+    if not records:
+        return results  # type: ignore[return-value]
 
-    if records:
-        # One transaction for the orders and their ids. No savepoint (two round trips) unless a
-        # dry run must roll back its part alone: a failure rolls the caller's transaction back.
-        with transaction.atomic(savepoint=dry_run):
-            outcomes = orders_record(records=records)
-            new_ids = [
-                ExternalOrder(client=client, external_id=items[index].external_id, order=o.order)
-                for index, o in zip(positions, outcomes, strict=True)
-                if o.status == Status.CREATED
-            ]
-            ExternalOrder.objects.bulk_create(new_ids)
-            if dry_run:
-                transaction.set_rollback(True)
-        for index, outcome in zip(positions, outcomes, strict=True):
-            created = outcome.status == Status.CREATED
-            results[index] = ItemResult(
-                index,
-                items[index].external_id,
-                outcome.status,
-                object_id=None
-                if outcome.order is None or (dry_run and created)
-                else outcome.order.pk,
-                errors=outcome.errors,
-                changed=outcome.changed,
-            )
+    outcomes = orders_record(records=records, locked_statuses=statuses, numbers_taken=numbers_taken)
+    ExternalOrder.objects.bulk_create(
+        ExternalOrder(client=client, external_id=items[index].external_id, order=outcome.order)
+        for index, outcome in zip(positions, outcomes, strict=True)
+        if outcome.status == Status.CREATED
+    )
+    for index, outcome in zip(positions, outcomes, strict=True):
+        created = outcome.status == Status.CREATED
+        results[index] = ItemResult(
+            index,
+            items[index].external_id,
+            outcome.status,
+            object_id=None if outcome.order is None or (dry_run and created) else outcome.order.pk,
+            errors=outcome.errors,
+            changed=outcome.changed,
+        )
     return results  # type: ignore[return-value]
 
 
