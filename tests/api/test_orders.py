@@ -327,3 +327,18 @@ def test_orders_are_in_the_schema():
     assert {"/api/v1/orders/", "/api/v1/orders/bulk/", "/api/v1/orders/{external_id}/"} <= set(
         paths
     )
+
+
+def test_messages_follow_the_callers_language_and_the_parser_keeps_no_state(shop):
+    sent_customer(shop.row)
+    bad = order_body(subtotal=1, lines=1)
+    ja = _problem(shop.post(URL, bad, format="json", HTTP_ACCEPT_LANGUAGE="ja"), 422)
+    assert "明細の合計" in ja["errors"]["subtotal"][0]
+    unknown = _problem(
+        shop.post(URL, order_body(customer="C-x"), format="json", HTTP_ACCEPT_LANGUAGE="ja"), 422
+    )
+    assert "先に顧客を送ってください" in unknown["errors"]["customer_external_id"][0]
+    # The same (per-thread) parser then takes a good order, and an error again, cleanly.
+    assert shop.post(URL, order_body(), format="json").status_code == 201
+    en = _problem(shop.post(URL, order_body("O-2", lines=0), format="json"), 422)
+    assert list(en["errors"]) == ["lines.non_field_errors"]
