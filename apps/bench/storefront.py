@@ -12,7 +12,7 @@ from pathlib import Path
 from apps.bench.people import FAMILY, GIVEN, PLACES, PRODUCTS
 
 # EC-CUBE 4's customer CSV (dtb_csv, csv_type 2) in its default column order, and the mail
-# magazine column its mail-magazine plugin adds.
+# magazine column its mail-magazine plugin adds (1 受け取る, 0 受け取らない).
 ECCUBE_CUSTOMER_HEADER = [
     "会員ID", "お名前(姓)", "お名前(名)", "お名前(セイ)", "お名前(メイ)", "会社名", "郵便番号",
     "都道府県(ID)", "都道府県(名称)", "住所1", "住所2", "メールアドレス", "TEL",
@@ -96,6 +96,6 @@ def write_eccube_csv(path: Path, rows: int, *, run: str) -> None:
                     _PREF_IDS[who["prefecture"]], who["prefecture"], who["city"], who["line1"],
                     who["email"], who["phone"].replace("-", ""), str(1 + i % 2),
                     "男性" if i % 2 == 0 else "女性", "", "", f"19{70 + i % 30}-0{i % 9 + 1}-15",
-                    joined, joined, "1", "", "2", "本会員", joined, joined, str(1 + i % 2),
+                    joined, joined, "1", "", "2", "本会員", joined, joined, "1" if i % 3 == 0 else "0",
                 ]
             )  # fmt: skip
