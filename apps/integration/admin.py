@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
+from apps.integration.imports.admin import CustomerImportAdminMixin
 from apps.integration.models import ApiCallLog, ApiClient, ApiKey, Scope
 from apps.integration.services import api_key_issue, api_keys_revoke
 
@@ -51,14 +52,14 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(CustomerImportAdminMixin, admin.ModelAdmin):
     form = ApiClientForm
     list_display = ["name", "system", "scope_list", "rate_limit", "is_active", "last_used_at"]
     list_filter = ["system", "is_active"]
     search_fields = ["name"]
     readonly_fields = ["created_at", "last_used_at"]
     inlines = [ApiKeyInline]
-    actions = ["issue_key", "revoke_keys"]
+    actions = ["issue_key", "revoke_keys", "import_customers"]
 
     @admin.display(description=_("scopes"))
     def scope_list(self, client):

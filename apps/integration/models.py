@@ -183,3 +183,30 @@ class ApiCallLog(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} ({self.status_code})"
+
+
+class ExternalConsentEvent(models.Model):
+    """A consent-ledger event a client sent: which client, and when its system says the choice
+    was made (the ledger's own ``occurred_at`` is when the event reached us, which keeps the
+    ledger and the current-state table in one order). Ids and a time, no personal data.
+
+    No database constraint on ``event``: the ledger's retention purge deletes events with its own
+    statement, and a row left behind names an id only."""
+
+    event = models.OneToOneField(
+        "consents.ConsentEvent",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="external",
+        verbose_name=_("consent event"),
+    )
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, verbose_name=_("API client"))
+    occurred_at = models.DateTimeField(_("time given by the client"))
+
+    class Meta:
+        verbose_name = _("consent event from an API client")
+        verbose_name_plural = _("consent events from API clients")
+
+    def __str__(self) -> str:
+        return f"{self.client_id} · event #{self.event_id}"

@@ -2,10 +2,12 @@
 other systems (its storefront, an EC-CUBE or Shopify shop) know them by.
 
 The disclosure names each system and its id for the person, so they see which of the shop's
-systems hold a copy of their data. Erasure deletes those mappings: after it no call from a
-storefront can reach the erased record through its old id. The ids are read by whatever must
-tell those systems of the erasure before this eraser runs (it runs just before the customer
-row is emptied). API call logs hold our ids only and are not the person's data.
+systems hold a copy of their data. Erasure replaces each id by a keyed hash of it
+(``erased_external_id``, keyed as the suppression list is): the id itself is gone, but when the
+system sends the same id again the API recognises it and answers that the person was erased
+(409) instead of creating them anew, which is what keeps a nightly sync from bringing an erased
+person back. Whatever must tell those systems of the erasure reads the ids before this eraser
+runs (it runs just before the customer row is emptied). API call logs hold our ids only.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.utils.translation import pgettext_lazy
 
 from apps.core.privacy import Column, ErasureReport, Section, register
 from apps.customers.models import Customer
+from apps.integration.ingest.customers import ERASED_PREFIX, erased_external_id
 from apps.integration.models import ApiClient, ExternalCustomer
 
 EXTERNAL_CUSTOMER_FIELDS = ("external_id",)
@@ -42,6 +45,7 @@ def export(customer_id: int) -> list[Section]:
                 "since": row.created_at,
             }
             for row in ExternalCustomer.objects.filter(customer_id=customer_id)
+            .exclude(external_id__startswith=ERASED_PREFIX)
             .select_related("client")
             .order_by("pk")
         )
@@ -49,12 +53,21 @@ def export(customer_id: int) -> list[Section]:
 
 
 def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
-    """Delete the person's external ids: one statement; nothing points at these rows."""
-    rows = ExternalCustomer.objects.filter(customer_id=person.pk)
-    report = ErasureReport()
-    report.deleted["integration.ExternalCustomer"] = (
-        rows.count() if dry_run else rows._raw_delete(rows.db)
+    """Replace each of the person's external ids by its keyed hash: two statements (a person
+    has one id per connected system); running it again finds none left."""
+    rows = list(
+        ExternalCustomer.objects.filter(customer_id=person.pk)
+        .exclude(external_id__startswith=ERASED_PREFIX)
+        .only("pk", "client_id", "external_id")
     )
+    report = ErasureReport()
+    report.anonymised["integration.ExternalCustomer"] = len(rows)
+    if rows and not dry_run:
+        for row in rows:
+            row.external_id = erased_external_id(
+                client_id=row.client_id, external_id=row.external_id
+            )
+        ExternalCustomer.objects.bulk_update(rows, ["external_id"])
     return report
 
 
@@ -65,5 +78,10 @@ register(
     covers={"integration.ExternalCustomer": EXTERNAL_CUSTOMER_FIELDS},
     sections=(SHOP_SYSTEMS,),
     runs_before=("customers",),
-    labels={"integration.ExternalCustomer": _("your ids in the shop's other systems")},
+    labels={
+        "integration.ExternalCustomer": _(
+            "your ids in the shop's other systems (kept as a one-way code, so that they cannot "
+            "send your data again)"
+        )
+    },
 )

@@ -438,12 +438,18 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    # Several resources have a "status" with different choices: each set gets its own name.
+    # Several resources have a "status": name each model's own set.
     "ENUM_NAME_OVERRIDES": {
+        "CustomerStatusEnum": "apps.customers.models.Customer.Status",
         "OrderStatusEnum": "apps.orders.models.Order.Status",
         "PaymentStatusEnum": "apps.orders.models.Payment.Status",
-        "UpsertStatusEnum": ["created", "updated", "unchanged", "conflict", "error"],
+        "ItemStatusEnum": ["created", "updated", "unchanged", "conflict", "error"],
     },
 }
 # After a key is rotated, the old key keeps working this long.
 API_KEY_ROTATION_OVERLAP_HOURS = env.int("API_KEY_ROTATION_OVERLAP_HOURS", default=24)
+# Customer imports (apps/integration/imports): rows per call of the ingest services, the largest
+# file the admin's import page takes, and how long an uploaded file waits for its confirmation.
+IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=1000)
+IMPORT_UPLOAD_MAX_BYTES = env.int("IMPORT_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+IMPORT_UPLOAD_KEEP_MINUTES = env.int("IMPORT_UPLOAD_KEEP_MINUTES", default=60)

@@ -19,6 +19,7 @@ from apps.consents.models import ProvisionRecord, Source
 from apps.core.display import NOTHING
 from apps.core.privacy import declared_sections, personal_data_export
 from apps.customers.services import inquiry_create, user_email_change_request
+from apps.integration.models import ApiClient, ExternalCustomer
 from apps.marketing.models import Delivery
 from apps.marketing.services import subscription_subscribe_member
 from apps.orders.models import Order
@@ -112,6 +113,8 @@ def person_with_everything(person):
     Delivery.objects.create(
         campaign=campaign(weekly), customer=customer, status="sent", sent_at=timezone.now()
     )
+    storefront = ApiClient.objects.create(name="Storefront", system=ApiClient.System.SHOPIFY)
+    ExternalCustomer.objects.create(client=storefront, external_id="C-77", customer=customer)
     return person
 
 

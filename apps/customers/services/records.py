@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -113,6 +113,17 @@ class RecordUpdate:
     refused: str = ""
 
 
+_CUSTOMER_FIELDS = {name: Customer._meta.get_field(name) for name in RECORD_FIELDS}
+_ADDRESS_FIELDS = {name: Address._meta.get_field(name) for name in ADDRESS_FIELDS}
+
+
+def _field_clean(model_field, value, key: str, errors: dict[str, list[str]]) -> None:
+    try:
+        model_field.clean(value, None)
+    except ValidationError as exc:
+        errors[key] = exc.messages
+
+
 def _field_errors(exc: ValidationError, prefix: str = "") -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
         return {f"{prefix}{name}": messages for name, messages in exc.message_dict.items()}
@@ -150,44 +161,37 @@ def record_clean(
         "phone": normalize_phone(phone),
         "date_of_birth": date_of_birth,
     }
-    # Model.clean_fields runs every field's validators; blank values are skipped, as "unknown".
-    probe = Customer(**cleaned)
-    try:
-        probe.clean_fields(exclude=["acquired_via", "status", "user"])
-    except ValidationError as exc:
-        errors.update(_field_errors(exc))
+    # Each model field's own clean (its validators, length, blank): a blank value passes, as
+    # "unknown". Field by field rather than Model.clean_fields, which visits every field of a
+    # new instance: a thousand records validate in a few milliseconds each way.
+    for name, value in cleaned.items():
+        _field_clean(_CUSTOMER_FIELDS[name], value, name, errors)
 
     records = []
     for index, raw in enumerate(addresses):
-        address = Address(
-            recipient_name=(raw.get("recipient_name") or "").strip(),
-            country=(raw.get("country") or "JP").strip().upper(),
-            postal_code=normalize_postal_code(raw.get("postal_code") or ""),
-            prefecture=(raw.get("prefecture") or "").strip(),
-            city=(raw.get("city") or "").strip(),
-            line1=(raw.get("line1") or "").strip(),
-            line2=(raw.get("line2") or "").strip(),
-            phone=normalize_phone(raw.get("phone") or ""),
-            label=(raw.get("label") or "").strip(),
-        )
-        if not address.phone:
+        values = {
+            "recipient_name": (raw.get("recipient_name") or "").strip(),
+            "country": (raw.get("country") or "JP").strip().upper(),
+            "postal_code": normalize_postal_code(raw.get("postal_code") or ""),
+            "prefecture": (raw.get("prefecture") or "").strip(),
+            "city": (raw.get("city") or "").strip(),
+            "line1": (raw.get("line1") or "").strip(),
+            "line2": (raw.get("line2") or "").strip(),
             # A shipping address without its own number uses the customer's.
-            address.phone = cleaned["phone"]
-        address_errors: dict[str, list[str]] = {}
-        # A Japanese prefecture is checked by Address.clean, with My Page's message.
-        exclude = ["customer", "prefecture"] if address.country == "JP" else ["customer"]
-        for step, kwargs in (
-            (address.clean_fields, {"exclude": exclude}),
-            (address.clean, {}),
-        ):
-            try:
-                step(**kwargs)
-            except ValidationError as exc:
-                for name, messages in _field_errors(exc, f"addresses.{index}.").items():
-                    known = address_errors.setdefault(name, [])
-                    known.extend(m for m in messages if m not in known)
-        errors.update(address_errors)
-        records.append(AddressRecord(**{name: getattr(address, name) for name in ADDRESS_FIELDS}))
+            "phone": normalize_phone(raw.get("phone") or "") or cleaned["phone"],
+            "label": (raw.get("label") or "").strip(),
+        }
+        prefix = f"addresses.{index}."
+        for name, value in values.items():
+            # A Japanese prefecture is checked by Address.clean below, with My Page's message.
+            if name == "prefecture" and values["country"] == "JP":
+                continue
+            _field_clean(_ADDRESS_FIELDS[name], value, prefix + name, errors)
+        try:
+            Address(**values).clean()
+        except ValidationError as exc:
+            errors.update(_field_errors(exc, prefix))
+        records.append(AddressRecord(**values))
     if errors:
         raise ValidationError(errors)
     return CustomerRecord(acquired_via=acquired_via, addresses=tuple(records), **cleaned)
@@ -254,6 +258,38 @@ def customers_record_create(*, records: Sequence[CustomerRecord]) -> list[Custom
     return customers
 
 
+def _customers_update(customers: list[Customer], names: list[str]) -> None:
+    """Write ``names`` (and ``updated_at``, which bulk writes do not set) of every customer in
+    one statement. On PostgreSQL an ``UPDATE … FROM (VALUES …)``: Django's bulk_update builds a
+    CASE per field and row, which costs more than the rest of a thousand-item batch together."""
+    now = timezone.now()
+    for customer in customers:
+        customer.updated_at = now
+    columns = [Customer._meta.get_field(name) for name in [*names, "updated_at"]]
+    if connection.vendor != "postgresql":
+        Customer.objects.bulk_update(customers, [f.name for f in columns], batch_size=100)
+        return
+    quote = connection.ops.quote_name
+    pk = Customer._meta.pk
+    row = "(" + ", ".join(f"%s::{f.db_type(connection)}" for f in [pk, *columns]) + ")"
+    params = [
+        field.get_db_prep_save(getattr(customer, field.attname), connection)
+        for customer in customers
+        for field in [pk, *columns]
+    ]
+    # Only names quoted by the backend and the fields' own types go into the text; every value
+    # is a parameter.
+    sql = (
+        f"UPDATE {quote(Customer._meta.db_table)} AS c SET "  # noqa: S608
+        + ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
+        + f" FROM (VALUES {', '.join([row] * len(customers))}) AS v("
+        + ", ".join(quote(f.column) for f in [pk, *columns])
+        + f") WHERE c.{quote(pk.column)} = v.{quote(pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 @transaction.atomic
 def customers_record_update(*, updates: Sequence[RecordUpdate]) -> list[RecordUpdate]:
     """Apply each record to its customer, under the lock of every customer in the batch (taken
@@ -311,13 +347,7 @@ def customers_record_update(*, updates: Sequence[RecordUpdate]) -> list[RecordUp
         if rows:
             update.changed.append("addresses")
     if to_save:
-        # bulk_update does not run auto_now: set it as save() would.
-        now = timezone.now()
-        for customer in to_save.values():
-            customer.updated_at = now
-        Customer.objects.bulk_update(
-            list(to_save.values()), [*sorted(save_fields), "updated_at"], batch_size=500
-        )
+        _customers_update(list(to_save.values()), sorted(save_fields))
     Address.objects.bulk_create(new_rows)
     logger.info(
         "customer records updated count=%s refused=%s",

@@ -305,13 +305,16 @@ class CustomersBulkView(ApiView):
         items: list[CustomerIn] = []
         positions: list[int] = []
         parse_errors: dict[int, dict[str, list[str]]] = {}
+        # One serializer for every item, as a ListSerializer does with its child: a new one per
+        # item would deep-copy its fields a thousand times.
+        parser = CustomerInSerializer()
         for index, raw in enumerate(data):
-            parsed = CustomerInSerializer(data=raw)
-            if parsed.is_valid():
-                items.append(parsed.validated_data)
-                positions.append(index)
+            try:
+                items.append(parser.run_validation(raw))
+            except exceptions.ValidationError as exc:
+                parse_errors[index] = flatten_errors(exc.detail)
             else:
-                parse_errors[index] = flatten_errors(parsed.errors)
+                positions.append(index)
         results = customers_upsert(client=self.client, items=items)
         by_index = dict(zip(positions, results, strict=True))
         body = []

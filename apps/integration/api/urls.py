@@ -11,5 +11,6 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Resources (one line per module).
     path("customers/", include("apps.integration.api.customers")),
+    path("consents/", include("apps.integration.api.consents")),
     path("orders/", include("apps.integration.api.orders")),
 ]

@@ -27,10 +27,11 @@ by item, each in its own savepoint, so one bad item never sinks the others.
 
 from __future__ import annotations
 
-import dataclasses
+import hmac
 import logging
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -54,6 +55,19 @@ from apps.marketing.selectors import address_hash
 logger = logging.getLogger(__name__)
 
 EXTERNAL_ID_MAX_LENGTH = ExternalCustomer._meta.get_field("external_id").max_length
+# What an erasure leaves of a client's id (apps/integration/privacy.py): a keyed hash under this
+# prefix, which no id a client sends may start with.
+ERASED_PREFIX = "erased:"
+
+
+def erased_external_id(*, client_id: int, external_id: str) -> str:
+    """The keyed hash an erasure keeps instead of a client's id for the person: enough to
+    recognise the id when the client sends it again (and answer that the person was erased,
+    instead of creating them anew), not enough to tell anyone what the id was. Keyed as the
+    suppression list is (SUPPRESSION_HMAC_KEY: hashes that outlive an erasure)."""
+    key = settings.SUPPRESSION_HMAC_KEY.encode()
+    message = f"external-customer\0{client_id}\0{external_id}".encode()
+    return ERASED_PREFIX + hmac.digest(key, message, "sha256").hex()
 
 
 class Status:
@@ -75,11 +89,14 @@ def _clean(item: CustomerIn) -> CustomerRecord:
         errors["external_id"] = [_("This field is required.")]
     elif len(external_id) > EXTERNAL_ID_MAX_LENGTH:
         errors["external_id"] = [_("At most %(n)d characters.") % {"n": EXTERNAL_ID_MAX_LENGTH}]
+    elif external_id.startswith(ERASED_PREFIX):
+        errors["external_id"] = [_("An id may not start with “%s”.") % ERASED_PREFIX]
     try:
         record = record_clean(
             kind=item.kind,
             acquired_via=item.acquired_via,
-            addresses=[dataclasses.asdict(address) for address in item.addresses],
+            # A frozen dataclass's own dict, read only (asdict would deep-copy each).
+            addresses=[vars(address) for address in item.addresses],
             family_name=item.family_name,
             given_name=item.given_name,
             family_name_kana=item.family_name_kana,
@@ -230,10 +247,18 @@ def customers_upsert(
             continue
         seen.add(external_id)
 
+    # Each id as sent, and as an erasure would have left it.
+    lookup = {external_ids[i]: external_ids[i] for i in records}
+    lookup.update(
+        {
+            erased_external_id(client_id=client.pk, external_id=external_ids[i]): external_ids[i]
+            for i in records
+        }
+    )
     mapped = {
-        row.external_id: row.customer
+        lookup[row.external_id]: row.customer
         for row in ExternalCustomer.objects.filter(
-            client=client, external_id__in=[external_ids[i] for i in records]
+            client=client, external_id__in=list(lookup)
         ).select_related("customer")
     }
     customers = {customer.pk: customer for customer in mapped.values()}
@@ -309,7 +334,15 @@ def _write_one_by_one(
         for _attempt in range(2):
             if customer_id is None:
                 customer_id = (
-                    ExternalCustomer.objects.filter(client=client, external_id=external_ids[index])
+                    ExternalCustomer.objects.filter(
+                        client=client,
+                        external_id__in=[
+                            external_ids[index],
+                            erased_external_id(
+                                client_id=client.pk, external_id=external_ids[index]
+                            ),
+                        ],
+                    )
                     .values_list("customer_id", flat=True)
                     .first()
                 )
@@ -349,9 +382,13 @@ def _write_one_by_one(
 
 
 def customer_for_external_id(*, client: ApiClient, external_id: str) -> Customer | None:
-    """The customer ``client`` knows as ``external_id``, with addresses, or None."""
+    """The customer ``client`` knows as ``external_id`` (an erased one too, whose id an
+    erasure replaced by its hash), with addresses, or None."""
+    if external_id.startswith(ERASED_PREFIX):
+        return None
+    erased = erased_external_id(client_id=client.pk, external_id=external_id)
     row = (
-        ExternalCustomer.objects.filter(client=client, external_id=external_id)
+        ExternalCustomer.objects.filter(client=client, external_id__in=[external_id, erased])
         .select_related("customer")
         .prefetch_related("customer__addresses")
         .first()
