@@ -342,3 +342,14 @@ def test_messages_follow_the_callers_language_and_the_parser_keeps_no_state(shop
     assert shop.post(URL, order_body(), format="json").status_code == 201
     en = _problem(shop.post(URL, order_body("O-2", lines=0), format="json"), 422)
     assert list(en["errors"]) == ["lines.non_field_errors"]
+
+
+def test_a_dry_run_answers_what_would_happen_and_stores_nothing(shop):
+    from apps.integration.api.orders import OrderInSerializer
+    from apps.integration.ingest.orders import orders_upsert
+
+    sent_customer(shop.row)
+    items = [OrderInSerializer().run_validation(order_body(f"O-{i}")) for i in range(3)]
+    results = orders_upsert(client=shop.row, items=items, dry_run=True)
+    assert [(r.status, r.object_id) for r in results] == [("created", None)] * 3
+    assert nothing_stored()
