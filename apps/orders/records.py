@@ -186,7 +186,9 @@ def _changed(record: OrderRecord, order: Order) -> list[str]:
     """The names of what differs between the record and the stored order (which has its lines
     and payment loaded)."""
     changed = [
-        name for name, value in _order_fields(record).items() if getattr(order, name) != value
+        name.removesuffix("_id")
+        for name, value in _order_fields(record).items()
+        if getattr(order, name) != value
     ]
     stored_lines = [
         (line.sku, line.product_name, line.unit_price, line.quantity)
