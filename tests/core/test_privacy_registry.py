@@ -63,10 +63,6 @@ NOT_PERSONAL = {
     # The address a *staff member* used to open personal data: a security record about staff,
     # not a customer's data, and append-only by design (apps/audit/models.py).
     "audit.AccessLog": {"ip_address"},
-    # A shop system that calls the API (its storefront, an EC-CUBE shop), not a person.
-    "integration.ApiClient": {"name"},
-    # The SHA-256 of a shop system's API key.
-    "integration.ApiKey": {"key_hash"},
 }
 
 
