@@ -135,6 +135,11 @@ class AuditedAdminMixin:
                     record(request, AccessLog.Action.VIEW, formset.model, ids)
         return response
 
+    def log_view(self, request, model, object_ids) -> int:
+        """For an admin's own page showing personal data (a scanned document, a letter): the
+        access-log row of the view, as ``log_export`` is for an export."""
+        return record(request, AccessLog.Action.VIEW, model, object_ids)
+
     def log_export(self, request, model, object_ids) -> int:
         """For an admin's own export view (e.g. the provision records of one person): the
         access-log row of the export, so the app that owns the view need not know this one."""

@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from apps.consents.external_tags import script_host, validate_script_url
+from apps.core.append_only import AppendOnlyModel
 from apps.core.dates import add_years
 from apps.customers.models import Customer
 
@@ -140,15 +141,7 @@ class Wording(models.Model):
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError(f"{self.model.__name__} rows are append-only")
-
-    def delete(self):
-        raise PermissionError(f"{self.model.__name__} rows are append-only")
-
-
-class ConsentEvent(models.Model):
+class ConsentEvent(AppendOnlyModel):
     """One grant or withdrawal. Never edited, never deleted: the model refuses, the admin is
     read-only, and on PostgreSQL a trigger rejects UPDATE and DELETE on the table."""
 
@@ -181,8 +174,6 @@ class ConsentEvent(models.Model):
     )
     wording = models.ForeignKey(Wording, on_delete=models.PROTECT, related_name="+")
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("consent event")
         verbose_name_plural = _("consent ledger")
@@ -197,14 +188,6 @@ class ConsentEvent(models.Model):
 
     def __str__(self):
         return f"ConsentEvent #{self.pk}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("consent events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("consent events are append-only")
 
 
 class ConsentEventContext(models.Model):

@@ -111,9 +111,11 @@ def mypage_privacy(request):
             granted=action == "grant",
             source=Source.MYPAGE,
             customer=customer,
-            wording=consent_wording(purpose),
-            ip_address=client_ip(request),
-            user_agent=user_agent(request),
+            evidence=services.Evidence(
+                wording=consent_wording(purpose),
+                ip_address=client_ip(request),
+                user_agent=user_agent(request),
+            ),
         )
         if action == "grant":
             messages.success(request, _("Thank you: you agreed to “%s”.") % purpose.name)
@@ -163,9 +165,11 @@ def reconfirm(request):
                 granted=form.cleaned_data[state.purpose.code],
                 source=Source.MYPAGE,
                 customer=customer,
-                wording=consent_wording(state.purpose),
-                ip_address=client_ip(request),
-                user_agent=user_agent(request),
+                evidence=services.Evidence(
+                    wording=consent_wording(state.purpose),
+                    ip_address=client_ip(request),
+                    user_agent=user_agent(request),
+                ),
             )
         messages.success(request, _("Thank you: your answers have been saved."))
         return redirect(_safe_next(request, "/mypage/"))

@@ -1,4 +1,4 @@
-"""Append-only tables (the staff access log, staff actions): rows are written once and never
+"""Append-only tables (the staff access log, staff actions, the consent ledger): rows are written once and never
 changed or deleted. The model refuses it here; on PostgreSQL a trigger (``append_only_trigger``
 in the table's migration) refuses it for whoever connects."""
 
@@ -7,8 +7,9 @@ from __future__ import annotations
 from django.db import migrations, models
 
 
-class AppendOnlyError(RuntimeError):
-    """Raised on any attempt to edit or delete a row of an append-only table."""
+class AppendOnlyError(PermissionError):
+    """Raised on any attempt to edit or delete a row of an append-only table: a refused
+    permission, as the PostgreSQL trigger's ``insufficient_privilege`` is."""
 
 
 def _refuse(model, verb: str):

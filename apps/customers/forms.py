@@ -10,6 +10,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from apps.customers.models import Address, Customer, Inquiry
+from apps.customers.services.addresses import ADDRESS_EDITABLE_FIELDS
 from apps.customers.validators import (
     PREFECTURE_CHOICES,
     normalize_kana,
@@ -223,17 +224,7 @@ class AddressForm(forms.ModelForm):
 
     class Meta:
         model = Address
-        fields = [
-            "label",
-            "recipient_name",
-            "country",
-            "postal_code",
-            "prefecture",
-            "city",
-            "line1",
-            "line2",
-            "phone",
-        ]
+        fields = list(ADDRESS_EDITABLE_FIELDS)  # what address_create/address_update take
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

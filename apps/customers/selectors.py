@@ -1,3 +1,4 @@
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 
 from apps.customers.models import Address, Customer, EmailConfirmation, User
@@ -7,6 +8,29 @@ def customer_for_user(*, user: User) -> Customer | None:
     if not user.is_authenticated:
         return None
     return Customer.objects.filter(user=user).exclude(status=Customer.Status.ERASED).first()
+
+
+def customers_not_erased() -> QuerySet[Customer]:
+    """Everyone a request or a staff form may still be linked to: an erased record is nobody."""
+    return Customer.objects.exclude(status=Customer.Status.ERASED)
+
+
+def customer_is_erased(*, customer: Customer) -> bool:
+    return customer.status == Customer.Status.ERASED
+
+
+def customer_ids_erased() -> QuerySet:
+    """The ids of erased records, as a subquery for another app's filter (``customer__in=``)."""
+    return Customer.objects.filter(status=Customer.Status.ERASED).values("pk")
+
+
+def customer_field_label(*, name: str) -> str:
+    """A profile field as people read it (its verbose name), for a correction's notice; an
+    unknown name is shown as it is."""
+    try:
+        return str(Customer._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
 
 
 def customer_for_request(request) -> Customer | None:

@@ -165,11 +165,13 @@ class IncidentAdmin(admin.ModelAdmin):
         return incident_people_notified(incident=obj) if obj.pk else 0
 
     def save_model(self, request, obj, form, change):
-        fields = {name: form.cleaned_data[name] for name in services.INCIDENT_FIELDS}
+        facts = services.IncidentFacts(
+            **{name: form.cleaned_data[name] for name in services.INCIDENT_FIELDS}
+        )
         if change:
-            saved = services.incident_update(incident=obj, **fields)
+            saved = services.incident_update(incident=obj, facts=facts)
         else:
-            saved = services.incident_create(created_by_id=request.user.pk, **fields)
+            saved = services.incident_create(created_by_id=request.user.pk, facts=facts)
         obj.pk = saved.pk
         obj.refresh_from_db()
 

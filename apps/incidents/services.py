@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from dataclasses import dataclass, fields
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,19 +16,29 @@ from apps.incidents.models import Incident, IncidentNotice
 
 logger = logging.getLogger(__name__)
 
-INCIDENT_FIELDS = (
-    "discovered_at",
-    "title",
-    "description",
-    "data_items",
-    "people_affected",
-    "sensitive_data",
-    "card_data",
-    "unauthorised_access",
-    "strongly_encrypted",
-    "preliminary_reported_on",
-    "final_reported_on",
-)
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What the register holds of a breach, as staff enter it. A field left UNCHANGED takes the
+    model's default when the incident is recorded and stays as it is on an update."""
+
+    discovered_at: datetime.datetime | Unchanged = UNCHANGED
+    title: str | Unchanged = UNCHANGED
+    description: str | Unchanged = UNCHANGED
+    data_items: str | Unchanged = UNCHANGED
+    people_affected: int | Unchanged = UNCHANGED
+    sensitive_data: bool | Unchanged = UNCHANGED
+    card_data: bool | Unchanged = UNCHANGED
+    unauthorised_access: bool | Unchanged = UNCHANGED
+    strongly_encrypted: bool | Unchanged = UNCHANGED
+    preliminary_reported_on: datetime.date | Unchanged | None = UNCHANGED
+    final_reported_on: datetime.date | Unchanged | None = UNCHANGED
+
+    def given(self) -> dict[str, object]:
+        return given(**{field.name: getattr(self, field.name) for field in fields(self)})
+
+
+INCIDENT_FIELDS = tuple(field.name for field in fields(IncidentFacts))
 
 
 def incident_errors(
@@ -64,37 +75,10 @@ def _check(incident: Incident) -> None:
 
 
 @transaction.atomic
-def incident_create(
+def incident_create(*, facts: IncidentFacts, created_by_id: int | None = None) -> Incident:
     # A field left out takes the model's default, and the model's validation says which are
     # required.
-    *,
-    created_by_id: int | None = None,
-    discovered_at: datetime.datetime | Unchanged = UNCHANGED,
-    title: str | Unchanged = UNCHANGED,
-    description: str | Unchanged = UNCHANGED,
-    data_items: str | Unchanged = UNCHANGED,
-    people_affected: int | Unchanged = UNCHANGED,
-    sensitive_data: bool | Unchanged = UNCHANGED,
-    card_data: bool | Unchanged = UNCHANGED,
-    unauthorised_access: bool | Unchanged = UNCHANGED,
-    strongly_encrypted: bool | Unchanged = UNCHANGED,
-    preliminary_reported_on: datetime.date | Unchanged | None = UNCHANGED,
-    final_reported_on: datetime.date | Unchanged | None = UNCHANGED,
-) -> Incident:
-    fields = given(
-        discovered_at=discovered_at,
-        title=title,
-        description=description,
-        data_items=data_items,
-        people_affected=people_affected,
-        sensitive_data=sensitive_data,
-        card_data=card_data,
-        unauthorised_access=unauthorised_access,
-        strongly_encrypted=strongly_encrypted,
-        preliminary_reported_on=preliminary_reported_on,
-        final_reported_on=final_reported_on,
-    )
-    incident = Incident(created_by_id=created_by_id, **fields)
+    incident = Incident(created_by_id=created_by_id, **facts.given())
     _check(incident)
     incident.save()
     logger.info(
@@ -104,36 +88,9 @@ def incident_create(
 
 
 @transaction.atomic
-def incident_update(
-    *,
-    incident: Incident,
-    discovered_at: datetime.datetime | Unchanged = UNCHANGED,
-    title: str | Unchanged = UNCHANGED,
-    description: str | Unchanged = UNCHANGED,
-    data_items: str | Unchanged = UNCHANGED,
-    people_affected: int | Unchanged = UNCHANGED,
-    sensitive_data: bool | Unchanged = UNCHANGED,
-    card_data: bool | Unchanged = UNCHANGED,
-    unauthorised_access: bool | Unchanged = UNCHANGED,
-    strongly_encrypted: bool | Unchanged = UNCHANGED,
-    preliminary_reported_on: datetime.date | Unchanged | None = UNCHANGED,
-    final_reported_on: datetime.date | Unchanged | None = UNCHANGED,
-) -> Incident:
-    fields = given(
-        discovered_at=discovered_at,
-        title=title,
-        description=description,
-        data_items=data_items,
-        people_affected=people_affected,
-        sensitive_data=sensitive_data,
-        card_data=card_data,
-        unauthorised_access=unauthorised_access,
-        strongly_encrypted=strongly_encrypted,
-        preliminary_reported_on=preliminary_reported_on,
-        final_reported_on=final_reported_on,
-    )
+def incident_update(*, incident: Incident, facts: IncidentFacts) -> Incident:
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    for name, value in fields.items():
+    for name, value in facts.given().items():
         setattr(incident, name, value)
     _check(incident)
     incident.save()

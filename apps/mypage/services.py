@@ -50,9 +50,9 @@ def member_join(
             purpose=purpose,
             source=Source.SIGNUP,
             customer=customer,
-            wording=wording,
-            ip_address=ip_address,
-            user_agent=user_agent,
+            evidence=consent_services.Evidence(
+                wording=wording, ip_address=ip_address, user_agent=user_agent
+            ),
         )
     purpose_ids = [purpose.pk for purpose, _wording in ticked]
     for magazine in marketing_selectors.magazines_active().filter(purpose_id__in=purpose_ids):

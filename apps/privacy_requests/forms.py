@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.customers.forms import NameFieldsMixin
-from apps.customers.models import Address
+from apps.customers.selectors import address_list
 from apps.customers.validators import validate_date_of_birth
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
@@ -46,7 +46,7 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
     )
     postal_address = forms.ModelChoiceField(
         label=_("Where should we post it?"),
-        queryset=Address.objects.none(),
+        queryset=None,  # the member's own, set in __init__
         required=False,
         help_text=_("Only for a disclosure on paper: one of your saved addresses."),
     )
@@ -86,7 +86,7 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
-        addresses = Address.objects.filter(customer=customer).order_by("-is_default", "pk")
+        addresses = address_list(customer=customer)
         self.fields["postal_address"].queryset = addresses
         self.fields["postal_address"].label_from_instance = lambda a: a.one_line
         self.fields["postal_address"].initial = next(iter(addresses), None)

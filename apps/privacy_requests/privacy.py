@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from functools import reduce
 from operator import or_
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
@@ -20,7 +21,6 @@ from django.utils.translation import gettext_noop, pgettext_lazy
 
 from apps.core.dates import add_years
 from apps.core.privacy import Column, ErasureReport, Section, declared_sections, register
-from apps.customers.models import Customer
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
     Channel,
@@ -34,6 +34,9 @@ from apps.privacy_requests.models import (
     RequestEvent,
     Status,
 )
+
+if TYPE_CHECKING:
+    from apps.customers.models import Customer
 
 REQUEST_FIELDS = (
     "requester_name",

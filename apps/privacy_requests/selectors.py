@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.core.privacy import ErasureReport, personal_data_erase, personal_data_export
-from apps.customers.models import Customer
 from apps.privacy_requests.models import (
     DUE_SOON_DAYS,
     ERASURE_KINDS,
@@ -17,6 +17,9 @@ from apps.privacy_requests.models import (
     PrivacyRequest,
     RequestEvent,
 )
+
+if TYPE_CHECKING:
+    from apps.customers.models import Customer
 
 
 def privacy_request_list_for(*, customer: Customer) -> QuerySet[PrivacyRequest]:

@@ -29,9 +29,9 @@ def test_grant_appends_an_event_and_sets_the_state():
         purpose=newsletter,
         source=Source.MYPAGE,
         customer=customer,
-        wording="メールマガジンを受け取る",
-        ip_address="192.0.2.10",
-        user_agent="Mozilla/5.0",
+        evidence=services.Evidence(
+            wording="メールマガジンを受け取る", ip_address="192.0.2.10", user_agent="Mozilla/5.0"
+        ),
     )
     assert event.action == "grant" and event.source == "mypage"
     assert event.policy_version == selectors.policy_current()
@@ -51,7 +51,10 @@ def test_the_same_wording_is_stored_once():
     a, b = CustomerFactory(), CustomerFactory()
     for c in (a, b):
         services.consent_grant(
-            purpose=purpose("newsletter"), source="signup", customer=c, wording="w"
+            purpose=purpose("newsletter"),
+            source="signup",
+            customer=c,
+            evidence=services.Evidence(wording="w"),
         )
     assert Wording.objects.filter(text="w").count() == 1
 
@@ -176,7 +179,7 @@ def test_erasure_withdraws_every_consent_and_drops_ip_and_user_agent():
     customer = CustomerFactory()
     services.consent_grant(
         purpose=purpose("newsletter"), source="signup", customer=customer,
-        ip_address="192.0.2.1", user_agent="UA",
+        evidence=services.Evidence(ip_address="192.0.2.1", user_agent="UA"),
     )  # fmt: skip
     report = personal_data_erase(customer_id=customer.pk)
     assert report.anonymised["consents.ConsentState"] == 1
@@ -205,7 +208,9 @@ def test_cookie_choices_made_before_login_are_exported_and_erased_with_the_perso
     for who in (visitor, stranger):
         services.consent_grant(
             purpose=purpose("analytics"), source="cookie_banner", visitor_id=who,
-            ip_address="192.0.2.44", user_agent="Mozilla/5.0 (cookie banner)",
+            evidence=services.Evidence(
+                ip_address="192.0.2.44", user_agent="Mozilla/5.0 (cookie banner)"
+            ),
         )  # fmt: skip
     services.visitor_link(visitor_id=visitor, customer=customer)  # they logged in
     history = export(customer.pk)["consent_history"]
@@ -277,3 +282,20 @@ def test_restriction_can_be_lifted_and_is_idempotent():
     assert personal_data_restrict(customer_id=customer.pk, scope="stop_use") == {"consents": 0}
     personal_data_restrict(customer_id=customer.pk, scope="stop_use", active=False)
     assert customer in selectors.customers_who_may(purpose=purpose("fulfil_sales"))
+
+
+def test_the_ledger_is_append_only_like_every_append_only_table():
+    """One implementation (apps/core/append_only.py) for the ledger, the access log and staff
+    actions: a bulk update is refused too, with the same error."""
+    from apps.core.append_only import AppendOnlyError, AppendOnlyModel
+
+    event = services.consent_grant(
+        purpose=purpose("newsletter"), source="signup", customer=CustomerFactory()
+    )
+    assert issubclass(ConsentEvent, AppendOnlyModel)
+    event.source = "admin"
+    with pytest.raises(AppendOnlyError):
+        ConsentEvent.objects.bulk_update([event], ["source"])
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    assert ConsentEvent.objects.get(pk=event.pk).source == "signup"

@@ -7,7 +7,7 @@ from django.test import Client
 
 from apps.bench.people import QueryCounter
 from apps.consents.models import Purpose, Source
-from apps.consents.services import consent_grant
+from apps.consents.services import Evidence, consent_grant
 from apps.core.privacy import personal_data_erase
 from apps.customers.models import Session
 from apps.customers.services import inquiry_create
@@ -40,8 +40,7 @@ def person_with(n: int, magazines):
             purpose=purpose,
             source=Source.MYPAGE,
             customer=customer,
-            ip_address="192.0.2.10",
-            user_agent="Mozilla/5.0",
+            evidence=Evidence(ip_address="192.0.2.10", user_agent="Mozilla/5.0"),
         )
     assert Session.objects.filter(user_id=customer.user_id).count() == n
     return customer

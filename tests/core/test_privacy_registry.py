@@ -47,6 +47,10 @@ NOT_PERSONAL = {
     # Businesses, not people: recipients, contractors and providers of data.
     "consents.ProvisionRecord": {"recipient_name", "recipient_address", "recipient_representative"},
     "consents.Contractor": {"name", "address"},
+    # A connected system's name (the shop's storefront, its Shopify shop).
+    "integration.ApiClient": {"name"},
+    # The hash of a system's API key, not of anything about a person.
+    "integration.ApiKey": {"key_hash"},
     "consents.ReceiptRecord": {"provider_name", "provider_address", "provider_representative"},
     # The shop's own sender identity.
     "marketing.MailMagazine": {"name", "from_name", "from_email"},
@@ -59,10 +63,6 @@ NOT_PERSONAL = {
     # The address a *staff member* used to open personal data: a security record about staff,
     # not a customer's data, and append-only by design (apps/audit/models.py).
     "audit.AccessLog": {"ip_address"},
-    # A shop system that calls the API (its storefront, an EC-CUBE shop), not a person.
-    "integration.ApiClient": {"name"},
-    # The SHA-256 of a shop system's API key.
-    "integration.ApiKey": {"key_hash"},
 }
 
 

@@ -78,9 +78,34 @@ def test_profile_update_refuses_an_email_taken_by_another_login():
 
 
 def test_profile_update_refuses_unknown_fields():
+    # Stored data (a correction request's changes) goes through customer_correct: an unknown
+    # name there is a ValidationError; the typed service refuses it at the call (below).
     customer = CustomerFactory()
     with pytest.raises(ValidationError):
+        services.customer_correct(customer=customer, changes={"status": "active"})
+
+
+def test_a_corrections_stored_changes_are_applied_as_the_profile_page_would():
+    """customer_correct takes the changes as a request stored them (JSON: a date as text)."""
+    guest = GuestFactory()
+    corrected, link_sent = services.customer_correct(
+        customer=guest, changes={"email": "Fixed@Example.com", "date_of_birth": "1990-01-02"}
+    )
+    guest.refresh_from_db()
+    assert (guest.email, str(guest.date_of_birth), link_sent) == (
+        "fixed@example.com",
+        "1990-01-02",
+        False,
+    )
+    assert corrected.pk == guest.pk
+
+
+def test_the_profile_service_takes_only_profile_fields_by_name():
+    customer = CustomerFactory()
+    with pytest.raises(TypeError):
         services.customer_update_profile(customer=customer, status="active")
+    customer.refresh_from_db()
+    assert customer.status == "active"
 
 
 ADDRESS = {

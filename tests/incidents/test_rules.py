@@ -10,7 +10,12 @@ from django.utils import timezone
 from apps.core import roles
 from apps.incidents import rules
 from apps.incidents.models import Incident, IncidentNotice
-from apps.incidents.services import incident_create, incident_notice_record, incident_update
+from apps.incidents.services import (
+    IncidentFacts,
+    incident_create,
+    incident_notice_record,
+    incident_update,
+)
 from tests.factories import make_staff
 
 QUIET = {
@@ -80,11 +85,13 @@ def _at(day: datetime.date, hour: int = 23) -> datetime.datetime:
 def test_deadlines_run_from_the_local_discovery_date():
     # 23:30 in Tokyo is 14:30 UTC the same day; 00:30 Tokyo is the previous day in UTC.
     incident = incident_create(
-        discovered_at=_at(DISCOVERED, hour=0),
-        title="Mis-sent e-mail",
-        description="A shipping notice went to the wrong customer.",
-        data_items="name, address",
-        **{**QUIET, "card_data": True},
+        facts=IncidentFacts(
+            discovered_at=_at(DISCOVERED, hour=0),
+            title="Mis-sent e-mail",
+            description="A shipping notice went to the wrong customer.",
+            data_items="name, address",
+            **{**QUIET, "card_data": True},
+        )
     )
     assert incident.discovered_on == DISCOVERED
     assert incident.must_report
@@ -108,16 +115,24 @@ def test_deadlines_run_from_the_local_discovery_date():
 )
 def test_deadline_state(today, reported, state):
     incident = incident_create(
-        discovered_at=_at(DISCOVERED), title="t", description="d", data_items="name",
-        **{**QUIET, "people_affected": 5000}, **reported,
-    )  # fmt: skip
+        facts=IncidentFacts(
+            discovered_at=_at(DISCOVERED),
+            title="t",
+            description="d",
+            data_items="name",
+            **{**QUIET, "people_affected": 5000},
+            **reported,
+        )
+    )
     assert incident.deadline_state(today=today) == state
 
 
 @pytest.mark.django_db
 def test_an_incident_that_need_not_be_reported_has_no_deadline_state():
     incident = incident_create(
-        discovered_at=_at(DISCOVERED), title="t", description="d", data_items="name", **QUIET
+        facts=IncidentFacts(
+            discovered_at=_at(DISCOVERED), title="t", description="d", data_items="name", **QUIET
+        )
     )
     assert incident.deadline_state(today=DISCOVERED + datetime.timedelta(days=90)) == (
         "not_required"
@@ -128,26 +143,41 @@ def test_an_incident_that_need_not_be_reported_has_no_deadline_state():
 def test_bad_dates_are_refused():
     with pytest.raises(ValidationError):
         incident_create(
-            discovered_at=timezone.now() + datetime.timedelta(days=1),
-            title="t", description="d", data_items="n", **QUIET,
-        )  # fmt: skip
+            facts=IncidentFacts(
+                discovered_at=timezone.now() + datetime.timedelta(days=1),
+                title="t",
+                description="d",
+                data_items="n",
+                **QUIET,
+            )
+        )
     incident = incident_create(
-        discovered_at=_at(DISCOVERED), title="t", description="d", data_items="n", **QUIET
+        facts=IncidentFacts(
+            discovered_at=_at(DISCOVERED), title="t", description="d", data_items="n", **QUIET
+        )
     )
     with pytest.raises(ValidationError):
-        incident_update(incident=incident, final_reported_on=DISCOVERED - datetime.timedelta(1))
+        incident_update(
+            incident=incident,
+            facts=IncidentFacts(final_reported_on=DISCOVERED - datetime.timedelta(1)),
+        )
     with pytest.raises(ValidationError):
         incident_notice_record(
-            incident=incident, channel="email", recipients=3, summary="s",
+            incident=incident,
+            channel="email",
+            recipients=3,
+            summary="s",
             sent_at=_at(DISCOVERED - datetime.timedelta(days=1)),
-        )  # fmt: skip
+        )
     assert not IncidentNotice.objects.exists()
 
 
 @pytest.mark.django_db
 def test_notices_are_logged():
     incident = incident_create(
-        discovered_at=_at(DISCOVERED), title="t", description="d", data_items="n", **QUIET
+        facts=IncidentFacts(
+            discovered_at=_at(DISCOVERED), title="t", description="d", data_items="n", **QUIET
+        )
     )
     incident_notice_record(incident=incident, channel="email", recipients=120, summary="We ...")
     incident_notice_record(incident=incident, channel="post", recipients=3, summary="We ...")
@@ -160,15 +190,27 @@ def test_notices_are_logged():
 @pytest.mark.django_db
 def test_admin_makes_overdue_incidents_stand_out_and_filters_them(client):
     old = incident_create(
-        discovered_at=timezone.now() - datetime.timedelta(days=10), title="old", description="d",
-        data_items="n", **{**QUIET, "unauthorised_access": True},
-    )  # fmt: skip
+        facts=IncidentFacts(
+            discovered_at=timezone.now() - datetime.timedelta(days=10),
+            title="old",
+            description="d",
+            data_items="n",
+            **{**QUIET, "unauthorised_access": True},
+        )
+    )
     fresh = incident_create(
-        discovered_at=timezone.now(), title="fresh", description="d", data_items="n",
-        **{**QUIET, "sensitive_data": True},
-    )  # fmt: skip
+        facts=IncidentFacts(
+            discovered_at=timezone.now(),
+            title="fresh",
+            description="d",
+            data_items="n",
+            **{**QUIET, "sensitive_data": True},
+        )
+    )
     quiet = incident_create(
-        discovered_at=timezone.now(), title="quiet", description="d", data_items="n", **QUIET
+        facts=IncidentFacts(
+            discovered_at=timezone.now(), title="quiet", description="d", data_items="n", **QUIET
+        )
     )
     client.force_login(make_staff(roles.PRIVACY_OFFICER))
     url = reverse("admin:incidents_incident_changelist")
@@ -190,16 +232,23 @@ def test_admin_records_an_incident_with_a_notice_through_the_services(client):
     response = client.post(
         reverse("admin:incidents_incident_add"),
         {
-            "title": "Lost laptop", "discovered_at_0": now.strftime("%Y-%m-%d"),
-            "discovered_at_1": "00:00:00", "description": "d", "data_items": "name, e-mail",
+            "title": "Lost laptop",
+            "discovered_at_0": now.strftime("%Y-%m-%d"),
+            "discovered_at_1": "00:00:00",
+            "description": "d",
+            "data_items": "name, e-mail",
             "people_affected": "1500",
-            "notices-TOTAL_FORMS": "1", "notices-INITIAL_FORMS": "0",
-            "notices-MIN_NUM_FORMS": "0", "notices-MAX_NUM_FORMS": "1000",
-            "notices-0-sent_at_0": now.strftime("%Y-%m-%d"), "notices-0-sent_at_1": "12:00:00",
-            "notices-0-channel": "email", "notices-0-recipients": "1500",
+            "notices-TOTAL_FORMS": "1",
+            "notices-INITIAL_FORMS": "0",
+            "notices-MIN_NUM_FORMS": "0",
+            "notices-MAX_NUM_FORMS": "1000",
+            "notices-0-sent_at_0": now.strftime("%Y-%m-%d"),
+            "notices-0-sent_at_1": "12:00:00",
+            "notices-0-channel": "email",
+            "notices-0-recipients": "1500",
             "notices-0-summary": "We are sorry ...",
         },
-    )  # fmt: skip
+    )
     assert response.status_code == 302, response.context["adminform"].form.errors
     incident = Incident.objects.get()
     assert incident.must_report and incident.created_by_id == officer.pk
@@ -207,3 +256,20 @@ def test_admin_records_an_incident_with_a_notice_through_the_services(client):
     # Incidents are a legal record: nobody deletes them.
     delete = reverse("admin:incidents_incident_delete", args=[incident.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_facts_are_one_list_and_an_update_changes_only_those_given():
+    """The register's fields are listed once (IncidentFacts), for recording, updating and the
+    admin's form alike."""
+    from apps.incidents.services import INCIDENT_FIELDS
+
+    incident = incident_create(
+        facts=IncidentFacts(
+            discovered_at=_at(DISCOVERED), title="t", description="d", data_items="n", **QUIET
+        )
+    )
+    incident_update(incident=incident, facts=IncidentFacts(title="renamed"))
+    incident.refresh_from_db()
+    assert (incident.title, incident.description, incident.data_items) == ("renamed", "d", "n")
+    assert "final_reported_on" in INCIDENT_FIELDS and "created_by_id" not in INCIDENT_FIELDS

@@ -84,7 +84,7 @@ def person_everywhere(officer, capture):
     # Consents with their context, a cookie choice carried over from a visitor id.
     consents.consent_grant(
         purpose=purpose("new_products"), source=Source.MYPAGE, customer=customer,
-        ip_address="192.0.2.77", user_agent="Mozilla/5.0 (鰐淵のPC)",
+        evidence=consents.Evidence(ip_address="192.0.2.77", user_agent="Mozilla/5.0 (鰐淵のPC)"),
     )  # fmt: skip
     visitor = uuid.uuid4()
     consents.cookie_choice_record(

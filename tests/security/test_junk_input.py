@@ -304,6 +304,8 @@ class World:
             "reference": self.privacy_request.reference,
             "version": self.policy.version,
             "pk": self.address.pk,  # mypage/addresses/<int:pk>/...
+            # api/v1/customers/<path:external_id>/: a client's own id (the API needs a key).
+            "external_id": "C-10001",
         }
         if for_post and POST_IS_THE_COMMAND.get(route) == name:
             return "999999999"  # nobody's

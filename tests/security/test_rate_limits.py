@@ -20,6 +20,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from apps.customers import services as customer_services
 from apps.customers.models import User
+from apps.integration.api.throttling import ClientRateThrottle
 from apps.marketing import services as marketing_services
 from apps.marketing.mail import unsubscribe_token
 from apps.privacy_requests import services as request_services
@@ -333,6 +334,10 @@ NOT_LIMITED = {
         f"{esp}_tracking_webhook": "mail provider's webhook, authenticated"
         for esp in ("amazon_ses", "brevo", "mailgun", "postmark", "sendgrid")
     },
+    # The storefront API's index, OpenAPI schema and docs: reads, no data.
+    "api:root": "reads",
+    "api:schema": "reads",
+    "api:docs": "reads",
 }
 
 
@@ -360,6 +365,8 @@ def test_every_scope_of_the_table_guards_a_url_and_every_writing_view_is_limited
         scope = getattr(view, "rate_limit_scope", None)
         if scope is not None:
             scopes.add(scope)
+        elif ClientRateThrottle in getattr(getattr(view, "cls", None), "throttle_classes", ()):
+            continue  # an API resource: limited per API client (ApiClient.rate_limit)
         elif name not in NOT_LIMITED:
             unguarded.append(name)
     assert unguarded == [], "limit these views, or list them in NOT_LIMITED with a reason"

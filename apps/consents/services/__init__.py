@@ -4,6 +4,7 @@ the ledger and updates the current-state table in one transaction (ledger); poli
 
 from apps.consents.services.cookies import cookie_choice_record, visitor_link
 from apps.consents.services.ledger import (
+    Evidence,
     consent_confirm_pending,
     consent_events_purge,
     consent_grant,
@@ -22,6 +23,7 @@ from apps.consents.services.records import (
 )
 
 __all__ = [
+    "Evidence",
     "LedgerEntry",
     "consent_confirm_pending",
     "consent_events_purge",

@@ -14,7 +14,7 @@ from apps.consents.models import (
     Source,
     VisitorLink,
 )
-from apps.consents.services.ledger import consent_set
+from apps.consents.services.ledger import Evidence, consent_set
 from apps.customers.models import Customer
 
 logger = logging.getLogger(__name__)
@@ -46,9 +46,7 @@ def cookie_choice_record(
             purpose=purpose,
             granted=bool(choices[purpose.cookie_category]),
             source=Source.COOKIE_BANNER,
-            wording=wording,
-            ip_address=ip_address,
-            user_agent=user_agent,
+            evidence=Evidence(wording=wording, ip_address=ip_address, user_agent=user_agent),
             **subject,
         )
         if event is not None:
@@ -72,7 +70,7 @@ def visitor_link(*, visitor_id: uuid.UUID, customer: Customer) -> int:
             granted=state.status == Status.GRANTED,
             source=Source.COOKIE_BANNER,
             customer=customer,
-            wording=state.last_event.wording.text,
+            evidence=Evidence(wording=state.last_event.wording.text),
         ):
             copied += 1
     return copied

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -30,6 +31,24 @@ Action = ConsentEvent.Action
 Status = ConsentState.Status
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What a consent event proves beside whose consent it is, to what and through which
+    `source`: the words the person was shown (the purpose's description when None), where the
+    answer came from (IP and user agent: personal data, kept beside the immutable ledger row
+    and erased with the person), the staff user who recorded it, and the policy it was given
+    under (the current one when None)."""
+
+    wording: str | None = None
+    ip_address: str | None = None
+    user_agent: str = ""
+    actor: User | None = None
+    policy_version: PolicyVersion | None = None
+
+
+NO_EVIDENCE = Evidence()
+
+
 def wording_for(text: str) -> Wording:
     wording, _ = Wording.objects.get_or_create(
         sha256=Wording.hash_of(text), defaults={"text": text}
@@ -44,11 +63,7 @@ def _record(
     source: str,
     customer: Customer | None = None,
     visitor_id: uuid.UUID | None = None,
-    wording: str | None = None,
-    ip_address: str | None = None,
-    user_agent: str = "",
-    actor: User | None = None,
-    policy_version: PolicyVersion | None = None,
+    evidence: Evidence = NO_EVIDENCE,
 ) -> ConsentEvent:
     if (customer is None) == (visitor_id is None):
         raise ValueError("a consent event is about exactly one customer or one visitor")
@@ -66,15 +81,19 @@ def _record(
         visitor_id=visitor_id if customer is None else None,
         purpose=purpose,
         action=action,
-        policy_version=policy_version or policy_current(),
+        policy_version=evidence.policy_version or policy_current(),
         source=source,
         occurred_at=timezone.now(),
-        actor=actor,
-        wording=wording_for(wording if wording is not None else purpose.description),
+        actor=evidence.actor,
+        wording=wording_for(
+            evidence.wording if evidence.wording is not None else purpose.description
+        ),
     )
-    if ip_address or user_agent:
+    if evidence.ip_address or evidence.user_agent:
         ConsentEventContext.objects.create(
-            event=event, ip_address=ip_address or None, user_agent=(user_agent or "")[:500]
+            event=event,
+            ip_address=evidence.ip_address or None,
+            user_agent=(evidence.user_agent or "")[:500],
         )
     subject = {"customer": customer} if customer is not None else {"visitor_id": visitor_id}
     status = {
@@ -138,9 +157,11 @@ def consent_confirm_pending(
             purpose=state.purpose,
             source=Source.EMAIL_CONFIRMATION,
             customer=customer,
-            wording=state.last_event.wording.text,
-            ip_address=ip_address,
-            user_agent=user_agent,
+            evidence=Evidence(
+                wording=state.last_event.wording.text,
+                ip_address=ip_address,
+                user_agent=user_agent,
+            ),
         )
     return [state.purpose for state in states]
 
@@ -152,11 +173,7 @@ def consent_grant(
     source: str,
     customer: Customer | None = None,
     visitor_id: uuid.UUID | None = None,
-    wording: str | None = None,
-    ip_address: str | None = None,
-    user_agent: str = "",
-    actor: User | None = None,
-    policy_version: PolicyVersion | None = None,
+    evidence: Evidence = NO_EVIDENCE,
 ) -> ConsentEvent:
     return _record(
         action=Action.GRANT,
@@ -164,11 +181,7 @@ def consent_grant(
         source=source,
         customer=customer,
         visitor_id=visitor_id,
-        wording=wording,
-        ip_address=ip_address,
-        user_agent=user_agent,
-        actor=actor,
-        policy_version=policy_version,
+        evidence=evidence,
     )
 
 
@@ -179,11 +192,7 @@ def consent_withdraw(
     source: str,
     customer: Customer | None = None,
     visitor_id: uuid.UUID | None = None,
-    wording: str | None = None,
-    ip_address: str | None = None,
-    user_agent: str = "",
-    actor: User | None = None,
-    policy_version: PolicyVersion | None = None,
+    evidence: Evidence = NO_EVIDENCE,
 ) -> ConsentEvent:
     return _record(
         action=Action.WITHDRAW,
@@ -191,11 +200,7 @@ def consent_withdraw(
         source=source,
         customer=customer,
         visitor_id=visitor_id,
-        wording=wording,
-        ip_address=ip_address,
-        user_agent=user_agent,
-        actor=actor,
-        policy_version=policy_version,
+        evidence=evidence,
     )
 
 
@@ -207,11 +212,7 @@ def consent_set(
     source: str,
     customer: Customer | None = None,
     visitor_id: uuid.UUID | None = None,
-    wording: str | None = None,
-    ip_address: str | None = None,
-    user_agent: str = "",
-    actor: User | None = None,
-    policy_version: PolicyVersion | None = None,
+    evidence: Evidence = NO_EVIDENCE,
 ) -> ConsentEvent | None:
     """Grant or withdraw, writing an event only when the answer changes."""
     subject = (
@@ -237,11 +238,7 @@ def consent_set(
         source=source,
         customer=customer,
         visitor_id=visitor_id,
-        wording=wording,
-        ip_address=ip_address,
-        user_agent=user_agent,
-        actor=actor,
-        policy_version=policy_version,
+        evidence=evidence,
     )
 
 

@@ -3,6 +3,7 @@
 from apps.customers.services.accounts import (
     EMAIL_CONFIRMATION_HOURS,
     PROFILE_FIELDS,
+    customer_correct,
     customer_update_profile,
     email_change_notice_send,
     email_confirmation_send,
@@ -24,6 +25,7 @@ from apps.customers.services.addresses import (
 from apps.customers.services.inquiries import (
     inquiry_acknowledge,
     inquiry_create,
+    inquiry_mark_answered,
 )
 from apps.customers.services.records import (
     AddressRecord,
@@ -51,6 +53,7 @@ __all__ = [
     "address_delete",
     "address_set_default",
     "address_update",
+    "customer_correct",
     "customer_lift_restriction",
     "customer_restrict",
     "customer_update_profile",
@@ -61,6 +64,7 @@ __all__ = [
     "email_confirmation_token",
     "inquiry_acknowledge",
     "inquiry_create",
+    "inquiry_mark_answered",
     "member_signup",
     "password_reset_request",
     "password_reset_send",

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.durable import durable_enqueue
 from apps.core.locks import person_lock
+from apps.core.unchanged import UNCHANGED, Unchanged, given
 from apps.customers.models import Customer, EmailConfirmation, Session, User
 
 logger = logging.getLogger(__name__)
@@ -88,17 +89,32 @@ def member_signup(
 
 
 @transaction.atomic
-def customer_update_profile(*, customer: Customer, email: str | None = None, **changes) -> Customer:
-    """Apply profile changes through model validation.
+def customer_update_profile(
+    *,
+    customer: Customer,
+    family_name: str | Unchanged = UNCHANGED,
+    given_name: str | Unchanged = UNCHANGED,
+    family_name_kana: str | Unchanged = UNCHANGED,
+    given_name_kana: str | Unchanged = UNCHANGED,
+    date_of_birth: datetime.date | Unchanged | None = UNCHANGED,
+    phone: str | Unchanged = UNCHANGED,
+    email: str | None = None,
+) -> Customer:
+    """Apply profile changes (the PROFILE_FIELDS given) through model validation.
 
     `email` is the contact address of a guest. A member's address is their login: it moves only
     through ``user_email_change_request`` and the link sent to the new address, so neither staff
     nor anything else can point a member's login (and its password reset) at another address.
     Returns the customer; raises ValidationError (and writes nothing) on any invalid field.
     """
-    unknown = set(changes) - set(PROFILE_FIELDS)
-    if unknown:
-        raise ValidationError(_("These fields cannot be changed here: %s") % ", ".join(unknown))
+    changes = given(
+        family_name=family_name,
+        given_name=given_name,
+        family_name_kana=family_name_kana,
+        given_name_kana=given_name_kana,
+        date_of_birth=date_of_birth,
+        phone=phone,
+    )
     customer = person_lock(customer_id=customer.pk).customer
     if customer.status == Customer.Status.ERASED:
         raise ValidationError(_("This customer's data has been erased."))
@@ -116,6 +132,34 @@ def customer_update_profile(*, customer: Customer, email: str | None = None, **c
     customer.save(update_fields=update_fields)
     logger.info("profile updated customer_id=%s fields=%s", customer.pk, sorted(update_fields))
     return customer
+
+
+@transaction.atomic
+def customer_correct(*, customer: Customer, changes: dict[str, object]) -> tuple[Customer, bool]:
+    """Apply a correction request's changes: data stored with the request (JSON), so an unknown
+    name is a ValidationError the request's timeline records, not a TypeError. A guest's
+    address is corrected here; a member's is their login, so the new one gets a confirmation
+    link and the login moves when it is opened. Returns the customer and whether a link was
+    sent. All or nothing: any invalid value writes nothing."""
+    changes = dict(changes)
+    unknown = set(changes) - {*PROFILE_FIELDS, "email"}
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be changed here: %s") % ", ".join(sorted(unknown))
+        )
+    if isinstance(changes.get("date_of_birth"), str) and changes["date_of_birth"]:
+        changes["date_of_birth"] = datetime.date.fromisoformat(changes["date_of_birth"])
+    email = changes.pop("email", None)
+    login_email = bool(email and customer.user_id)
+    moves_login = login_email and email.strip().lower() != (customer.email or "").lower()
+    customer = customer_update_profile(
+        customer=customer, email=None if login_email else email, **changes
+    )
+    if moves_login:
+        user_email_change_request(
+            user=customer.user, new_email=email, kind=EmailConfirmation.Kind.CORRECTION
+        )
+    return customer, moves_login
 
 
 def _member_email_is_login() -> str:

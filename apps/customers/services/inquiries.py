@@ -40,6 +40,12 @@ def inquiry_create(
     return inquiry
 
 
+def inquiry_mark_answered(*, inquiry: Inquiry) -> None:
+    """The inquiry became a privacy request, which answers it from here on."""
+    Inquiry.objects.filter(pk=inquiry.pk).update(status=Inquiry.Status.ANSWERED)
+    logger.info("inquiry answered inquiry_id=%s", inquiry.pk)
+
+
 def inquiry_acknowledge(*, inquiry_id: int) -> bool:
     """Mail the inquirer a receipt, once. Returns False when it was already sent."""
     from django.conf import settings

@@ -80,9 +80,9 @@ def _activate(
         granted=True,
         source=source,
         customer=subscription.customer,
-        wording=subscription_wording(magazine),
-        ip_address=ip_address,
-        user_agent=user_agent,
+        evidence=consent_services.Evidence(
+            wording=subscription_wording(magazine), ip_address=ip_address, user_agent=user_agent
+        ),
     )
     # An explicit new opt-in lifts an earlier unsubscribe from this magazine (not a bounce,
     # a complaint or an erasure, which block every magazine).
@@ -132,9 +132,9 @@ def subscription_subscribe_member(
             granted=True,
             source=Source.MYPAGE,
             customer=customer,
-            wording=subscription_wording(magazine),
-            ip_address=ip_address,
-            user_agent=user_agent,
+            evidence=consent_services.Evidence(
+                wording=subscription_wording(magazine), ip_address=ip_address, user_agent=user_agent
+            ),
         )
         subscription.status = Subscription.Status.PENDING
         # No token: this one waits for the login confirmation, not a mail of its own.
@@ -341,9 +341,9 @@ def subscription_unsubscribe(
             granted=False,
             source=source,
             customer=subscription.customer,
-            wording=subscription_wording(magazine),
-            ip_address=ip_address,
-            user_agent=user_agent,
+            evidence=consent_services.Evidence(
+                wording=subscription_wording(magazine), ip_address=ip_address, user_agent=user_agent
+            ),
         )
     logger.info("unsubscribed subscription_id=%s source=%s", subscription.pk, source)
     return True

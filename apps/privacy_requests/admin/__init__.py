@@ -5,7 +5,6 @@ inquiry into a request (inquiry.py), which this app adds to customers' inquiry a
 from django.contrib import admin
 
 from apps.core.admin_extensions import admin_extension_add
-from apps.customers.models import Inquiry
 from apps.privacy_requests.admin.inquiry import create_privacy_request
 from apps.privacy_requests.admin.requests import PrivacyRequestAdmin
 from apps.privacy_requests.models import PrivacyRequest
@@ -13,4 +12,8 @@ from apps.privacy_requests.models import PrivacyRequest
 admin.site.register(PrivacyRequest, PrivacyRequestAdmin)
 
 # customers knows nothing of privacy_requests: its inquiry admin reads the actions added here.
-admin_extension_add(model=Inquiry, actions=[create_privacy_request])
+# The inquiry model is reached through the request's foreign key, not imported.
+admin_extension_add(
+    model=PrivacyRequest._meta.get_field("inquiry").related_model,
+    actions=[create_privacy_request],
+)

@@ -8,7 +8,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.customers.models import Customer
+from apps.customers.selectors import customer_is_erased
 from apps.privacy_requests import selectors
 from apps.privacy_requests.models import (
     DISCLOSURE_KINDS,
@@ -35,7 +35,7 @@ class RequestDisplayMixin:
         on_file = format_html(
             "{} · {} · {}", customer.full_name or "—", customer.email or "—", customer.status
         )
-        if customer.status == Customer.Status.ERASED:
+        if customer_is_erased(customer=customer):
             return on_file
         written = "".join(obj.requester_name.split())
         if obj.requester_type == RequesterType.PERSON and written != "".join(

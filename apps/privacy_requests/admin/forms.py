@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.form_fields import JSONField
-from apps.customers.models import Customer
+from apps.customers.selectors import customers_not_erased
 from apps.privacy_requests.models import (
     Channel,
     DisclosureForm,
@@ -32,7 +32,7 @@ class StaffRequestForm(forms.Form):
     requester_type = forms.ChoiceField(label=_("Requester"), choices=RequesterType.choices)
     customer = forms.ModelChoiceField(
         label=_("Customer id (empty if nobody on file matches)"),
-        queryset=Customer.objects.exclude(status=Customer.Status.ERASED),
+        queryset=customers_not_erased(),
         required=False,
         widget=forms.NumberInput,
     )

@@ -14,11 +14,8 @@ from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from apps.audit.admin_mixins import record
-from apps.audit.models import AccessLog
 from apps.core.dates import start_of_day
 from apps.core.forms import form_apply_errors
-from apps.customers.models import Customer
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.admin.forms import StaffRequestForm
 from apps.privacy_requests.admin.perms import DECIDE, VIEW_DOCUMENTS
@@ -113,7 +110,7 @@ class RequestViewsMixin:
         document = get_object_or_404(IdentityDocument, pk=document_pk, privacy_request_id=pk)
         if not document.file:
             raise Http404
-        record(request, AccessLog.Action.VIEW, IdentityDocument, [document.pk])
+        self.log_view(request, IdentityDocument, [document.pk])
         response = FileResponse(
             document.file.open("rb"),
             content_type=document.content_type,
@@ -170,7 +167,11 @@ class RequestViewsMixin:
             template = "privacy_requests/disclosure.html"
             context["data"] = selectors.disclosure_data(privacy_request=privacy_request)
             # Everything held about the person, printed: logged like a CSV export.
-            record(request, AccessLog.Action.EXPORT, Customer, [privacy_request.customer_id])
+            self.log_export(
+                request,
+                PrivacyRequest._meta.get_field("customer").related_model,
+                [privacy_request.customer_id],
+            )
         # The letter is in the requester's language, whatever the admin's.
         with translation.override(privacy_request.language):
             return HttpResponse(render_to_string(template, context, request=request))
@@ -185,7 +186,7 @@ class RequestViewsMixin:
         )
         if notice.privacy_request.requester_email:
             raise Http404
-        record(request, AccessLog.Action.VIEW, PrivacyRequest, [notice.privacy_request_id])
+        self.log_view(request, PrivacyRequest, [notice.privacy_request_id])
         subject, body = notice_render(notice, letter=True)
         context = {"notice": notice, "subject": subject, "body": body, "settings": settings}
         with translation.override(notice.privacy_request.language):

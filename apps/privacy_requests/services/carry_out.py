@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 import zipfile
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
@@ -37,7 +38,6 @@ from apps.core.privacy import (
     personal_data_sections,
     sections_as_data,
 )
-from apps.customers.models import User
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
     DISCLOSURE_KINDS,
@@ -57,6 +57,9 @@ from apps.privacy_requests.services.workflow import (
     transition,
 )
 from apps.privacy_requests.storage import private_storage
+
+if TYPE_CHECKING:
+    from apps.customers.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -242,30 +245,17 @@ def privacy_request_complete(
 
 
 def _apply_changes(privacy_request: PrivacyRequest) -> bool:
-    from apps.customers.models import Customer, EmailConfirmation
-    from apps.customers.services import customer_update_profile, user_email_change_request
+    from apps.customers.services import customer_correct
 
-    changes = dict(privacy_request.requested_changes)
-    if changes.get("date_of_birth"):
-        changes["date_of_birth"] = datetime.date.fromisoformat(changes["date_of_birth"])
-    email = changes.pop("email", None)
-    customer = Customer.objects.get(pk=privacy_request.customer_id)
-    # A member's address is their login: approving the request only sends a link to the new
-    # address, and the login moves when it is opened (no staff member can point it elsewhere).
-    login_email = bool(email and customer.user_id)
-    moves_login = login_email and email.strip().lower() != (customer.email or "").lower()
-    contact_email = None if login_email else email
-    before = {
-        name: getattr(customer, name) for name in [*changes, *(["email"] if contact_email else [])]
-    }
+    changes = privacy_request.requested_changes
+    customer = privacy_request.customer
+    # What changed is read back from the customer: a member's new address is only sent a
+    # link (their login moves when it is opened), so their e-mail is not among the changes.
+    before = {name: getattr(customer, name) for name in changes}
     try:
         # The same services and validation as My Page, in a savepoint: all fields or none.
         with transaction.atomic():
-            customer = customer_update_profile(customer=customer, email=contact_email, **changes)
-            if moves_login:
-                user_email_change_request(
-                    user=customer.user, new_email=email, kind=EmailConfirmation.Kind.CORRECTION
-                )
+            customer, moves_login = customer_correct(customer=customer, changes=changes)
     except ValidationError as exc:
         transition(
             privacy_request,

@@ -6,6 +6,7 @@ import datetime
 import hmac
 import logging
 import secrets
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,7 +17,6 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from apps.core.mail import send_mail
-from apps.customers.models import User
 from apps.privacy_requests.models import (
     FeeStatus,
     IdentityDocument,
@@ -33,6 +33,9 @@ from apps.privacy_requests.validators import (
     validate_seal_certificate_date,
     validate_upload,
 )
+
+if TYPE_CHECKING:
+    from apps.customers.models import User
 
 logger = logging.getLogger(__name__)
 

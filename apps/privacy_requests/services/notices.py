@@ -5,6 +5,7 @@ that staff mark posted."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.mail import send_mail
 from apps.core.privacy import erasure_label
-from apps.customers.models import Customer, User
+from apps.customers.selectors import customer_field_label, customer_is_erased
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
     Notice,
@@ -24,6 +25,9 @@ from apps.privacy_requests.models import (
     RequestEvent,
 )
 from apps.privacy_requests.services.workflow import event_add
+
+if TYPE_CHECKING:
+    from apps.customers.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +43,6 @@ def model_label(label: str) -> str:
     """What an eraser counted ("app.Model") as people read it: the words its app registered
     (apps.core.privacy.erasure_label)."""
     return erasure_label(label)
-
-
-def field_label(name: str) -> str:
-    try:
-        return str(Customer._meta.get_field(name).verbose_name)
-    except Exception:
-        return name
 
 
 def _email_pending(privacy_request: PrivacyRequest) -> bool:
@@ -69,7 +66,7 @@ def notice_context(privacy_request: PrivacyRequest) -> dict:
         "email_pending": _email_pending(privacy_request),
         "settings": settings,
         "changes": [
-            {"field": field_label(name), "old": old, "new": new}
+            {"field": customer_field_label(name=name), "old": old, "new": new}
             for name, (old, new) in sorted(privacy_request.applied_changes.items())
         ],
         "deleted": [
@@ -172,7 +169,7 @@ def contact_erase_if_done(*, privacy_request: PrivacyRequest, give_up: bool = Fa
     if privacy_request.status not in CLOSED_STATUSES:
         return False
     customer = privacy_request.customer
-    if customer is None or customer.status != Customer.Status.ERASED:
+    if customer is None or not customer_is_erased(customer=customer):
         return False
     undelivered = privacy_request.notices.filter(sent_at=None).count()
     if undelivered and not give_up:

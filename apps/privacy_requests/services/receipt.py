@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,8 +15,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.customers.models import Customer, Inquiry, User
 from apps.customers.selectors import customer_for_email
+from apps.customers.services import inquiry_mark_answered
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
     DISCLOSURE_KINDS,
@@ -38,6 +39,9 @@ from apps.privacy_requests.services.workflow import (
     fee_applies,
     notice_queue,
 )
+
+if TYPE_CHECKING:
+    from apps.customers.models import Customer, Inquiry, User
 
 logger = logging.getLogger(__name__)
 
@@ -245,5 +249,5 @@ def privacy_request_create_from_inquiry(
         inquiry=inquiry,
         by=by,
     )
-    Inquiry.objects.filter(pk=inquiry.pk).update(status=Inquiry.Status.ANSWERED)
+    inquiry_mark_answered(inquiry=inquiry)
     return privacy_request

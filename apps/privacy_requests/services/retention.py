@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from apps.customers.models import Customer
+from apps.customers.selectors import customer_ids_erased
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
     IdentityDocument,
@@ -75,33 +75,31 @@ def _left_unfinished(*, since: datetime.datetime) -> Q:
     return ~Q(status__in=CLOSED_STATUSES) & Q(updated_at__lt=since) & ~Exists(recent_steps)
 
 
+def _holding_documents(condition: Q) -> QuerySet:
+    """The ids of the requests matching `condition` that still hold a document's file."""
+    return (
+        PrivacyRequest.objects.filter(condition)
+        .filter(documents__purged_at=None)
+        .exclude(documents__file="")
+        .values_list("pk", flat=True)
+        .distinct()
+        .order_by("pk")
+    )
+
+
 def _purge_due(now: datetime.datetime) -> dict[str, QuerySet]:
     """The requests each part of the purge takes up at `now`: their pks, in order."""
     closed_before = now - datetime.timedelta(days=settings.PRIVACY_DOCUMENT_RETENTION_DAYS)
     due = Q(status__in=CLOSED_STATUSES, closed_at__lt=closed_before)
     if settings.PRIVACY_PURGE_DOCUMENTS_ON_VERIFICATION:
         due |= Q(identity_verified_at__isnull=False)
-    with_documents = (
-        PrivacyRequest.objects.filter(due)
-        .filter(documents__purged_at=None)
-        .exclude(documents__file="")
-        .values_list("pk", flat=True)
-        .distinct()
-        .order_by("pk")
-    )
+    with_documents = _holding_documents(due)
     # A request nobody finished (a requester who never answered, a case forgotten) would
     # otherwise keep a passport scan for ever.
     idle = _left_unfinished(
         since=now - datetime.timedelta(days=settings.PRIVACY_UNFINISHED_DOCUMENT_DAYS)
     )
-    unfinished = (
-        PrivacyRequest.objects.filter(idle)
-        .filter(documents__purged_at=None)
-        .exclude(documents__file="")
-        .values_list("pk", flat=True)
-        .distinct()
-        .order_by("pk")
-    )
+    unfinished = _holding_documents(idle)
     expired = (
         PrivacyRequest.objects.exclude(package="")
         .filter(package_expires_at__lte=now)
@@ -115,7 +113,7 @@ def _purge_due(now: datetime.datetime) -> dict[str, QuerySet]:
             status__in=CLOSED_STATUSES,
             closed_at__lt=closed_before,
             contact_erased_at=None,
-            customer__status=Customer.Status.ERASED,
+            customer__in=customer_ids_erased(),
         )
         .values_list("pk", flat=True)
         .order_by("pk")

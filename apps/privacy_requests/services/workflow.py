@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 
 from apps.core.dates import add_months
 from apps.core.durable import durable_enqueue
-from apps.customers.models import User
 from apps.privacy_requests.models import (
     FEE_KINDS,
     FeeStatus,
@@ -29,6 +28,9 @@ from apps.privacy_requests.models import (
     RequestEvent,
     Status,
 )
+
+if TYPE_CHECKING:
+    from apps.customers.models import User
 
 logger = logging.getLogger(__name__)
 
