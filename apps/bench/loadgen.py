@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from apps.bench.kit import database_url
+from apps.bench.kit import _tree, database_url
 from apps.bench.servers import free_port, wait_for_port
 
 
@@ -83,6 +83,19 @@ class Gunicorn:
             self.__exit__()
             raise
         return self
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the master and its live workers have used so far: the
+        server's own cost per request, whatever else the machine is running."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in _tree(self.process.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
 
     def __exit__(self, *exc):
         if self.process and self.process.poll() is None:

@@ -26,7 +26,13 @@ def test_bench_ingest_prints_one_json_object_last(transactional_db):
     assert result["orders"] == 30
     # Singles, the bulk, the warm-up and the two query probes, all stored.
     assert result["orders_stored"] == 30 + 30 + 30 + 2
-    for key in ("orders_per_s_single", "items_per_s_bulk", "p99_ms_single"):
+    for key in (
+        "orders_per_s_single",
+        "items_per_s_bulk",
+        "p99_ms_single",
+        "server_cpu_ms_per_order_single",
+        "server_cpu_ms_per_item_bulk",
+    ):
         assert result[key] > 0
     queries = result["queries_per_order"]
     assert queries["1_line"] == queries["10_lines"] and result["queries_constant_in_lines"]

@@ -97,12 +97,15 @@ class Command(BaseCommand):
             warm = [encoded(order(i, "W")) for i in range(min(n, 40))]
             hammer(port=server.port, path="/api/v1/orders/", bodies=warm, headers=headers,
                    clients=options["clients"], timeout=options["timeout"])  # fmt: skip
+            cpu_before = server.cpu_seconds()
             single = hammer(port=server.port, path="/api/v1/orders/", bodies=singles,
                             headers=headers, clients=options["clients"],
                             timeout=options["timeout"])  # fmt: skip
+            cpu_single = server.cpu_seconds() - cpu_before
             bulk = hammer(port=server.port, path="/api/v1/orders/bulk/", bodies=bulks,
                           headers=headers, clients=min(options["clients"], len(bulks)),
                           timeout=options["timeout"])  # fmt: skip
+            cpu_bulk = server.cpu_seconds() - cpu_before - cpu_single
         self._log(f"single: {single.statuses} in {single.seconds:.2f}s; "
                   f"bulk: {bulk.statuses} in {bulk.seconds:.2f}s (log: {server.logdir})")  # fmt: skip
         stored = self._stored_orders()
@@ -119,6 +122,10 @@ class Command(BaseCommand):
             "p50_ms_single": single.percentile_ms(50),
             "p99_ms_single": single.percentile_ms(99),
             "p99_ms_bulk_1000": bulk.percentile_ms(99),
+            # The gunicorn workers' own CPU per order, whatever else the machine runs (the
+            # database's and the clients' are not counted).
+            "server_cpu_ms_per_order_single": round(cpu_single / n * 1000, 2),
+            "server_cpu_ms_per_item_bulk": round(cpu_bulk / n * 1000, 2),
             "queries_per_order": queries,
             "queries_constant_in_lines": queries["1_line"] == queries["10_lines"],
             **imported,
