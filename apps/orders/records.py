@@ -136,13 +136,17 @@ def order_record_errors(record: OrderRecord) -> dict[str, list[str]]:
     return errors
 
 
+def erased_message() -> str:
+    return _("This person's data was erased: no order can be recorded for them.")
+
+
 def refusal_of(customer_id: int, status: str, existing: Order | None) -> str:
     """Why this person's order cannot be recorded now, or "" when it can. Nothing is recorded for
     an erased person (their orders are kept without personal fields for the tax hold); a
     restricted person cannot order, but an order placed before the restriction may still be
     brought up to date (shipped, delivered, cancelled)."""
     if status == Customer.Status.ERASED or (existing and existing.use_suspended):
-        return _("This person's data was erased: no order can be recorded for them.")
+        return erased_message()
     if status == Customer.Status.RESTRICTED and (
         existing is None or existing.customer_id != customer_id
     ):

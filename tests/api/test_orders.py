@@ -354,3 +354,18 @@ def test_a_dry_run_answers_what_would_happen_and_stores_nothing(shop):
     results = orders_upsert(client=shop.row, items=items, dry_run=True)
     assert [(r.status, r.object_id) for r in results] == [("created", None)] * 3
     assert nothing_stored()
+
+
+def test_an_order_for_a_person_erased_since_is_409_not_unknown(shop):
+    """Erasure keeps only a keyed hash of the client's id for the person: an order sent later
+    under that id is refused as the person's (409), not taken for an unknown customer."""
+    from apps.integration.privacy import erase
+
+    customer = sent_customer(shop.row)
+    erase(customer)
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ERASED)
+    problem = _problem(shop.post(URL, order_body(), format="json"), 409)
+    assert "erased" in problem["detail"]
+    results = shop.post(BULK, [order_body()], format="json").json()["results"]
+    assert results[0]["status"] == "conflict"
+    assert nothing_stored()

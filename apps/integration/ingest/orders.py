@@ -5,6 +5,7 @@
 - The customer is named by the client's id for them (``ExternalCustomer``): the storefront sends
   the person first (``POST /api/v1/customers/``), then their orders. An id it never sent is an
   error ("unknown customer, send it first"); no order is matched to a person by e-mail or name.
+  The id of a person erased since (kept only as a keyed hash) is a ``conflict``.
 - An order id the client has not sent before creates the order (with its lines, shipping snapshot
   and payment) and maps the id to it; an id already mapped brings that order up to date: its
   fields, its lines (replaced as a whole when they differ) and its payment. Nothing that differs
@@ -31,10 +32,18 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from apps.customers.models import Customer
+from apps.integration.ingest.customers import erased_external_id
 from apps.integration.ingest.types import ItemResult
-from apps.integration.models import ApiClient, ExternalOrder
+from apps.integration.models import ApiClient, ExternalCustomer, ExternalOrder
 from apps.orders.models import Order
-from apps.orders.records import LineRecord, OrderRecord, PaymentRecord, ShipTo, orders_record
+from apps.orders.records import (
+    LineRecord,
+    OrderRecord,
+    PaymentRecord,
+    ShipTo,
+    erased_message,
+    orders_record,
+)
 
 EXTERNAL_ID_MAX_LENGTH = ExternalOrder._meta.get_field("external_id").max_length
 
@@ -100,6 +109,24 @@ def _upsert(client: ApiClient, items: Sequence[OrderIn], *, dry_run: bool) -> li
     ):
         customers[external_id] = pk
         statuses[pk] = status
+    # An id that resolves to nobody may be a person erased since: erasure keeps only a keyed
+    # hash of the id, so that their orders are refused as theirs (conflict) and not taken for
+    # an unknown customer's. One more query, only when some id is unknown.
+    unknown = {item.customer_external_id for item in items} - customers.keys()
+    hashed = {
+        erased_external_id(client_id=client.pk, external_id=external_id): external_id
+        for external_id in unknown
+    }
+    erased = (
+        {
+            hashed[value]
+            for value in ExternalCustomer.objects.filter(
+                client=client, external_id__in=hashed
+            ).values_list("external_id", flat=True)
+        }
+        if hashed
+        else set()
+    )
     # In one query: the orders this client sent before under these ids, and the orders that
     # hold these numbers already. Most orders arrive once: only those that exist are loaded
     # with their lines and payment (to compare and update).
@@ -134,6 +161,11 @@ def _upsert(client: ApiClient, items: Sequence[OrderIn], *, dry_run: bool) -> li
             errors["external_id"] = [_("This id comes twice in this request.")]
         seen.add(item.external_id)
         customer_id = customers.get(item.customer_external_id)
+        if item.customer_external_id in erased and not errors:
+            results[index] = ItemResult(
+                index, item.external_id, Status.CONFLICT, errors={"customer": [erased_message()]}
+            )
+            continue
         if customer_id is None:
             errors["customer_external_id"] = [unknown_customer_message()]
         if errors:
