@@ -14,7 +14,7 @@ class ProductAdmin(admin.ModelAdmin):
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
-    fields = ["product_name", "unit_price", "quantity"]
+    fields = ["sku", "product_name", "unit_price", "quantity"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

@@ -68,7 +68,11 @@ class Order(models.Model):
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    # Empty for a line a storefront recorded: its products are its own, known by SKU and name.
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    sku = models.CharField(_("SKU"), max_length=64, blank=True)
     product_name = models.CharField(_("product name"), max_length=200)
     unit_price = models.PositiveIntegerField(_("unit price (yen)"))
     quantity = models.PositiveIntegerField(_("quantity"))
@@ -96,6 +100,7 @@ class Payment(models.Model):
         BANK_TRANSFER = "bank_transfer", _("Bank transfer")
         CONVENIENCE_STORE = "konbini", _("Convenience store")
         CASH_ON_DELIVERY = "cod", _("Cash on delivery")
+        OTHER = "other", _("Other")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")

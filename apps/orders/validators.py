@@ -31,8 +31,18 @@ def _candidates(run: str):
 
 def contains_card_number(value: str) -> bool:
     """True when a run of 12–19 digits (spaces/hyphens allowed) passes the Luhn check."""
-    text = unicodedata.normalize("NFKC", str(value or ""))
+    text = str(value or "")
+    # Fast paths (every text of every API call goes through here): an ASCII text shorter than
+    # 12 characters, or a run shorter than that, cannot hold 12 digits. Other texts are
+    # normalised first (full-width digits), and NFKC may lengthen them.
+    if text.isascii():
+        if len(text) < 12:
+            return False
+    else:
+        text = unicodedata.normalize("NFKC", text)
     for match in _DIGIT_RUN_RE.finditer(text):
+        if match.end() - match.start() < 12:
+            continue
         for digits in _candidates(match.group()):
             if 12 <= len(digits) <= 19 and luhn_valid(digits):
                 return True

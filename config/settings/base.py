@@ -443,6 +443,8 @@ SPECTACULAR_SETTINGS = {
     # Several resources have a "status": name each model's own set.
     "ENUM_NAME_OVERRIDES": {
         "CustomerStatusEnum": "apps.customers.models.Customer.Status",
+        "OrderStatusEnum": "apps.orders.models.Order.Status",
+        "PaymentStatusEnum": "apps.orders.models.Payment.Status",
         "ItemStatusEnum": ["created", "updated", "unchanged", "conflict", "error"],
     },
 }

@@ -155,6 +155,8 @@ def test_each_client_has_its_own_ids(make_api):
     two = second.post(URL, GUEST, format="json").json()
     assert one["id"] != two["id"] and Customer.objects.count() == 2
     assert second.get(URL + "C-10001/").json()["id"] == two["id"]
+    second.post(URL, {**GUEST, "external_id": "ONLY-B"}, format="json")
+    _problem(first.get(URL + "ONLY-B/"), 404)
 
 
 def test_a_members_login_email_is_not_moved_by_a_storefront(make_api):
@@ -444,7 +446,8 @@ def test_a_dry_run_writes_nothing_and_answers_what_a_real_run_does(make_api):
 # ------------------------------------------------------------------ the access log, the registry
 
 
-def test_the_access_log_holds_ids_and_no_personal_value(make_api):
+def test_the_access_log_and_the_logs_hold_ids_and_no_personal_value(make_api, caplog):
+    caplog.set_level("DEBUG")
     row, http = make_api()
     created = http.post(URL, GUEST, format="json").json()
     http.post(BULK, [GUEST, {**GUEST, "external_id": "C-2"}], format="json")
@@ -461,6 +464,8 @@ def test_the_access_log_holds_ids_and_no_personal_value(make_api):
     logged = json.dumps([[e.action, e.object_ids] for e in entries], ensure_ascii=False)
     for value in [*PERSONAL_VALUES, "C-10001"]:
         assert value.lower() not in logged.lower()
+        assert value.lower() not in caplog.text.lower()
+    assert "customers upserted" in caplog.text  # the logs were captured
 
 
 def test_the_disclosure_names_the_systems_and_erasure_keeps_only_a_hash_of_the_ids(make_api):

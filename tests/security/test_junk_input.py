@@ -305,7 +305,8 @@ class World:
             "reference": self.privacy_request.reference,
             "version": self.policy.version,
             "pk": self.address.pk,  # mypage/addresses/<int:pk>/...
-            "external_id": "shop-1",  # api/v1/customers/<external_id>/... (needs an API key)
+            # api/v1/customers/<path:external_id>/: a client's own id (the API needs a key).
+            "external_id": "C-10001",
         }
         if for_post and POST_IS_THE_COMMAND.get(route) == name:
             return "999999999"  # nobody's

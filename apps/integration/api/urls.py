@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("apps.integration.api.requests")),
     path("customers/", include("apps.integration.api.customers")),
     path("consents/", include("apps.integration.api.consents")),
+    path("orders/", include("apps.integration.api.orders")),
 ]

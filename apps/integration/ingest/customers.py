@@ -13,7 +13,9 @@
   held yet and never deleted. ``acquired_via`` is how the record first came and is set only at
   creation. A member's login e-mail (one who signed up here) is theirs to change on My Page.
 - A person erased, restricted by the shop, or who asked to stop the use of their data is
-  refused (``status="conflict"`` with the reason) and nothing of theirs is touched.
+  refused (``status="conflict"`` with the reason) and nothing of theirs is touched. An erasure
+  keeps only a keyed hash of the client's id (``erased_external_id``), which is looked up too:
+  a sync that sends an erased person again is refused, not created anew.
 - An invalid record is ``status="error"`` with its fields' errors; the others go on.
 - An e-mail on the suppression list gives ``suppressed=True`` and stays there: nothing here
   subscribes anyone or grants a consent.
