@@ -119,6 +119,8 @@ class Source(models.TextChoices):
     IMPORT = "import", _("Import")
     POLICY_CHANGE = "policy_change", _("Policy change")
     EMAIL_CONFIRMATION = "email_confirmation", _("E-mail address confirmed")
+    # Sent by the shop's storefront or shop system through the API, where it named no place.
+    STOREFRONT = "storefront", _("Shop's storefront (API)")
 
 
 class Wording(models.Model):

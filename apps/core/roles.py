@@ -99,6 +99,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "integration.change_apiclient",
         "integration.view_apikey",
         "integration.view_apicalllog",
+        # Shopify's privacy webhooks as received, and "try again now" for a failed one.
+        "integration.view_shopifywebhook",
+        "integration.change_shopifywebhook",
     ],
     MARKETING: [
         "orders.view_product",

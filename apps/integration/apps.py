@@ -7,5 +7,7 @@ class IntegrationConfig(AppConfig):
     verbose_name = _("Integration")
 
     def ready(self):
-        # The API key scheme for the OpenAPI schema.
+        # shopify_tasks: workers autodiscover tasks.py only, so Shopify's webhook task is
+        # registered here; schema: the API key scheme for the OpenAPI schema.
+        from apps.integration import shopify_tasks  # noqa: F401
         from apps.integration.api import schema  # noqa: F401

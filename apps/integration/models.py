@@ -45,11 +45,35 @@ class ApiClient(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    # A Shopify connection (system=shopify): the shop it is and the app's client secret, the key
+    # of Shopify's webhook signatures. The secret must stay usable, so it cannot be hashed: it is
+    # stored encrypted (apps/integration/shopify.py), typed in the admin and never shown, logged
+    # or sent again. The previous one is accepted for SHOPIFY_SECRET_ROTATION_OVERLAP_HOURS after
+    # a change (Shopify takes up to an hour to sign with a rotated secret).
+    shop_domain = models.CharField(
+        _("Shopify shop domain"),
+        max_length=255,
+        blank=True,
+        default="",
+        help_text=_("For a Shopify connection: the shop's domain, e.g. example.myshopify.com."),
+    )
+    shopify_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    shopify_previous_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    shopify_secret_changed_at = models.DateTimeField(
+        _("Shopify secret changed at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("API client")
         verbose_name_plural = _("API clients")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop_domain"],
+                condition=~models.Q(shop_domain=""),
+                name="integration_apiclient_shop_domain_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -183,3 +207,125 @@ class ApiCallLog(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} ({self.status_code})"
+
+
+class ShopifyWebhook(models.Model):
+    """One of Shopify's mandatory privacy webhooks, received and verified: the ids it names and
+    what became of it. Neither the e-mail address nor the phone number Shopify sends is kept:
+    the person is found by the Shopify customer id (or the order ids) this connection brought."""
+
+    class Topic(models.TextChoices):
+        DATA_REQUEST = "customers/data_request", _("customer data request")
+        CUSTOMER_REDACT = "customers/redact", _("customer redaction")
+        SHOP_REDACT = "shop/redact", _("shop redaction")
+
+    class State(models.TextChoices):
+        RECEIVED = "received", _("received")
+        FILED = "filed", _("request filed")
+        NOT_KNOWN = "not_known", _("nobody this shop brought: nothing to do")
+        REFUSED = "refused", _("request refused")
+        SHOP_ERASED = "shop_erased", _("shop's data erased")
+
+    client = models.ForeignKey(
+        ApiClient,
+        on_delete=models.PROTECT,
+        related_name="shopify_webhooks",
+        verbose_name=_("API client"),
+    )
+    topic = models.CharField(_("topic"), max_length=40, choices=Topic.choices)
+    webhook_id = models.CharField(_("webhook id"), max_length=100)
+    event_id = models.CharField(_("event id"), max_length=100, blank=True, default="")
+    shop_id = models.BigIntegerField(_("Shopify shop id"), null=True, blank=True)
+    shopify_customer_id = models.CharField(
+        _("Shopify customer id"), max_length=40, blank=True, default=""
+    )
+    order_ids = models.JSONField(_("Shopify order ids"), default=list, blank=True)
+    data_request_id = models.CharField(
+        _("Shopify data request id"), max_length=40, blank=True, default=""
+    )
+    triggered_at = models.DateTimeField(_("triggered at"), null=True, blank=True)
+    api_version = models.CharField(_("API version"), max_length=20, blank=True, default="")
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.RECEIVED
+    )
+    customer_ids = models.JSONField(_("customer ids"), default=list, blank=True)
+    request_references = models.JSONField(_("request references"), default=list, blank=True)
+    # Why a request was refused (the request app's own messages) or what a shop erasure did,
+    # in counts: never a personal value.
+    outcome = models.TextField(_("outcome"), blank=True, default="")
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Shopify privacy webhook")
+        verbose_name_plural = _("Shopify privacy webhooks")
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "webhook_id"], name="integration_shopify_webhook_once"
+            ),
+            # Shopify's own deduplication key: the same event sent through two subscriptions.
+            models.UniqueConstraint(
+                fields=["client", "event_id"],
+                condition=~models.Q(event_id=""),
+                name="integration_shopify_event_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"
+
+
+class PrivacyLink(models.Model):
+    """A one-time link to My Page's privacy pages, asked for by a client for a person it brought
+    (apps/integration/privacy_link.py). The token is derived from the row's random nonce with the
+    site's secret and only its hash is kept here, so neither this table nor a stored API answer
+    holds a working link; it works once, until ``expires_at``."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, verbose_name=_("API client"))
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("customer"),
+    )
+    nonce = models.CharField(max_length=32, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("privacy-center link")
+        verbose_name_plural = _("privacy-center links")
+
+    def __str__(self) -> str:
+        return f"PrivacyLink #{self.pk}"
+
+
+class ExternalConsentEvent(models.Model):
+    """A consent-ledger event a client sent: which client, and when its system says the choice
+    was made (the ledger's own ``occurred_at`` is when the event reached us, which keeps the
+    ledger and the current-state table in one order). Ids and a time, no personal data.
+
+    No database constraint on ``event``: the ledger's retention purge deletes events with its own
+    statement, and a row left behind names an id only."""
+
+    event = models.OneToOneField(
+        "consents.ConsentEvent",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="external",
+        verbose_name=_("consent event"),
+    )
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, verbose_name=_("API client"))
+    occurred_at = models.DateTimeField(_("time given by the client"))
+
+    class Meta:
+        verbose_name = _("consent event from an API client")
+        verbose_name_plural = _("consent events from API clients")
+
+    def __str__(self) -> str:
+        return f"{self.client_id} · event #{self.event_id}"

@@ -7,3 +7,11 @@ class PrivacyRequestsConfig(AppConfig):
 
     name = "apps.privacy_requests"
     verbose_name = _("Privacy requests")
+
+    def ready(self):
+        # The door apps/core/intake.py opens for apps that may not import us (the storefront
+        # API, Shopify's webhooks).
+        from apps.core.intake import register
+        from apps.privacy_requests import intake
+
+        register(file=intake.file, state=intake.state)

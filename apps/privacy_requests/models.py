@@ -56,6 +56,9 @@ class Channel(models.TextChoices):
     POSTAL_MAIL = "postal_mail", _("Postal mail")
     EMAIL = "email", pgettext_lazy("request channel", "E-mail")
     PHONE = "phone", pgettext_lazy("request channel", "Phone")
+    # Filed by a connected system for a person it knows (apps/privacy_requests/intake.py).
+    STOREFRONT = "storefront", _("Storefront (API)")
+    SHOPIFY = "shopify", _("Shopify")
 
 
 class RequesterType(models.TextChoices):
@@ -108,6 +111,9 @@ class IdentityMethod(models.TextChoices):
     MYPAGE = "mypage", _("Logged-in member on My Page")
     CODE = "code", _("One-time code to the address on file")
     DOCUMENTS = "documents", _("Documents checked by staff")
+    # Only apps/privacy_requests/intake.py records this: the shop's own connected system (its
+    # storefront login, Shopify) vouched for the person; the timeline names which one.
+    VOUCHED = "vouched", _("Vouched for by the shop's connected system")
 
 
 class DisclosureForm(models.TextChoices):

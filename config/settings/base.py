@@ -232,6 +232,8 @@ RATE_LIMITS = {
     "mypage": env("RATE_LIMIT_MYPAGE", default="60/10m"),
     "email_change": env("RATE_LIMIT_EMAIL_CHANGE", default="5/h"),
     "email_confirm": env("RATE_LIMIT_EMAIL_CONFIRM", default="20/h"),
+    # The privacy-center link's landing page (a one-time token from the storefront's API call).
+    "privacy_link": env("RATE_LIMIT_PRIVACY_LINK", default="60/h"),
 }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
@@ -446,3 +448,13 @@ SPECTACULAR_SETTINGS = {
 }
 # After a key is rotated, the old key keeps working this long.
 API_KEY_ROTATION_OVERLAP_HOURS = env.int("API_KEY_ROTATION_OVERLAP_HOURS", default=24)
+# Shopify's privacy webhooks (/integrations/shopify/webhooks/): the largest body accepted, how
+# long a rotated client secret is still accepted, and how many people one shop/redact job files
+# erasure requests for before it hands the rest to the next job.
+SHOPIFY_WEBHOOK_MAX_BYTES = env.int("SHOPIFY_WEBHOOK_MAX_BYTES", default=256 * 1024)
+SHOPIFY_SECRET_ROTATION_OVERLAP_HOURS = env.int("SHOPIFY_SECRET_ROTATION_OVERLAP_HOURS", default=24)
+SHOPIFY_SHOP_REDACT_BATCH = env.int("SHOPIFY_SHOP_REDACT_BATCH", default=200)
+# The privacy-center link (POST /api/v1/customers/<id>/privacy-link): how long the one-time URL
+# works, and how long the session it opens (My Page's privacy pages only) lasts.
+PRIVACY_LINK_TTL_MINUTES = env.int("PRIVACY_LINK_TTL_MINUTES", default=10)
+PRIVACY_CENTER_SESSION_MINUTES = env.int("PRIVACY_CENTER_SESSION_MINUTES", default=30)

@@ -60,6 +60,8 @@ NOT_PERSONAL = {
     "marketing.Delivery": {"message_id"},
     # The hash of a short-lived one-time code, not of anything about the person.
     "privacy_requests.PrivacyRequest": {"code_hash"},
+    # The hash of a short-lived one-time link's token (apps/integration/privacy_link.py).
+    "integration.PrivacyLink": {"token_hash"},
     # The address a *staff member* used to open personal data: a security record about staff,
     # not a customer's data, and append-only by design (apps/audit/models.py).
     "audit.AccessLog": {"ip_address"},

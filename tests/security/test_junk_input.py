@@ -293,6 +293,7 @@ class World:
             ("accounts/password/reset/", "uidb64"): self.uidb64,
             ("accounts/password/reset/", "token"): self.reset_token,
             ("accounts/email/confirm/", "token"): self.email_confirm_token,
+            ("privacy-center/", "token"): "no-such-link",
         }
         for (part, param_name), value in by_route.items():
             if part in route and name == param_name:
@@ -304,8 +305,7 @@ class World:
             "reference": self.privacy_request.reference,
             "version": self.policy.version,
             "pk": self.address.pk,  # mypage/addresses/<int:pk>/...
-            # api/v1/customers/<path:external_id>/: a client's own id (the API needs a key).
-            "external_id": "C-10001",
+            "external_id": "shop-1",  # api/v1/customers/<external_id>/... (needs an API key)
         }
         if for_post and POST_IS_THE_COMMAND.get(route) == name:
             return "999999999"  # nobody's

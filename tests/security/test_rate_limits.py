@@ -104,6 +104,18 @@ def reset_password(client, user):
     return client.post(form["Location"], data)
 
 
+def privacy_links(count):
+    """One-time privacy-center links a storefront asked for (apps/integration/privacy_link.py)."""
+    from apps.integration.models import ApiClient
+    from apps.integration.privacy_link import privacy_link_issue, privacy_link_path
+
+    row = ApiClient.objects.create(name="storefront", system="storefront")
+    return [
+        privacy_link_path(link=privacy_link_issue(client=row, customer=CustomerFactory()))
+        for _ in range(count)
+    ]
+
+
 @dataclass
 class Endpoint:
     """``setup(client)`` prepares what two attempts need; ``attempt(client, ctx, n)`` is the
@@ -223,6 +235,11 @@ ENDPOINTS = {
         lambda client: email_change_links(client),
         lambda client, tokens, n: client.post(reverse("email_confirm", args=[tokens[n]])),
     ),
+    "privacy-center link": Endpoint(
+        "privacy_link",
+        lambda client: privacy_links(2),
+        lambda client, paths, n: client.get(paths[n]),  # redeems the link: it is used up
+    ),
     "my page: profile": Endpoint(
         "mypage",
         member,
@@ -334,6 +351,9 @@ NOT_LIMITED = {
         f"{esp}_tracking_webhook": "mail provider's webhook, authenticated"
         for esp in ("amazon_ses", "brevo", "mailgun", "postmark", "sendgrid")
     },
+    # Shopify's privacy webhooks: HMAC-signed by Shopify, refused before any write otherwise
+    # (a limit could drop Shopify's own deliveries, which come from many addresses).
+    "shopify_webhook": "Shopify's webhook, authenticated",
     # The storefront API's index, OpenAPI schema and docs: reads, no data.
     "api:root": "reads",
     "api:schema": "reads",

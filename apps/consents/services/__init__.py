@@ -13,6 +13,7 @@ from apps.consents.services.ledger import (
     consent_withdraw_all,
     wording_for,
 )
+from apps.consents.services.ledger_bulk import LedgerEntry, consent_events_record
 from apps.consents.services.policy import policy_version_publish
 from apps.consents.services.records import (
     provision_record_check,
@@ -23,8 +24,10 @@ from apps.consents.services.records import (
 
 __all__ = [
     "Evidence",
+    "LedgerEntry",
     "consent_confirm_pending",
     "consent_events_purge",
+    "consent_events_record",
     "consent_grant",
     "consent_set",
     "consent_withdraw",

@@ -10,5 +10,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Resources (one line per module).
+    path("", include("apps.integration.api.requests")),
+    path("consents/", include("apps.integration.api.consents")),
     path("customers/", include("apps.integration.api.customers")),
 ]
