@@ -1,4 +1,4 @@
-"""Our generic CSV (docs/integration/imports.md)."""
+"""Our generic CSV (docs/integration.md §7)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from apps.integration.ingest.types import AddressIn, ConsentEventIn, CustomerIn,
 
 
 class GenericFormat(ExportFormat):
-    """Our own UTF-8 CSV, documented in docs/integration/imports.md. A ``consent_<purpose>``
+    """Our own UTF-8 CSV, documented in docs/integration.md §7. A ``consent_<purpose>``
     column per purpose (``consent_newsletter``; ``consent_mail_magazine`` is the same purpose)
     holds yes / no / empty; the evidence columns say what a "yes" rests on, and without all of
     them (policy version, source, time, and the wording or its id) a "yes" is not granted."""

@@ -15,7 +15,7 @@ from apps.integration.models import ApiClient
 class Command(BaseCommand):
     help = (
         "Import customers from a shop system's CSV export (EC-CUBE 4 member CSV, Shopify "
-        "customer CSV, or the generic CSV of docs/integration/imports.md). All or nothing: a "
+        "customer CSV, or the generic CSV of docs/integration.md §7). All or nothing: a "
         "file with a row in error changes nothing. Exits with 1 when nothing was imported."
     )
 
