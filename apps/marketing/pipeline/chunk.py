@@ -85,8 +85,12 @@ def _send_batch(
                 results.failed[reason].append(delivery_id)
                 continue
             try:
-                outcome = sender.send(raw, prepared.from_address, to, utf8=needs_utf8)
-            except MailServerUnavailable:
+                reported = sender.submit(
+                    raw, prepared.from_address, to, key=(delivery_id, attempts, address),
+                    utf8=needs_utf8,
+                )  # fmt: skip
+            except MailServerUnavailable as exc:
+                _note(results, exc.reported)
                 raise
             except Exception as exc:
                 # Nothing was accepted for this one; if the connection is broken by it, the next
@@ -98,15 +102,14 @@ def _send_batch(
                 )
                 results.failed[FAILED_REFUSED].append(delivery_id)
                 continue
-            if outcome is Outcome.SENT:
-                results.sent.append(delivery_id)
-            elif outcome is Outcome.DEFERRED:
-                results.deferred[attempts].append(delivery_id)
-            elif outcome is Outcome.BOUNCED:
-                results.failed[FAILED_BOUNCED].append(delivery_id)
-                results.bounced_addresses.append(address)
-            else:
-                results.failed[FAILED_REFUSED].append(delivery_id)
+            _note(results, reported)
+        # With PIPELINING the last message's content is still to go: every claimed row has its
+        # outcome before the batch is recorded.
+        try:
+            _note(results, sender.flush())
+        except MailServerUnavailable as exc:
+            _note(results, exc.reported)
+            raise
     except MailServerUnavailable as exc:
         done = results.done()
         for row in claimed:
@@ -123,6 +126,20 @@ def _send_batch(
         raise
     _record(queries, results, sent=False)  # the sent ones: with the next claim
     return results
+
+
+def _note(results: _Results, reported) -> None:
+    """What the mail server answered, by message (keyed by delivery id, attempts, address)."""
+    for (delivery_id, attempts, address), outcome in reported:
+        if outcome is Outcome.SENT:
+            results.sent.append(delivery_id)
+        elif outcome is Outcome.DEFERRED:
+            results.deferred[attempts].append(delivery_id)
+        elif outcome is Outcome.BOUNCED:
+            results.failed[FAILED_BOUNCED].append(delivery_id)
+            results.bounced_addresses.append(address)
+        else:
+            results.failed[FAILED_REFUSED].append(delivery_id)
 
 
 def campaign_send_chunk(*, campaign_id: int, lo: int, hi: int) -> dict[str, int]:
