@@ -189,11 +189,20 @@ class Command(BaseCommand):
             cpu_before = workers.cpu_seconds()
             started = time.perf_counter()
             services.campaign_send_now(campaign=campaign)
-            while (
-                Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True)[0]
-                == Campaign.Status.SENDING
-            ):
-                time.sleep(0.05)
+            # The sink runs on a thread of this process: while mails are still to come, this
+            # thread only reads the sink's count (a database query each time would take the
+            # GIL from the sink); the campaign's status is read once they all came, or every
+            # second in case some never do.
+            last_read = 0.0
+            while True:
+                time.sleep(0.02)
+                now = time.perf_counter()
+                if sink.by_campaign.get(campaign.pk, 0) < len(eligible) and now - last_read < 1:
+                    continue
+                last_read = now
+                status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True)
+                if status[0] != Campaign.Status.SENDING:
+                    break
             seconds = time.perf_counter() - started
             cpu = workers.cpu_seconds() - cpu_before
             rss = workers.peak_rss_mb()
