@@ -65,6 +65,9 @@ class RawSender:
         # With PIPELINING: the message whose MAIL, RCPT and DATA were accepted (354) and whose
         # content goes out with the next write, as (key, raw).
         self._awaiting_content: tuple[object, bytes] | None = None
+        # Between a pipelined write and the last reply it asks for (an exception there, a time
+        # limit, leaves the server in the middle of a group).
+        self._mid_exchange = False
 
     def __enter__(self):
         self.eight_bit = False
@@ -90,11 +93,14 @@ class RawSender:
 
     def _close_quietly(self):
         # The connection may be gone already; the outcomes are recorded either way.
-        if self._awaiting_content is not None and self.backend.connection is not None:
-            # The server is reading a message's content, which was never sent: a QUIT would be
-            # taken for content and wait for ever. Closing without the end of data makes the
-            # server drop that message (RFC 5321 §4.1.1.4); it was not reported sent.
+        stranded = self._awaiting_content is not None or self._mid_exchange
+        if stranded and self.backend.connection is not None:
+            # The server is reading a message's content, which was never sent (or is midway in
+            # a group): a QUIT would be taken for content and wait for the timeout. Closing
+            # without the end of data makes the server drop that message (RFC 5321 §4.1.1.4);
+            # it was not reported sent.
             self._awaiting_content = None
+            self._mid_exchange = False
             with contextlib.suppress(OSError):
                 self.backend.connection.close()
             self.backend.connection = None
@@ -157,6 +163,7 @@ class RawSender:
         )
         smtp = self.backend.connection
         done = []
+        self._mid_exchange = True
         try:
             if self._awaiting_content is not None:
                 previous, content = self._awaiting_content
@@ -170,6 +177,7 @@ class RawSender:
                 raise MailServerUnavailable
             if mail == 250 and rcpt in (250, 251) and data == 354:
                 self._awaiting_content = (key, raw)
+                self._mid_exchange = False
                 return done
             if data == 354:
                 # A server that took DATA though MAIL or RCPT failed gets an empty message,
@@ -177,6 +185,7 @@ class RawSender:
                 smtp.send(b".\r\n")
                 smtp.getreply()
             smtp.rset()
+            self._mid_exchange = False
         except MailServerUnavailable as exc:
             self._awaiting_content = None
             exc.reported = tuple(done)  # the message before was taken (or refused) all the same
@@ -203,9 +212,12 @@ class RawSender:
         key, content = self._awaiting_content
         self._awaiting_content = None
         smtp = self.backend.connection
+        self._mid_exchange = True
         try:
             smtp.send(_with_end_of_data(content))
-            return [(key, _end_of_data_outcome(smtp))]
+            outcome = _end_of_data_outcome(smtp)
+            self._mid_exchange = False
+            return [(key, outcome)]
         except (smtplib.SMTPException, OSError, ValueError) as exc:
             raise MailServerUnavailable from exc
 

@@ -117,9 +117,7 @@ def test_pipelined_4xx_and_5xx_are_judged_as_one_by_one(mag, sink):
     assert c.status == "sent"
 
 
-def test_a_message_taken_before_the_connection_broke_is_recorded_sent_and_not_resent(
-    mag, sink
-):
+def test_a_message_taken_before_the_connection_broke_is_recorded_sent_and_not_resent(mag, sink):
     people = [subscriber(mag) for _ in range(6)]
     sink.cut_after = {people[2].email}  # the server goes away right after taking the 3rd
     c = campaign(mag)
@@ -130,3 +128,36 @@ def test_a_message_taken_before_the_connection_broke_is_recorded_sent_and_not_re
     services.campaign_sweep()
     assert sink.received() == {p.email: 1 for p in people}
     assert _statuses(c) == ["sent"] * 6
+
+
+class _TimeLimit(BaseException):
+    """Stands for Celery's time limit: raised in the middle of a pipelined exchange."""
+
+
+def test_a_time_limit_mid_exchange_closes_at_once_without_waiting_for_the_server(
+    mag, sink, settings
+):
+    import signal
+    import time
+
+    from apps.marketing.transport import RawSender
+
+    settings.EMAIL_TIMEOUT = 10
+    sink.stall_rcpt = 3  # the server is slow to answer RCPT
+
+    def time_limit(signum, frame):
+        raise _TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, time_limit)
+    try:
+        with pytest.raises(_TimeLimit), RawSender() as sender:
+            assert sender.pipelining
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            started = time.monotonic()
+            sender.submit(b"Subject: x\r\n\r\nbody\r\n", "news@shop.test", "a@example.com", key=1)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    # A QUIT would have been read as part of the group and waited out the stalled server.
+    assert time.monotonic() - started < 1.5
+    assert sink.messages == []
