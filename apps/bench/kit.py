@@ -45,6 +45,13 @@ class CountingSink:
             self.last_at: dict = {}
             self.total = 0
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # PIPELINING, as the mail servers a shop sends through offer it (Postfix, Exim, the
+        # ESPs' relays). aiosmtpd reads commands from a buffered stream, so it serves pipelined
+        # commands as they come; it just does not say so.
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server, session, envelope):
         head = envelope.content[: envelope.content.find(b"\r\n\r\n")]
         match = _CAMPAIGN_RE.search(head)

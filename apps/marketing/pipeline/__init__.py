@@ -12,7 +12,9 @@ connections delays the work; the sweep (every minute, services.campaign_sweep) p
    row) and re-check their eligibility in the same statement (a withdrawal a second ago counts:
    those rows become `skipped`), send, record; the next half-batch is claimed (and the last one
    recorded) on a second connection while this one is sent, so at most 20 rows of a worker are
-   ever in `sending`. A row is only ever
+   ever in `sending`. Where the server offers PIPELINING, each message's content goes with the
+   next one's commands (transport.RawSender.submit); a batch is recorded once every message of
+   it has its answer. A row is only ever
    sent from `sending`, and only by the chunk that claimed it: a retried, redelivered or
    duplicated chunk finds nothing left to claim. A server that is unreachable, times out or
    answers 4xx puts the rows back to pending with a retry time (exponential backoff); a 5xx

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
+import threading
 
 from django.conf import settings
 from django.db import connection
@@ -85,8 +87,12 @@ def _send_batch(
                 results.failed[reason].append(delivery_id)
                 continue
             try:
-                outcome = sender.send(raw, prepared.from_address, to, utf8=needs_utf8)
-            except MailServerUnavailable:
+                reported = sender.submit(
+                    raw, prepared.from_address, to, key=(delivery_id, attempts, address),
+                    utf8=needs_utf8,
+                )  # fmt: skip
+            except MailServerUnavailable as exc:
+                _note(results, exc.reported)
                 raise
             except Exception as exc:
                 # Nothing was accepted for this one; if the connection is broken by it, the next
@@ -98,15 +104,14 @@ def _send_batch(
                 )
                 results.failed[FAILED_REFUSED].append(delivery_id)
                 continue
-            if outcome is Outcome.SENT:
-                results.sent.append(delivery_id)
-            elif outcome is Outcome.DEFERRED:
-                results.deferred[attempts].append(delivery_id)
-            elif outcome is Outcome.BOUNCED:
-                results.failed[FAILED_BOUNCED].append(delivery_id)
-                results.bounced_addresses.append(address)
-            else:
-                results.failed[FAILED_REFUSED].append(delivery_id)
+            _note(results, reported)
+        # With PIPELINING the last message's content is still to go: every claimed row has its
+        # outcome before the batch is recorded.
+        try:
+            _note(results, sender.flush())
+        except MailServerUnavailable as exc:
+            _note(results, exc.reported)
+            raise
     except MailServerUnavailable as exc:
         done = results.done()
         for row in claimed:
@@ -123,6 +128,20 @@ def _send_batch(
         raise
     _record(queries, results, sent=False)  # the sent ones: with the next claim
     return results
+
+
+def _note(results: _Results, reported) -> None:
+    """What the mail server answered, by message (keyed by delivery id, attempts, address)."""
+    for (delivery_id, attempts, address), outcome in reported:
+        if outcome is Outcome.SENT:
+            results.sent.append(delivery_id)
+        elif outcome is Outcome.DEFERRED:
+            results.deferred[attempts].append(delivery_id)
+        elif outcome is Outcome.BOUNCED:
+            results.failed[FAILED_BOUNCED].append(delivery_id)
+            results.bounced_addresses.append(address)
+        else:
+            results.failed[FAILED_REFUSED].append(delivery_id)
 
 
 def campaign_send_chunk(*, campaign_id: int, lo: int, hi: int) -> dict[str, int]:
@@ -185,7 +204,12 @@ class _Ahead:
     """Runs the chunk's claim statements on a second thread (and so a second database
     connection) while this one talks to the mail server. Inside a transaction (a test, a
     caller's atomic block) another connection would not see its rows: the statements then run
-    here, at once, in the same order."""
+    here, at once, in the same order.
+
+    In a Celery worker that thread, with its connection and the claim planned on it, is kept
+    for the worker's next chunk: opening a connection and planning again for every chunk cost
+    more than sending a batch. Called directly or eagerly (tests, `make run`), the thread and
+    its connection end with the chunk, as they began with it."""
 
     def __init__(self, queries: _ChunkQueries):
         self.queries = queries
@@ -195,16 +219,16 @@ class _Ahead:
 
         self.inline = connection.in_atomic_block or connection.vendor != "postgresql"
         self.pool = None
+        self.kept = False
         if not self.inline:
-            # The task's query instrumentation (execute wrappers) watches that connection too.
-            wrappers = list(connection.execute_wrappers)
-            self.pool = concurrent.futures.ThreadPoolExecutor(
-                1, initializer=lambda: connection.execute_wrappers.extend(wrappers)
-            )
+            if _in_a_worker():
+                self.pool, self.kept = _kept_claim_thread(), True
+            else:
+                self.pool = concurrent.futures.ThreadPoolExecutor(1)
         return self
 
     def __exit__(self, *exc):
-        if self.pool is not None:
+        if self.pool is not None and not self.kept:
             # That thread's own connection (`connection` is looked up in the thread).
             self.pool.submit(lambda: connection.close()).result()
             self.pool.shutdown()
@@ -214,7 +238,11 @@ class _Ahead:
         import concurrent.futures
 
         if self.pool is not None:
-            future = self.pool.submit(self.queries.claim, lo, hi, limit, sent=sent)
+            # The task's query instrumentation (execute wrappers) watches that connection too.
+            future = self.pool.submit(
+                _watched, list(connection.execute_wrappers), self.queries.claim, lo, hi, limit,
+                sent=sent,
+            )  # fmt: skip
         else:
             future = concurrent.futures.Future()
             try:
@@ -232,3 +260,35 @@ class _Ahead:
         except BaseException:
             self.queries.mark_sent([*future.sent, *also_sent])
             raise
+
+
+def _watched(wrappers: list, claim, *args, **kwargs):
+    """Run in the claim thread with the calling task's execute wrappers on its connection."""
+    connection.execute_wrappers[:] = wrappers
+    try:
+        return claim(*args, **kwargs)
+    finally:
+        connection.execute_wrappers.clear()
+
+
+def _in_a_worker() -> bool:
+    """A chunk run by a Celery worker (not called directly, not eagerly)."""
+    from celery import current_task
+
+    request = current_task.request if current_task else None
+    return bool(request) and not request.called_directly and not request.is_eager
+
+
+_kept: dict[int, object] = {}  # by process id: a forked pool child starts its own
+_kept_lock = threading.Lock()
+
+
+def _kept_claim_thread():
+    import concurrent.futures
+
+    with _kept_lock:
+        pid = os.getpid()
+        if pid not in _kept:
+            _kept.clear()
+            _kept[pid] = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="claim")
+        return _kept[pid]

@@ -7,7 +7,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
 from apps.marketing.models import Campaign, Delivery
@@ -68,15 +68,12 @@ def campaign_finalize(*, campaign_id: int) -> str:
     stale_before = timezone.now() - datetime.timedelta(
         seconds=settings.MARKETING_STALE_SENDING_SECONDS
     )
-    counts = Delivery.objects.filter(campaign_id=campaign_id).aggregate(
-        pending=Count("id", filter=Q(status=Delivery.Status.PENDING)),
-        in_flight=Count(
-            "id", filter=Q(status=Delivery.Status.SENDING, claimed_at__gte=stale_before)
-        ),
-    )
-    if counts["pending"]:
+    # Two lookups that stop at the first row found (the pending rows have an index of their
+    # own), not a count of the whole campaign: every chunk ends with this, most with rows left.
+    rows = Delivery.objects.filter(campaign_id=campaign_id)
+    if rows.filter(status=Delivery.Status.PENDING).exists():
         return Finalize.PENDING
-    if counts["in_flight"]:
+    if rows.filter(status=Delivery.Status.SENDING, claimed_at__gte=stale_before).exists():
         return Finalize.IN_FLIGHT
     with transaction.atomic():
         updated = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
