@@ -99,6 +99,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "integration.change_apiclient",
         "integration.view_apikey",
         "integration.view_apicalllog",
+        # The register of systems holding copies, their webhook endpoints and the delivery log.
+        "integration.view_downstreamsystem",
+        "integration.add_downstreamsystem",
+        "integration.change_downstreamsystem",
+        "integration.view_webhookendpoint",
+        "integration.add_webhookendpoint",
+        "integration.change_webhookendpoint",
+        "integration.view_webhookdelivery",
+        "integration.change_webhookdelivery",
     ],
     MARKETING: [
         "orders.view_product",

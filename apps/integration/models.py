@@ -183,3 +183,6 @@ class ApiCallLog(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} ({self.status_code})"
+
+
+from apps.integration.outbound.models import *  # noqa: E402, F403 (the outgoing webhooks' models)
