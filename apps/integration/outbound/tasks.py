@@ -8,7 +8,6 @@ sends them later."""
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from celery import current_app, shared_task
@@ -50,7 +49,16 @@ def send_enqueue(endpoint_id: int, *, countdown: float | None = None) -> bool:
         return False
 
 
-_MARK = "webhook_endpoint_id"
+class _SendOnCommit:
+    """The on-commit callback of one endpoint's sending (recognised by send_on_commit)."""
+
+    def __init__(self, endpoint_id: int):
+        self.endpoint_id = endpoint_id
+        self.ran = False
+
+    def __call__(self) -> None:
+        self.ran = True
+        send_enqueue(self.endpoint_id)
 
 
 def send_on_commit(endpoint_id: int) -> None:
@@ -58,12 +66,11 @@ def send_on_commit(endpoint_id: int) -> None:
     per transaction, however many events it published (a bulk change, an import)."""
     connection = transaction.get_connection()
     # Django keeps the callbacks of the open transaction in `run_on_commit` (and drops those of
-    # a savepoint rolled back): one already there for this endpoint will send this row too.
-    if any(getattr(func, _MARK, None) == endpoint_id for _, func, _ in connection.run_on_commit):
-        return
-    callback = functools.partial(send_enqueue, endpoint_id)
-    setattr(callback, _MARK, endpoint_id)
-    transaction.on_commit(callback)
+    # a savepoint rolled back): one still to run for this endpoint will send this row too.
+    for _sids, func, _robust in connection.run_on_commit:
+        if isinstance(func, _SendOnCommit) and func.endpoint_id == endpoint_id and not func.ran:
+            return
+    transaction.on_commit(_SendOnCommit(endpoint_id))
 
 
 @shared_task(ignore_result=True, time_limit=15 * 60, soft_time_limit=14 * 60)
@@ -87,7 +94,7 @@ def webhook_sweep_task() -> None:
     webhook_sweep()
 
 
-@durable_task(time_limit=120)
+@durable_task(time_limit=120, soft_time_limit=110)
 def webhook_endpoint_disabled_mail_task(endpoint_id: int) -> None:
     from apps.integration.outbound.services import webhook_endpoint_disabled_notify
 
