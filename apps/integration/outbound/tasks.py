@@ -65,10 +65,18 @@ def send_on_commit(endpoint_id: int) -> None:
     """Enqueue the endpoint's sending once the current transaction commits: once per endpoint
     per transaction, however many events it published (a bulk change, an import)."""
     connection = transaction.get_connection()
-    # Django keeps the callbacks of the open transaction in `run_on_commit` (and drops those of
-    # a savepoint rolled back): one still to run for this endpoint will send this row too.
-    for _sids, func, _robust in connection.run_on_commit:
-        if isinstance(func, _SendOnCommit) and func.endpoint_id == endpoint_id and not func.ran:
+    # Django keeps the callbacks of the open transaction in `run_on_commit`, each with the
+    # savepoints open when it was registered (and drops them if one is rolled back). One of
+    # this endpoint registered at the same level (a loop of events in one atomic block) will
+    # send this row too; across savepoints each keeps its own, which is only more tasks.
+    level = set(connection.savepoint_ids)
+    for sids, func, _robust in connection.run_on_commit:
+        if (
+            isinstance(func, _SendOnCommit)
+            and func.endpoint_id == endpoint_id
+            and not func.ran
+            and sids == level
+        ):
             return
     transaction.on_commit(_SendOnCommit(endpoint_id))
 
