@@ -4,7 +4,7 @@ A delivery row is written in the transaction of the change (hub.py) and is the r
 work. ``deliveries_send`` (the task ``webhook_send_task``) takes an endpoint's due rows with
 ``FOR UPDATE SKIP LOCKED`` and marks them ``delivering`` for a lease, so two workers never send
 the same row at once; it keeps up to WEBHOOK_CONCURRENCY requests in flight over keep-alive
-connections (one ``requests.Session`` per sending thread), so one slow receiver call holds one
+connections (one urllib3 pool per run, shared by its sending threads), so one slow receiver call holds one
 slot, not the rows behind it, and records the answers in small bulk updates:
 
 - a 2xx: ``delivered``; the body is dropped (``payload=None``);
@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import datetime
 import logging
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
@@ -95,11 +95,16 @@ def secrets_in_force(endpoint_id: int, now: datetime.datetime) -> list[str]:
 def _claim(endpoint_id: int, limit: int) -> list[WebhookDelivery]:
     with transaction.atomic():
         now = timezone.now()
-        if not sendable_endpoints().filter(pk=endpoint_id).exists():
-            return []
         rows = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(endpoint_id=endpoint_id, status__in=DUE_STATUSES, next_attempt_at__lte=now)
+            # Only the delivery rows are locked, not the endpoint and system joined in.
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                endpoint_id=endpoint_id,
+                endpoint__enabled=True,
+                endpoint__system__is_active=True,
+                status__in=DUE_STATUSES,
+                next_attempt_at__lte=now,
+            )
             .order_by("next_attempt_at", "pk")
             .only("pk", "msg_id", "payload", "attempts", "first_attempt_at", "status")[:limit]
         )
@@ -114,33 +119,30 @@ def _claim(endpoint_id: int, limit: int) -> list[WebhookDelivery]:
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, urllib3.exceptions.TimeoutError):
         return "Timeout: the receiver did not answer in time"
-    if isinstance(exc, requests.ConnectionError):
+    if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
         return "ConnectionError: the receiver refused or dropped the connection"
     return f"{type(exc).__name__}: the request failed"[:200]
 
 
 class _Sender:
-    """Posts rows to one endpoint from a pool of threads, each with its own keep-alive
-    session."""
+    """Posts rows to one endpoint from a pool of threads over one urllib3 connection pool:
+    at most `concurrency` keep-alive connections, reused from row to row."""
 
-    def __init__(self, endpoint: WebhookEndpoint, secrets: list[str]):
-        self.url = endpoint.url
+    def __init__(self, endpoint: WebhookEndpoint, secrets: list[str], concurrency: int):
+        parts = urlsplit(endpoint.url)
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.signers = signers(secrets)
-        self.local = threading.local()
-        self.sessions: list[requests.Session] = []
-        self.lock = threading.Lock()
-
-    def _session(self) -> requests.Session:
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False  # no proxy from the environment between us and receivers
-            self.local.session = session
-            with self.lock:
-                self.sessions.append(session)
-        return session
+        timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+        # No retries and no redirects here: a retry is the row's, and a redirect is a failure.
+        self.pool = urllib3.connection_from_url(
+            endpoint.url,
+            maxsize=concurrency,
+            block=True,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            retries=False,
+        )
 
     def post(self, pk: int, msg_id: str, body: str) -> Outcome:
         at = timezone.now()
@@ -148,33 +150,34 @@ class _Sender:
         started = time.perf_counter()
         code, error = None, ""
         try:
-            response = self._session().post(
-                self.url,
-                data=body.encode("utf-8"),
+            response = self.pool.urlopen(
+                "POST",
+                self.path,
+                body=body.encode("utf-8"),
                 headers=headers,
-                timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-                allow_redirects=False,
-                stream=True,
+                redirect=False,
+                retries=False,
+                preload_content=False,
             )
             try:
-                read = 0
-                for chunk in response.iter_content(8192):
-                    read += len(chunk)
-                    if read > MAX_ANSWER_BYTES:
-                        break
-            finally:
+                answer = response.read(MAX_ANSWER_BYTES + 1)  # read, so the connection is reused
+            except BaseException:
                 response.close()
-            code = response.status_code
+                raise
+            if len(answer) > MAX_ANSWER_BYTES:
+                response.close()  # too long to read through: this connection is not reused
+            else:
+                response.release_conn()
+            code = response.status
             if not 200 <= code < 300:
                 error = f"HTTP {code}: the receiver did not accept it"
-        except requests.RequestException as exc:
+        except Exception as exc:  # any transport failure is the row's failed attempt
             error = _reason(exc)
         duration = int((time.perf_counter() - started) * 1000)
         return Outcome(pk=pk, at=at, code=code, duration_ms=duration, error=error)
 
     def close(self) -> None:
-        for session in self.sessions:
-            session.close()
+        self.pool.close()
 
 
 # ---------------------------------------------------------------------- recording
@@ -222,7 +225,12 @@ def _record(endpoint_id: int, done: list[tuple[WebhookDelivery, Outcome]]) -> di
 def _endpoint_health(endpoint_id: int, counts: dict[str, int], now: datetime.datetime) -> None:
     endpoints = WebhookEndpoint.objects.filter(pk=endpoint_id)
     if counts["delivered"]:
-        endpoints.update(failing_since=None, last_success_at=now)
+        # At most one write a second on the endpoint's row, which every sender shares.
+        endpoints.filter(
+            Q(failing_since__isnull=False)
+            | Q(last_success_at__isnull=True)
+            | Q(last_success_at__lt=now - datetime.timedelta(seconds=1))
+        ).update(failing_since=None, last_success_at=now)
     failures = counts["failed"] + counts["given_up"] + counts["gone"]
     if failures and not counts["delivered"]:
         endpoints.filter(failing_since__isnull=True).update(failing_since=now)
@@ -271,7 +279,7 @@ def deliveries_send(*, endpoint_id: int, budget_seconds: float | None = None) ->
         return report
     concurrency = max(1, settings.WEBHOOK_CONCURRENCY)
     deadline = time.monotonic() + (budget_seconds or settings.WEBHOOK_DRAIN_SECONDS)
-    sender = _Sender(endpoint, secrets)
+    sender = _Sender(endpoint, secrets, concurrency)
     in_flight: dict = {}
     exhausted = False
     earliest_retry: datetime.datetime | None = None
