@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -217,9 +217,43 @@ def _record(endpoint_id: int, done: list[tuple[WebhookDelivery, Outcome]]) -> di
                 row.next_attempt_at = outcome.at + wait_for
                 counts["failed"] += 1
             row.delivered_at = None
-        WebhookDelivery.objects.bulk_update([row for row, _ in done], fields)
+        _write([row for row, _ in done], fields)
         _endpoint_health(endpoint_id, counts, now)
     return counts
+
+
+# The columns of a recorded attempt, and their types for PostgreSQL's VALUES list.
+_COLUMNS = [("id", "bigint"), ("status", "varchar"), ("attempts", "integer"),
+            ("next_attempt_at", "timestamptz"), ("first_attempt_at", "timestamptz"),
+            ("last_attempt_at", "timestamptz"), ("last_response_code", "smallint"),
+            ("last_duration_ms", "integer"), ("last_error", "varchar"),
+            ("delivered_at", "timestamptz")]  # fmt: skip
+
+
+def _write(rows: list[WebhookDelivery], fields: list[str]) -> None:
+    """One UPDATE for the batch. On PostgreSQL an ``UPDATE ... FROM (VALUES ...)``: Django's
+    bulk_update builds a CASE per field and row, which cost more CPU than the HTTP calls."""
+    if connection.vendor != "postgresql":
+        WebhookDelivery.objects.bulk_update(rows, fields)
+        return
+    quote = connection.ops.quote_name
+    row_sql = "(" + ", ".join(f"%s::{kind}" for _, kind in _COLUMNS) + ", %s::boolean)"
+    names = ", ".join(quote(name) for name, _ in _COLUMNS)
+    sets = ", ".join(f"{quote(name)} = v.{quote(name)}" for name, _ in _COLUMNS[1:])
+    params: list = []
+    for row in rows:
+        params += [getattr(row, name) for name, _ in _COLUMNS]
+        params.append(row.payload is None)
+    table = quote(WebhookDelivery._meta.db_table)
+    # Names come from the model, values are parameters.
+    sql = (
+        f"UPDATE {table} AS d SET {sets}, "  # noqa: S608
+        "payload = CASE WHEN v.dropped THEN NULL ELSE d.payload END "
+        f"FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v({names}, dropped) "
+        "WHERE d.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _endpoint_health(endpoint_id: int, counts: dict[str, int], now: datetime.datetime) -> None:
