@@ -170,3 +170,21 @@ def test_many_events_in_one_transaction_enqueue_one_send_per_endpoint(
             )
     assert WebhookDelivery.objects.count() == 5
     assert len(callbacks) == 1
+
+
+def test_a_privacy_request_received_reaches_a_system_that_wants_it(
+    receiver, loopback_allowed, django_capture_on_commit_callbacks
+):
+    from apps.privacy_requests.services import privacy_request_create
+
+    _endpoint, secret = make_storefront(receiver.url, event_types=["privacy_request.received"])
+    customer = CustomerFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        request = privacy_request_create(
+            kind="stop_of_use", channel="mypage", customer=customer, requester_email=customer.email
+        )
+    [body] = bodies(receiver, secret)
+    assert body["type"] == "privacy_request.received"
+    assert body["data"]["request_id"] == request.pk and body["data"]["kind"] == "stop_of_use"
+    assert body["data"]["customer"]["id"] == customer.pk
+    assert customer.email not in receiver.requests[0]["body"].decode()
