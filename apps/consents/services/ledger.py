@@ -22,8 +22,7 @@ from apps.consents.models import (
     Wording,
 )
 from apps.consents.selectors import policy_current
-from apps.core import events
-from apps.core.events import event_publish
+from apps.core.events import CONSENT_CHANGED, event_publish
 from apps.core.locks import person_lock
 from apps.customers.models import Customer, User
 
@@ -120,7 +119,7 @@ def _record(
         # Systems holding a copy (the storefront, the mail provider) hear of it: the integration
         # app writes their webhook deliveries in this transaction.
         event_publish(
-            events.CONSENT_CHANGED,
+            CONSENT_CHANGED,
             customer_id=customer.pk,
             data={
                 "purpose": purpose.code,

@@ -106,7 +106,7 @@ def _publish_change(subscription: Subscription, *, source: str) -> None:
     """Systems holding a copy (the storefront, the mail provider) hear of a subscription that
     starts or stops, in this transaction (apps/core/events.py)."""
     event_publish(
-        events.SUBSCRIPTION_CHANGED,
+        SUBSCRIPTION_CHANGED,
         customer_id=subscription.customer_id,
         data={
             "subscription_id": subscription.pk,
