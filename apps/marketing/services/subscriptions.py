@@ -18,9 +18,8 @@ from django.utils.translation import gettext as _
 
 from apps.consents import services as consent_services
 from apps.consents.models import ConsentState, Source
-from apps.core import events
 from apps.core.durable import durable_enqueue
-from apps.core.events import event_publish
+from apps.core.events import SUBSCRIPTION_CHANGED, event_publish
 from apps.core.locks import person_lock
 from apps.core.mail import send_mail
 from apps.customers.models import Customer, User
