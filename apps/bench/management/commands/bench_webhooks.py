@@ -11,7 +11,7 @@ instead of 5 s to 2 h, so retries happen within the run); the retry logic is the
 process stands in for beat: it runs the sweep every second.
 
 Events are published as several web processes and a storefront's sync would: `--publishers`
-threads, each `--batch` events per transaction, each through ``event_publish`` (the hub writes
+processes, each `--batch` events per transaction, each through ``event_publish`` (the hub writes
 the delivery rows).
 
 Figures: ``lost`` counts events the receiver never acknowledged; ``duplicates_seen_by_receiver``
@@ -25,6 +25,7 @@ The last line printed is one JSON object."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import subprocess
 import sys
 import threading
@@ -50,9 +51,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--events", type=int, default=10_000)
         parser.add_argument("--workers", type=int, default=2)
-        parser.add_argument("--batch", type=int, default=100, help="events per transaction")
+        parser.add_argument("--batch", type=int, default=10, help="events per transaction")
         parser.add_argument(
-            "--publishers", type=int, default=4, help="threads publishing (web processes)"
+            "--publishers", type=int, default=4, help="processes publishing (web processes)"
         )
         parser.add_argument("--concurrency", type=int, default=32, help="requests per worker")
         parser.add_argument("--fail", type=float, default=0.10)
@@ -117,14 +118,17 @@ class Command(BaseCommand):
         sweeper = threading.Thread(target=beat, daemon=True)
         self.stderr.write(f"bench_webhooks: publishing {n} events…")
         started = time.perf_counter()
-        sweeper.start()
         try:
+            # Processes, as web processes are (threads would share one interpreter lock).
+            connection.close()  # the children must not share this process's connection
+            context = multiprocessing.get_context("fork")
             publishers = [
-                threading.Thread(target=_publish, args=(range(k, n, publishers_n), batch))
+                context.Process(target=_publish, args=(range(k, n, publishers_n), batch))
                 for k in range(publishers_n)
             ]
             for publisher in publishers:
                 publisher.start()
+            sweeper.start()  # after the fork: a child must not inherit its connection
             for publisher in publishers:
                 publisher.join()
             published = time.perf_counter() - started
@@ -140,7 +144,8 @@ class Command(BaseCommand):
                 time.sleep(0.2)
         finally:
             stop.set()
-            sweeper.join(5)
+            if sweeper.is_alive():
+                sweeper.join(5)
         time.sleep(TIMEOUT_S + 1)  # calls still in flight (slow ones) end before counting
         stats = _stats(port)
         rows = WebhookDelivery.objects.filter(endpoint=endpoint)
