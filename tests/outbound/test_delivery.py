@@ -197,3 +197,22 @@ def test_many_rows_go_over_few_connections(storefront, receiver, settings):
     assert WebhookDelivery.objects.filter(status=Status.DELIVERED).count() == 30
     ports = {r["headers"].get("Host") for r in receiver.requests}
     assert ports == {f"127.0.0.1:{receiver.port}"}
+
+
+def test_a_row_left_delivering_by_a_killed_worker_is_sent_after_its_lease(storefront, receiver):
+    endpoint, _secret = storefront
+    publish()
+    row = WebhookDelivery.objects.get()
+    # A worker took it (leased for timeout + 60 s) and was killed before recording anything.
+    WebhookDelivery.objects.filter(pk=row.pk).update(
+        status=Status.DELIVERING, next_attempt_at=timezone.now() + datetime.timedelta(seconds=70)
+    )
+    assert deliveries_send(endpoint_id=endpoint.pk).sent == 0  # leased: nobody else takes it
+    assert webhook_sweep() == 0
+    WebhookDelivery.objects.filter(pk=row.pk).update(
+        next_attempt_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert webhook_sweep() == 1  # the lease is over: due again
+    deliveries_send(endpoint_id=endpoint.pk)
+    row.refresh_from_db()
+    assert row.status == Status.DELIVERED and len(receiver.requests) == 1
