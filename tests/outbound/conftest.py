@@ -29,7 +29,12 @@ class Receiver:
                 body = self.rfile.read(length)
                 with receiver.lock:
                     receiver.requests.append(
-                        {"path": self.path, "headers": dict(self.headers.items()), "body": body}
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers.items()),
+                            "body": body,
+                            "client": self.client_address,
+                        }
                     )
                     answer = receiver.answers.pop(0) if receiver.answers else receiver.default
                 if isinstance(answer, tuple):

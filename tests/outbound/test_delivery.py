@@ -195,8 +195,8 @@ def test_many_rows_go_over_few_connections(storefront, receiver, settings):
     report = deliveries_send(endpoint_id=endpoint.pk)
     assert report.delivered == 30
     assert WebhookDelivery.objects.filter(status=Status.DELIVERED).count() == 30
-    ports = {r["headers"].get("Host") for r in receiver.requests}
-    assert ports == {f"127.0.0.1:{receiver.port}"}
+    # Keep-alive: 30 requests over at most 2 connections (one per sending thread).
+    assert len({r["client"] for r in receiver.requests}) <= 2
 
 
 def test_a_row_left_delivering_by_a_killed_worker_is_sent_after_its_lease(storefront, receiver):
