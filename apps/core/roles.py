@@ -102,6 +102,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Shopify's privacy webhooks as received, and "try again now" for a failed one.
         "integration.view_shopifywebhook",
         "integration.change_shopifywebhook",
+        # The register of systems holding copies, their webhook endpoints and the delivery log.
+        "integration.view_downstreamsystem",
+        "integration.add_downstreamsystem",
+        "integration.change_downstreamsystem",
+        "integration.view_webhookendpoint",
+        "integration.add_webhookendpoint",
+        "integration.change_webhookendpoint",
+        "integration.view_webhookdelivery",
+        "integration.change_webhookdelivery",
     ],
     MARKETING: [
         "orders.view_product",

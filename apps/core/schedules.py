@@ -58,6 +58,13 @@ SCHEDULES: tuple[Schedule, ...] = (
         description="Send the scheduled campaigns whose time has come.",
         every=(60, "seconds"),
     ),
+    Schedule(
+        name="integration: sweep due webhook deliveries",
+        task="apps.integration.outbound.tasks.webhook_sweep_task",
+        description="Send webhook deliveries never enqueued, due for a retry, or lost with a "
+        "worker (apps/integration/outbound/delivery.py).",
+        every=(1, "minutes"),
+    ),
 )
 
 # Schedules that existed once and must not run any more.

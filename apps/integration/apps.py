@@ -11,3 +11,11 @@ class IntegrationConfig(AppConfig):
         # registered here; schema: the API key scheme for the OpenAPI schema.
         from apps.integration import shopify_tasks  # noqa: F401
         from apps.integration.api import schema  # noqa: F401
+
+        # Outgoing webhooks: a delivery row per endpoint for each event the domain apps publish
+        # (apps/core/events.py); their admin and tasks live in apps/integration/outbound/.
+        from apps.integration.outbound import admin as outbound_admin  # noqa: F401
+        from apps.integration.outbound import hub
+        from apps.integration.outbound import tasks as outbound_tasks  # noqa: F401
+
+        hub.subscribe()

@@ -329,3 +329,6 @@ class ExternalConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} · event #{self.event_id}"
+
+
+from apps.integration.outbound.models import *  # noqa: E402, F403 (the outgoing webhooks' models)

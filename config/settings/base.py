@@ -465,3 +465,25 @@ PRIVACY_CENTER_SESSION_MINUTES = env.int("PRIVACY_CENTER_SESSION_MINUTES", defau
 IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=1000)
 IMPORT_UPLOAD_MAX_BYTES = env.int("IMPORT_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 IMPORT_UPLOAD_KEEP_MINUTES = env.int("IMPORT_UPLOAD_KEEP_MINUTES", default=60)
+
+# ---------------------------------------------------------------- outgoing webhooks (apps/integration/outbound)
+# One attempt waits at most this long for the receiver's answer.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# The waits after the 1st, 2nd... failed attempt; when they run out the delivery is given up
+# (staff can retry). 5 s, 5 min, 30 min, 1 h, 2 h: six attempts over about 3.6 hours.
+WEBHOOK_RETRY_SCHEDULE = [
+    float(seconds)
+    for seconds in env.list("WEBHOOK_RETRY_SCHEDULE", default=["5", "300", "1800", "3600", "7200"])
+]
+# An endpoint whose every attempt failed for this long is disabled and the privacy officer mailed.
+WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=24)
+# After a secret is rotated, the old one keeps signing beside the new one this long.
+WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS", default=24)
+# Endpoints must be https; http://127.0.0.1 (or localhost) is allowed with DEBUG or this.
+WEBHOOK_ALLOW_HTTP_LOOPBACK = env.bool("WEBHOOK_ALLOW_HTTP_LOOPBACK", default=False)
+# Requests one sending task keeps in flight (a slow receiver holds one, not the others), and how
+# long a task keeps taking an endpoint's due rows before it hands over to a fresh task.
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=16)
+WEBHOOK_DRAIN_SECONDS = env.float("WEBHOOK_DRAIN_SECONDS", default=20)
+# Who is mailed when an endpoint is disabled; empty: the staff in the "Privacy officer" group.
+SHOP_PRIVACY_OFFICER_EMAIL = env("SHOP_PRIVACY_OFFICER_EMAIL", default="")

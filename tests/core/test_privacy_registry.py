@@ -51,6 +51,8 @@ NOT_PERSONAL = {
     "integration.ApiClient": {"name"},
     # The hash of a system's API key, not of anything about a person.
     "integration.ApiKey": {"key_hash"},
+    # A system holding copies (the storefront, the mail provider), named by the shop.
+    "integration.DownstreamSystem": {"name"},
     "consents.ReceiptRecord": {"provider_name", "provider_address", "provider_representative"},
     # The shop's own sender identity.
     "marketing.MailMagazine": {"name", "from_name", "from_email"},

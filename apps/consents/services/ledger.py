@@ -22,6 +22,7 @@ from apps.consents.models import (
     Wording,
 )
 from apps.consents.selectors import policy_current
+from apps.core.events import CONSENT_CHANGED, event_publish
 from apps.core.locks import person_lock
 from apps.customers.models import Customer, User
 
@@ -114,6 +115,19 @@ def _record(
             ConsentState.objects.filter(**subject, purpose=purpose).update(
                 status=status, last_event=event, updated_at=timezone.now()
             )
+    if customer is not None:
+        # Systems holding a copy (the storefront, the mail provider) hear of it: the integration
+        # app writes their webhook deliveries in this transaction.
+        event_publish(
+            CONSENT_CHANGED,
+            customer_id=customer.pk,
+            data={
+                "purpose": purpose.code,
+                "status": status,
+                "source": source,
+                "consent_event_id": event.pk,
+            },
+        )
     logger.info(
         "consent %s purpose=%s customer_id=%s event_id=%s source=%s",
         action,

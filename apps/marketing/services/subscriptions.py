@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from apps.consents import services as consent_services
 from apps.consents.models import ConsentState, Source
 from apps.core.durable import durable_enqueue
+from apps.core.events import SUBSCRIPTION_CHANGED, event_publish
 from apps.core.locks import person_lock
 from apps.core.mail import send_mail
 from apps.customers.models import Customer, User
@@ -96,7 +97,24 @@ def _activate(
     subscription.confirm_token_hash = ""
     subscription.unsubscribed_at = None
     subscription.save()
+    _publish_change(subscription, source=source)
     return subscription
+
+
+def _publish_change(subscription: Subscription, *, source: str) -> None:
+    """Systems holding a copy (the storefront, the mail provider) hear of a subscription that
+    starts or stops, in this transaction (apps/core/events.py)."""
+    event_publish(
+        SUBSCRIPTION_CHANGED,
+        customer_id=subscription.customer_id,
+        data={
+            "subscription_id": subscription.pk,
+            "magazine": subscription.magazine.slug,
+            "purpose": subscription.magazine.purpose.code,
+            "status": subscription.status,
+            "source": source,
+        },
+    )
 
 
 @transaction.atomic
@@ -330,6 +348,7 @@ def subscription_unsubscribe(
         hashed=subscription.email_hash,
         magazine=magazine,
     )
+    _publish_change(subscription, source=source)
     still_used = Subscription.objects.filter(
         customer=subscription.customer,
         magazine__purpose=magazine.purpose,

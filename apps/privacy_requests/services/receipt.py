@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.events import PRIVACY_REQUEST_RECEIVED, event_publish
 from apps.customers.selectors import customer_for_email
 from apps.customers.services import inquiry_mark_answered
 from apps.privacy_requests.models import (
@@ -173,6 +174,12 @@ def privacy_request_create(
     privacy_request.save()
     event_add(privacy_request=privacy_request, step=Step.RECEIVED, by=by, note=channel)
     notice_queue(privacy_request=privacy_request, kind=Notice.Kind.RECEIPT)
+    event_publish(
+        PRIVACY_REQUEST_RECEIVED,
+        customer_id=customer.pk if customer else None,
+        data={"request_id": privacy_request.pk, "reference": privacy_request.reference,
+              "kind": kind, "law": law, "due_on": privacy_request.due_on.isoformat()},
+    )  # fmt: skip
     logger.info(
         "privacy request received request_id=%s kind=%s channel=%s",
         privacy_request.pk,

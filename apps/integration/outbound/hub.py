@@ -1,0 +1,119 @@
+"""The integration app's subscriber to the core event hub (apps/core/events.py): one delivery
+row per endpoint that wants the event, written in the transaction of the change, and the
+endpoint's sending task enqueued once that transaction commits.
+
+The body carries ids: the event's data as the domain app gave it (codes, states, ids), our
+customer id and the ids the receiving system knows the person by (``ExternalCustomer`` rows of
+the system's API client). ``data`` keeps what the log may keep after delivery: the same without
+a correction's new values (their field names only)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from collections import defaultdict
+
+from django.utils import timezone
+
+from apps.core import events
+from apps.integration.models import ExternalCustomer
+from apps.integration.outbound.models import WebhookDelivery, WebhookEndpoint
+
+
+def kept_data(event_type: str, data: dict) -> dict:
+    """What the delivery log keeps of an event's data once the body is dropped."""
+    if event_type == events.CUSTOMER_CORRECTED and "changes" in data:
+        kept = {key: value for key, value in data.items() if key != "changes"}
+        return {**kept, "fields": sorted(data["changes"])}
+    return dict(data)
+
+
+def external_ids_for(*, customer_id: int | None, client_ids: list[int]) -> dict[int, list[str]]:
+    if customer_id is None or not client_ids:
+        return {}
+    found: dict[int, list[str]] = defaultdict(list)
+    rows = (
+        ExternalCustomer.objects.filter(customer_id=customer_id, client_id__in=client_ids)
+        .order_by("pk")
+        .values_list("client_id", "external_id")
+    )
+    for client_id, external_id in rows:
+        found[client_id].append(external_id)
+    return found
+
+
+def body_for(
+    *,
+    event_id: uuid.UUID,
+    event_type: str,
+    occurred_at,
+    customer_id: int | None,
+    external_ids: list[str] | None,
+    data: dict,
+) -> str:
+    body_data = dict(data)
+    if customer_id is not None:
+        body_data["customer"] = {"id": customer_id, "external_ids": external_ids or []}
+    body = {
+        "id": f"evt_{event_id.hex}",
+        "type": event_type,
+        "timestamp": occurred_at.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
+        "data": body_data,
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def new_msg_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def deliveries_for_event(event: events.Event) -> list[WebhookDelivery]:
+    """The subscriber: called by ``event_publish`` inside the change's transaction."""
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.select_related("system").filter(
+            system__is_active=True
+        )
+        if endpoint.wants(event.type)
+    ]
+    if not endpoints:
+        return []
+    client_ids = [e.system.api_client_id for e in endpoints if e.system.api_client_id]
+    external = external_ids_for(customer_id=event.customer_id, client_ids=client_ids)
+    kept = kept_data(event.type, event.data)
+    now = timezone.now()
+    rows = [
+        WebhookDelivery(
+            endpoint=endpoint,
+            event_id=event.id,
+            msg_id=new_msg_id(),
+            event_type=event.type,
+            customer_id=event.customer_id,
+            occurred_at=event.occurred_at,
+            data=kept,
+            payload=body_for(
+                event_id=event.id,
+                event_type=event.type,
+                occurred_at=event.occurred_at,
+                customer_id=event.customer_id,
+                external_ids=external.get(endpoint.system.api_client_id),
+                data=event.data,
+            ),
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for endpoint in endpoints
+    ]
+    WebhookDelivery.objects.bulk_create(rows)
+    from apps.integration.outbound.tasks import send_on_commit
+
+    for endpoint in endpoints:
+        if endpoint.enabled:
+            send_on_commit(endpoint.pk)
+    return rows
+
+
+def subscribe() -> None:
+    """From IntegrationConfig.ready()."""
+    events.event_subscribe(deliveries_for_event)
