@@ -299,3 +299,64 @@ def test_carrying_out_again_creates_no_second_task(
     assert PropagationTask.objects.count() == 1
     pr.refresh_from_db()
     assert pr.status == Status.CARRYING_OUT
+
+
+# ---------------------------------------------------------------------- admin
+
+
+def test_admin_request_page_lists_the_systems_and_the_queue_closes_manual_tasks(
+    customer, officer, client, settings, django_capture_on_commit_callbacks
+):
+    settings.PROPAGATION_OVERDUE_DAYS = 7
+    carrier = manual_system()
+    ads = manual_system(name="Ad platform (manual)")
+    pr = carry_out(request_of(customer, Kind.ERASURE), officer, django_capture_on_commit_callbacks)
+    late = PropagationTask.objects.get(system=ads)
+    PropagationTask.objects.filter(pk=late.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=8)
+    )
+    client.force_login(officer)
+
+    page = client.get(f"/admin/privacy_requests/privacyrequest/{pr.pk}/change/").content.decode()
+    assert "Systems holding a copy" in page
+    assert carrier.name in page and ads.name in page
+    assert page.count("overdue") >= 1 and "8 days" in page
+
+    def listed(query):
+        answer = client.get(f"/admin/integration/propagationtask/?{query}")
+        return {task.system.name for task in answer.context["cl"].result_list}
+
+    assert listed("queue=manual") == {carrier.name, ads.name}
+    assert listed("queue=overdue") == {ads.name}
+
+    changelist = "/admin/integration/propagationtask/"
+    # "Cannot be done" without a reason changes nothing.
+    client.post(
+        changelist, {"action": "cannot_be_done", "_selected_action": [late.pk], "reason": ""}
+    )
+    assert PropagationTask.objects.get(pk=late.pk).state == State.OPEN
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            changelist,
+            {
+                "action": "cannot_be_done",
+                "_selected_action": [late.pk],
+                "reason": "No API, no staff",
+            },
+        )
+        pr.refresh_from_db()
+        assert pr.status == Status.CARRYING_OUT  # the carrier's task is still open
+        client.post(
+            changelist,
+            {
+                "action": "confirm_done",
+                "_selected_action": [PropagationTask.objects.get(system=carrier).pk],
+            },
+        )
+    assert dict(PropagationTask.objects.values_list("system__name", "state")) == {
+        carrier.name: State.DONE,
+        ads.name: State.CANNOT,
+    }
+    assert PropagationTask.objects.get(pk=late.pk).done_by == officer
+    pr.refresh_from_db()
+    assert pr.status == Status.COMPLETED
