@@ -111,6 +111,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "integration.change_webhookendpoint",
         "integration.view_webhookdelivery",
         "integration.change_webhookdelivery",
+        # Propagation tasks: the systems told of an erasure; staff close the manual ones.
+        "integration.view_propagationtask",
+        "integration.change_propagationtask",
     ],
     MARKETING: [
         "orders.view_product",

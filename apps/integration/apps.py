@@ -19,3 +19,9 @@ class IntegrationConfig(AppConfig):
         from apps.integration.outbound import tasks as outbound_tasks  # noqa: F401
 
         hub.subscribe()
+
+        # Propagation: erasures, corrections and stops reach every system holding a copy, and
+        # gate the request's completion (apps/core/completion.py).
+        from apps.integration.outbound import propagation
+
+        propagation.register()

@@ -24,6 +24,7 @@ class Scope(models.TextChoices):
     CONSENTS_READ = "consents:read", _("check consents")
     REQUESTS_WRITE = "requests:write", _("file privacy requests and inquiries")
     REQUESTS_READ = "requests:read", _("read privacy request status")
+    PROPAGATIONS_WRITE = "propagations:write", _("confirm erasures and corrections applied")
 
 
 class ApiClient(models.Model):

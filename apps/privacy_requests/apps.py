@@ -15,3 +15,10 @@ class PrivacyRequestsConfig(AppConfig):
         from apps.privacy_requests import intake
 
         register(file=intake.file, state=intake.state)
+
+        # The door apps/core/completion.py opens for apps whose work gates a request's
+        # completion (the propagation of an erasure to the shop's other systems).
+        from apps.core.completion import completer_register
+        from apps.privacy_requests.services.carry_out import privacy_request_complete_when_open
+
+        completer_register(privacy_request_complete_when_open)

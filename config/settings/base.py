@@ -479,6 +479,9 @@ WEBHOOK_RETRY_SCHEDULE = [
 WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=24)
 # After a secret is rotated, the old one keeps signing beside the new one this long.
 WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS", default=24)
+# A propagation task still open this many days after it was created (or past its request's due
+# date) stands out as overdue in the admin.
+PROPAGATION_OVERDUE_DAYS = env.int("PROPAGATION_OVERDUE_DAYS", default=7)
 # Endpoints must be https; http://127.0.0.1 (or localhost) is allowed with DEBUG or this.
 WEBHOOK_ALLOW_HTTP_LOOPBACK = env.bool("WEBHOOK_ALLOW_HTTP_LOOPBACK", default=False)
 # Requests one sending task keeps in flight (a slow receiver holds one, not the others), and how

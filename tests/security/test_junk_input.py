@@ -307,6 +307,8 @@ class World:
             "pk": self.address.pk,  # mypage/addresses/<int:pk>/...
             # api/v1/customers/<path:external_id>/: a client's own id (the API needs a key).
             "external_id": "C-10001",
+            # api/v1/propagations/<int:task_id>/confirm: a task id (the API needs a key).
+            "task_id": 1,
         }
         if for_post and POST_IS_THE_COMMAND.get(route) == name:
             return "999999999"  # nobody's

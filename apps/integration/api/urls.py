@@ -14,4 +14,5 @@ urlpatterns = [
     path("customers/", include("apps.integration.api.customers")),
     path("consents/", include("apps.integration.api.consents")),
     path("orders/", include("apps.integration.api.orders")),
+    path("propagations/", include("apps.integration.api.propagations")),
 ]

@@ -4,19 +4,28 @@ for the privacy officer and the administrator."""
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from apps.core.admin_actions import ServiceActionsMixin
-from apps.integration.outbound import services
+from apps.core.admin_extensions import admin_extension_add
+from apps.integration.outbound import propagation, services
 from apps.integration.outbound.models import (
     DataCategory,
     DownstreamSystem,
     EventType,
+    PropagationTask,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -261,3 +270,173 @@ class WebhookDeliveryAdmin(ServiceActionsMixin, admin.ModelAdmin):
             lambda delivery: services.webhook_delivery_replay(delivery=delivery),
             _("Replayed"),
         )
+
+
+# ---------------------------------------------------------------------- propagation
+
+
+def _task_age(task) -> str:
+    days = (timezone.now() - task.created_at).days
+    return ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
+
+
+def _overdue(task) -> bool:
+    """Open past the request's due date, or past PROPAGATION_OVERDUE_DAYS."""
+    if task.is_closed:
+        return False
+    today = timezone.localdate()
+    if task.due_on is not None and task.due_on < today:
+        return True
+    limit = datetime.timedelta(days=settings.PROPAGATION_OVERDUE_DAYS)
+    return timezone.now() - task.created_at > limit
+
+
+def _age_html(task):
+    age = _task_age(task)
+    if _overdue(task):
+        return format_html(
+            '<strong style="color:#fff;background:#ba2121;padding:0 .3em">{} ({})</strong>',
+            age,
+            _("overdue"),
+        )
+    return age
+
+
+class PropagationTaskInline(admin.TabularInline):
+    """On a privacy request's page (added through apps/core/admin_extensions.py): each system
+    told of its erasure, correction or stop, the task's state and age."""
+
+    model = PropagationTask
+    fk_name = "privacy_request"
+    extra = 0
+    fields = ["system", "action", "state", "age", "done_at", "reason", "task_link"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = _("Systems holding a copy (propagation)")
+
+    @admin.display(description=_("age"))
+    def age(self, task):
+        return _age_html(task)
+
+    @admin.display(description=_("task"))
+    def task_link(self, task):
+        url = reverse("admin:integration_propagationtask_change", args=[task.pk])
+        return format_html('<a href="{}">#{}</a>', url, task.pk)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("system")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = _("queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("manual", _("Open manual tasks")),
+            ("open", _("All open tasks")),
+            ("overdue", _("Overdue")),
+        ]
+
+    def queryset(self, request, queryset):
+        State = PropagationTask.State
+        open_states = [State.OPEN, State.SENT, State.CONFIRMING]
+        if self.value() == "manual":
+            return queryset.filter(state=State.OPEN)
+        if self.value() == "open":
+            return queryset.filter(state__in=open_states)
+        if self.value() == "overdue":
+            limit = timezone.now() - datetime.timedelta(days=settings.PROPAGATION_OVERDUE_DAYS)
+            return queryset.filter(state__in=open_states).filter(
+                Q(due_on__lt=timezone.localdate()) | Q(created_at__lt=limit)
+            )
+        return queryset
+
+
+class CannotForm(forms.Form):
+    reason = forms.CharField(label=_("why it cannot be done"), max_length=300)
+
+
+@admin.register(PropagationTask)
+class PropagationTaskAdmin(ServiceActionsMixin, admin.ModelAdmin):
+    """The queue of propagation tasks: open manual tasks first (the "queue" filter), with
+    "confirm done" and "cannot be done: reason". Ids only: the system and the person are
+    found by their ids, a correction's values were in the webhook body, never here."""
+
+    list_display = ["pk", "system", "action", "state", "request_link", "customer_id", "fields",
+                    "age", "due_on", "done_at"]  # fmt: skip
+    list_filter = [OpenFilter, "state", "action", "system"]
+    search_fields = ["=privacy_request__reference", "=customer_id"]
+    list_select_related = ["system", "privacy_request"]
+    fields = ["system", "action", "state", "request_link", "customer_id", "fields", "delivery",
+              "age", "due_on", "reason", "done_at", "done_by", "created_at"]  # fmt: skip
+    readonly_fields = fields
+    actions = ["confirm_done", "cannot_be_done"]
+    ordering = ["created_at", "pk"]
+
+    @admin.display(description=_("age"), ordering="created_at")
+    def age(self, task):
+        return _age_html(task)
+
+    @admin.display(description=_("privacy request"))
+    def request_link(self, task):
+        url = reverse(
+            "admin:privacy_requests_privacyrequest_change", args=[task.privacy_request_id]
+        )
+        return format_html('<a href="{}">{}</a>', url, task.privacy_request.reference)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Confirm done (the system was told)"), permissions=["change"])
+    def confirm_done(self, request, queryset):
+        self.apply_service(
+            request,
+            queryset,
+            lambda task: propagation.propagation_task_done(task_id=task.pk, by=request.user),
+            _("Confirmed done"),
+        )
+
+    @admin.action(description=_("Cannot be done: record why"), permissions=["change"])
+    def cannot_be_done(self, request, queryset):
+        if "reason" not in request.POST:
+            return TemplateResponse(
+                request,
+                "admin/integration/propagationtask/cannot.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "tasks": queryset,
+                    "form": CannotForm(),
+                    "opts": self.model._meta,
+                    "title": _("Record why these tasks cannot be done"),
+                },
+            )
+        form = CannotForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, _("Say why it cannot be done."), messages.ERROR)
+            return None
+        reason = form.cleaned_data["reason"]
+        self.apply_service(
+            request,
+            queryset,
+            lambda task: propagation.propagation_task_cannot(
+                task_id=task.pk, by=request.user, reason=reason
+            ),
+            _("Recorded as not possible"),
+        )
+        return None
+
+
+admin_extension_add(
+    model=PropagationTask._meta.get_field("privacy_request").related_model,
+    inlines=[PropagationTaskInline],
+)

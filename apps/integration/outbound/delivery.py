@@ -219,7 +219,19 @@ def _record(endpoint_id: int, done: list[tuple[WebhookDelivery, Outcome]]) -> di
             row.delivered_at = None
         _write([row for row, _ in done], fields)
         _endpoint_health(endpoint_id, counts, now)
+        _propagations_delivered(done)
     return counts
+
+
+def _propagations_delivered(done: list[tuple[WebhookDelivery, Outcome]]) -> None:
+    """A delivered erasure, correction or stop closes its propagation task (propagation.py),
+    in the transaction that records it; other events cost no query."""
+    from apps.integration.outbound.propagation import PROPAGATION_EVENTS, deliveries_delivered
+
+    ids = [row.pk for row, _ in done if row.status == Status.DELIVERED
+           and row.event_type in PROPAGATION_EVENTS]  # fmt: skip
+    if ids:
+        deliveries_delivered(ids)
 
 
 # The columns of a recorded attempt, and their types for PostgreSQL's VALUES list.

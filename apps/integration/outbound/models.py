@@ -12,6 +12,7 @@ body is dropped once it is delivered.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +23,7 @@ __all__ = [
     "DataCategory",
     "DownstreamSystem",
     "EventType",
+    "PropagationTask",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookSecret",
@@ -84,6 +86,22 @@ class DownstreamSystem(models.Model):
     )
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("An inactive system is sent nothing.")
+    )
+    holds_every_customer = models.BooleanField(
+        _("holds every customer's data"),
+        default=False,
+        help_text=_(
+            "Every erasure, correction and stop is passed on to it (e.g. the mail provider), "
+            "not only those of people its API client brought."
+        ),
+    )
+    confirms_propagation = models.BooleanField(
+        _("confirms what it applied"),
+        default=False,
+        help_text=_(
+            "Its task is done when the system confirms through the API "
+            "(POST /api/v1/propagations/{id}/confirm), not when it accepts the webhook."
+        ),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -202,3 +220,90 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} #{self.pk} ({self.status})"
+
+
+class PropagationTask(models.Model):
+    """One system that holds a copy of a person's data, to be told of an erasure, correction or
+    stop carried out for a privacy request (propagation.py). The request completes only when
+    each of its tasks is done or recorded as impossible (apps/core/completion.py). Ids only:
+    a correction's new values travel in the delivery's body, which is dropped once delivered."""
+
+    class Action(models.TextChoices):
+        ERASURE = "erasure", _("erase")
+        CORRECTION = "correction", _("correct")
+        STOP_OF_USE = "stop_of_use", _("stop use")
+        STOP_OF_PROVISION = "stop_of_provision", _("stop provision")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("waiting for staff")
+        SENT = "sent", _("webhook being delivered")
+        CONFIRMING = "confirming", _("delivered, waiting for the system's confirmation")
+        DONE = "done", _("done")
+        CANNOT = "cannot", _("cannot be done (reason recorded)")
+
+    CLOSED_STATES = (State.DONE, State.CANNOT)
+
+    system = models.ForeignKey(
+        DownstreamSystem,
+        on_delete=models.PROTECT,
+        related_name="propagation_tasks",
+        verbose_name=_("system"),
+    )
+    # By its label only (integration imports nothing of the request app, SPEC §2): the key
+    # lets the request's admin page list its tasks (an inline added through
+    # apps/core/admin_extensions.py). Requests are never deleted.
+    privacy_request = models.ForeignKey(
+        "privacy_requests.PrivacyRequest",
+        on_delete=models.PROTECT,
+        related_name="propagation_tasks",
+        verbose_name=_("privacy request"),
+    )
+    customer_id = models.PositiveBigIntegerField(_("customer id"))
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    # A correction's field names (never their values), for the staff doing a manual task.
+    fields = models.JSONField(_("fields"), default=list, blank=True)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices)
+    delivery = models.OneToOneField(
+        WebhookDelivery,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="propagation_task",
+        verbose_name=_("webhook delivery"),
+    )
+    due_on = models.DateField(_("due on"), null=True, blank=True)
+    reason = models.CharField(_("why it cannot be done"), max_length=300, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("done by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("propagation task")
+        verbose_name_plural = _("propagation tasks")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["privacy_request", "system"], name="integration_propagation_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["state", "created_at"],
+                name="integration_propagation_open",
+                condition=models.Q(state__in=["open", "sent", "confirming"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} → {self.system} (#{self.pk})"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state in self.CLOSED_STATES

@@ -107,3 +107,11 @@ def webhook_endpoint_disabled_mail_task(endpoint_id: int) -> None:
     from apps.integration.outbound.services import webhook_endpoint_disabled_notify
 
     webhook_endpoint_disabled_notify(endpoint_id=endpoint_id)
+
+
+@durable_task(time_limit=120, soft_time_limit=110)
+def propagation_complete_task(privacy_request_id: int) -> None:
+    """The request's last propagation task closed: complete it through the port."""
+    from apps.core.completion import request_complete
+
+    request_complete(request_id=privacy_request_id)

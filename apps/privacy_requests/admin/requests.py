@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.audit.admin_mixins import _strip
 from apps.core.admin_actions import ServiceActionsMixin
+from apps.core.admin_extensions import ExtensibleAdminMixin
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.admin.actions import RequestActionsMixin
 from apps.privacy_requests.admin.display import RequestDisplayMixin
@@ -28,6 +29,8 @@ from apps.privacy_requests.services.workflow import moves_from
 
 
 class PrivacyRequestAdmin(
+    # Upper apps add inlines here (integration: the systems told of an erasure, their tasks).
+    ExtensibleAdminMixin,
     RequestActionsMixin,
     RequestViewsMixin,
     RequestDisplayMixin,
@@ -208,6 +211,7 @@ class PrivacyRequestAdmin(
         return request.user.has_perm(DECIDE)
 
     def get_inlines(self, request, obj):
+        inlines = super().get_inlines(request, obj)  # with those upper apps added
         if request.user.has_perm(VIEW_DOCUMENTS):
-            return self.inlines
-        return [NoticeInline, RequestEventInline]
+            return inlines
+        return [inline for inline in inlines if inline is not IdentityDocumentInline]

@@ -26,7 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.core import csvsafe
+from apps.core import completion, csvsafe
 from apps.core.durable import durable_enqueue, job_is_running, job_latest, job_retry
 from apps.core.locks import person_lock
 from apps.core.privacy import (
@@ -139,9 +139,14 @@ def privacy_request_execute(*, privacy_request_id: int) -> bool:
         if kind in CHANGE_KINDS:
             return _apply_changes(privacy_request)
         if kind in ERASURE_KINDS:
+            # The gates hear of it before the erasers run: the systems holding a copy are
+            # told the ids they know the person by, which the erasure empties.
+            may_complete = _tell_gates(privacy_request, completion.ERASURE)
             report = personal_data_erase(customer_id=privacy_request.customer_id)
             privacy_request.erasure_report = erasure_report_as_json(report)
-            _complete(privacy_request, by=None, extra_fields=("erasure_report",))
+            _complete_or_wait(
+                privacy_request, may_complete=may_complete, extra_fields=("erasure_report",)
+            )
             return True
         if kind in RESTRICTION_KINDS:
             scope = (
@@ -153,7 +158,16 @@ def privacy_request_execute(*, privacy_request_id: int) -> bool:
                 customer_id=privacy_request.customer_id, scope=scope, active=True
             )
             privacy_request.restriction_result = {"scope": scope, "changed": result}
-            _complete(privacy_request, by=None, extra_fields=("restriction_result",))
+            action = (
+                completion.STOP_OF_PROVISION
+                if scope == RestrictionScope.STOP_PROVISION
+                else completion.STOP_OF_USE
+            )
+            _complete_or_wait(
+                privacy_request,
+                may_complete=_tell_gates(privacy_request, action),
+                extra_fields=("restriction_result",),
+            )
             return True
         if (
             kind in DISCLOSURE_KINDS
@@ -220,6 +234,51 @@ def _complete(
     notice_queue(privacy_request=privacy_request, kind=Notice.Kind.COMPLETION)
 
 
+def _tell_gates(privacy_request: PrivacyRequest, action: str, *, changes=None) -> bool:
+    """Tell the apps that gate completion (apps/core/completion.py) what was carried out; True
+    when nothing they started is left open."""
+    return completion.request_carried_out(
+        completion.CarriedOut(
+            request_id=privacy_request.pk,
+            action=action,
+            customer_id=privacy_request.customer_id,
+            due_on=privacy_request.due_on,
+            changes=changes or {},
+        )
+    )
+
+
+def _complete_or_wait(
+    privacy_request: PrivacyRequest,
+    *,
+    may_complete: bool,
+    note: str = "",
+    extra_fields: tuple[str, ...] = (),
+) -> None:
+    """Complete now, or save what was done and stay "being carried out" until every gate is
+    open: the gate then calls ``privacy_request_complete_when_open`` through the port."""
+    if may_complete:
+        _complete(privacy_request, by=None, note=note, extra_fields=extra_fields)
+        return
+    if extra_fields:
+        privacy_request.save(update_fields=[*extra_fields, "updated_at"])
+    logger.info("privacy request waits for its gates request_id=%s", privacy_request.pk)
+
+
+def privacy_request_complete_when_open(request_id: int) -> bool:
+    """The completer of apps/core/completion.py: complete a request still being carried out
+    once every gate is open (a gate calls this when its last piece of work is done). Returns
+    False, changing nothing, when it is not waiting or a gate is still closed."""
+    with transaction.atomic():
+        privacy_request = PrivacyRequest.objects.select_for_update().filter(pk=request_id).first()
+        if privacy_request is None or privacy_request.status != Status.CARRYING_OUT:
+            return False
+        if not completion.request_may_complete(request_id=request_id):
+            return False
+        _complete(privacy_request, by=None)
+    return True
+
+
 @transaction.atomic
 def privacy_request_complete(
     *, privacy_request: PrivacyRequest, by: User, answer: str = ""
@@ -277,7 +336,12 @@ def _apply_changes(privacy_request: PrivacyRequest) -> bool:
         note = " ".join(
             filter(None, [note, _("E-mail: a confirmation link was sent to the new address.")])
         )
-    _complete(privacy_request, by=None, note=note)
+    new_values = {name: new for name, (_old, new) in applied.items()}
+    _complete_or_wait(
+        privacy_request,
+        may_complete=_tell_gates(privacy_request, completion.CORRECTION, changes=new_values),
+        note=note,
+    )
     return True
 
 

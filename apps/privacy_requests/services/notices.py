@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from apps.core.completion import request_informed
 from apps.core.mail import send_mail
 from apps.core.privacy import erasure_label
 from apps.customers.selectors import customer_field_label, customer_is_erased
@@ -65,6 +66,8 @@ def notice_context(privacy_request: PrivacyRequest) -> dict:
         "privacy_request": privacy_request,
         "email_pending": _email_pending(privacy_request),
         "settings": settings,
+        # The other systems told of it (apps/core/completion.py: the apps that gate completion).
+        "informed": request_informed(request_id=privacy_request.pk),
         "changes": [
             {"field": customer_field_label(name=name), "old": old, "new": new}
             for name, (old, new) in sorted(privacy_request.applied_changes.items())
