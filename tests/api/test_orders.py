@@ -302,7 +302,9 @@ def test_queries_per_order_do_not_grow_with_its_lines(shop):
     assert _queries(shop, order_body("O-1", lines=20)) == _queries(
         shop, order_body("O-20", lines=1)
     )
-    assert one <= 10
+    # Key, customers (locked), known orders, the order with its lines and payment (one
+    # statement on PostgreSQL), its id, the access log, and the transaction's two.
+    assert one <= (8 if connection.vendor == "postgresql" else 10)
 
 
 def test_a_bulk_takes_the_same_queries_for_10_or_100_orders(shop):
@@ -317,7 +319,9 @@ def test_a_bulk_takes_the_same_queries_for_10_or_100_orders(shop):
     large = _queries(shop, batch("L", 100, 5), BULK)
     assert small == large
     updates = batch("L", 100, 2)
-    assert _queries(shop, updates, BULK) <= large + 3  # + stored lines, delete, bulk updates
+    # + stored lines and payments, delete, bulk updates of orders, lines and payments (new
+    # orders take one statement with their lines and payments on PostgreSQL)
+    assert _queries(shop, updates, BULK) <= large + 5
     assert Order.objects.count() == 111
 
 
