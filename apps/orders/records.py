@@ -258,8 +258,10 @@ def _create_together(records: list[OrderRecord]) -> list[Order]:
         f"l AS (INSERT INTO {table(OrderLine)} ({line_columns}) "  # noqa: S608
         f"SELECT o.{pk}, v.sku, v.name, "
         f"v.unit_price, v.quantity FROM unnest(%s::text[], %s::text[], %s::text[], "
-        f"%s::integer[], %s::integer[]) AS v(number, sku, name, unit_price, quantity) "
-        f"JOIN o ON o.{number} = v.number)"
+        f"%s::integer[], %s::integer[]) WITH ORDINALITY "
+        f"AS v(number, sku, name, unit_price, quantity, position) "
+        # In the order sent: the stored lines, read back by id, compare with a resent order's.
+        f"JOIN o ON o.{number} = v.number ORDER BY v.position)"
     )
     if paid:
         payment_names = list(_payment_fields(paid[0]))
