@@ -44,10 +44,14 @@ def api_key_issue(*, client: ApiClient, by_user_id: int | None = None) -> str:
 
 @transaction.atomic
 def api_keys_revoke(*, client: ApiClient, by_user_id: int | None = None) -> int:
-    """Every key of ``client`` stops working now."""
+    """Every key of ``client`` stops working: now in this process, within
+    ``API_KEY_CACHE_SECONDS`` in the others (apps/integration/api/authentication.py)."""
+    from apps.integration.api.authentication import forget_keys
+
     count = ApiKey.objects.filter(client=client, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    forget_keys()
     staff_action_record(action=StaffAction.Action.API_KEY_REVOKE, obj=client, by_user_id=by_user_id)
     logger.info("api keys revoked client_id=%s count=%s", client.pk, count)
     return count

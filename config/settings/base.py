@@ -110,6 +110,18 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The machine-facing paths and their short middleware list (config/wsgi.py): calls there carry
+# a key or a signature, never a session or a cookie.
+# How long each process keeps an API key it has read (apps/integration/api/authentication.py):
+# a revoked key or an inactive client is refused by every process within this many seconds.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=5)
+API_PATH_PREFIXES = ["/api/", "/integrations/"]
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 

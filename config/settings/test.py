@@ -27,3 +27,6 @@ SITE_URL = "http://testserver"
 # A test-only app with personal data (tests/registry_app): proves that a new personal field
 # reaches the export, the erasure preview and the notices from the owning app alone.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.registry_app"]  # noqa: F405
+
+# Every test reads keys from the database (tests/api/test_foundation.py tests the cache itself).
+API_KEY_CACHE_SECONDS = 0

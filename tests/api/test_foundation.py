@@ -11,7 +11,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.customers.models import Customer
-from apps.integration.models import ApiCallLog, ApiKey, IdempotencyRecord
+from apps.integration.api import authentication
+from apps.integration.models import ApiCallLog, ApiClient, ApiKey, IdempotencyRecord
 from apps.integration.services import api_key_issue, api_keys_revoke
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.api.urls")]
@@ -71,6 +72,30 @@ def test_revocation_stops_every_key_at_once(make_api):
     row, http = make_api()
     assert api_keys_revoke(client=row) == 1
     _problem(http.get(URL), 401)
+
+
+def test_a_kept_key_is_read_again_within_the_cache_seconds(make_api, settings, monkeypatch):
+    """Each process keeps a key it has read for API_KEY_CACHE_SECONDS: a change made elsewhere
+    (another process revoking, a client made inactive) is seen within those seconds."""
+    settings.API_KEY_CACHE_SECONDS = 5
+    now = [1000.0]
+    monkeypatch.setattr(authentication, "_clock", lambda: now[0])
+    authentication.forget_keys()
+    row, http = make_api()
+    assert http.get(URL).status_code == 200
+    # As another process would: straight in the database, this process's copy not told.
+    ApiClient.objects.filter(pk=row.pk).update(is_active=False)
+    now[0] += 4.9
+    assert http.get(URL).status_code == 200  # the kept copy, for at most 5 seconds
+    now[0] += 0.2
+    _problem(http.get(URL), 401)
+    ApiClient.objects.filter(pk=row.pk).update(is_active=True)
+    now[0] += 5.1
+    assert http.get(URL).status_code == 200
+    # Revoking through the service forgets the kept keys of this process at once.
+    assert api_keys_revoke(client=row) == 1
+    _problem(http.get(URL), 401)
+    authentication.forget_keys()
 
 
 def test_an_inactive_client_is_refused(make_api):

@@ -32,6 +32,7 @@ def test_bench_ingest_prints_one_json_object_last(transactional_db):
         "p99_ms_single",
         "server_cpu_ms_per_order_single",
         "server_cpu_ms_per_item_bulk",
+        "client_cpu_ms_per_order_single",
     ):
         assert result[key] > 0
     queries = result["queries_per_order"]

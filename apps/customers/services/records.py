@@ -234,10 +234,76 @@ def _address_rows(customer_id: int, records: Sequence[AddressRecord], *, has_def
     return rows
 
 
+def _create_together(records: Sequence[CustomerRecord]) -> list[Customer]:
+    """The customers and their addresses in one statement (data-modifying CTEs, rows passed as
+    arrays): an import of 100,000 people spent more on building model instances for
+    ``bulk_create`` than on the database. The ids come from one sequence in the order the rows
+    go in, so the n-th id of the statement is the n-th record's, and its addresses join on n.
+    Only column names from the models and placeholders go into the text."""
+    quote = connection.ops.quote_name
+
+    def columns(model, names) -> str:
+        return ", ".join(quote(model._meta.get_field(name).column) for name in names)
+
+    now = timezone.now()
+    customer_names = [*RECORD_FIELDS, "acquired_via"]
+    types = {"date_of_birth": "date"}
+    params: list = [[getattr(record, name) for record in records] for name in customer_names]
+    unnest = ", ".join(f"%s::{types.get(name, 'text')}[]" for name in customer_names)
+    aliases = ", ".join(f"v{i}" for i in range(len(customer_names)))
+    fixed = ["status", "restriction_reason", "created_at", "updated_at"]
+    params += [Customer.Status.ACTIVE, now, now]
+    pk = quote(Customer._meta.pk.column)
+    owners, defaults, address_values = [], [], {name: [] for name in ADDRESS_FIELDS}
+    for n, record in enumerate(records, start=1):
+        for position, address in enumerate(record.addresses):
+            owners.append(n)
+            defaults.append(position == 0)  # the first is the default, as _address_rows does
+            for name in ADDRESS_FIELDS:
+                address_values[name].append(getattr(address, name))
+    params += [now, now, owners, defaults, *address_values.values()]
+    address_aliases = ", ".join(f"a{i}" for i in range(len(ADDRESS_FIELDS)))
+    address_unnest = ", ".join("%s::text[]" for _name in ADDRESS_FIELDS)
+    sql = (
+        f"WITH v AS (SELECT * FROM unnest({unnest}) WITH ORDINALITY AS v({aliases}, n)), "  # noqa: S608
+        f"c AS (INSERT INTO {quote(Customer._meta.db_table)} "
+        f"({columns(Customer, customer_names)}, {columns(Customer, fixed)}) "
+        f"SELECT {aliases}, %s, '', %s, %s FROM v ORDER BY n RETURNING {pk}), "
+        f"m AS (SELECT {pk} AS id, row_number() OVER (ORDER BY {pk}) AS n FROM c), "
+        f"a AS (INSERT INTO {quote(Address._meta.db_table)} "
+        f"({columns(Address, ['created_at', 'updated_at', 'customer', 'is_default'])}, "
+        f"{columns(Address, ADDRESS_FIELDS)}) SELECT %s, %s, m.id, x.is_default, "
+        f"{address_aliases} FROM unnest(%s::bigint[], %s::boolean[], {address_unnest}) "
+        f"WITH ORDINALITY AS x(n, is_default, {address_aliases}, position) "
+        f"JOIN m ON m.n = x.n ORDER BY x.position) "
+        f"SELECT id FROM m ORDER BY n"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    customers = []
+    for customer_id, record in zip(ids, records, strict=True):
+        customer = Customer(
+            pk=customer_id,
+            acquired_via=record.acquired_via,
+            created_at=now,
+            updated_at=now,
+            **{name: getattr(record, name) for name in RECORD_FIELDS},
+        )
+        customer._state.adding = False
+        customer._state.db = connection.alias
+        customers.append(customer)
+    return customers
+
+
 @transaction.atomic
 def customers_record_create(*, records: Sequence[CustomerRecord]) -> list[Customer]:
     """Create one customer (no login) per record, with its addresses (the first is the
-    default): two INSERTs for the whole batch."""
+    default): two INSERTs for the whole batch (one statement on PostgreSQL)."""
+    if connection.vendor == "postgresql" and records:
+        customers = _create_together(records)
+        logger.info("customer records created count=%s", len(customers))
+        return customers
     customers = Customer.objects.bulk_create(
         [
             Customer(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -273,6 +273,13 @@ def _order_parser() -> OrderInSerializer:
     return parser
 
 
+_SUCCESS_CODES = {
+    Status.CREATED: status.HTTP_201_CREATED,
+    Status.UPDATED: status.HTTP_200_OK,
+    Status.UNCHANGED: status.HTTP_200_OK,
+}
+
+
 def _result_body(result: ItemResult) -> dict:
     return {
         "id": result.object_id,
@@ -339,20 +346,24 @@ class OrdersView(ApiView):
         _refuse_card_numbers(request.data)
         order_in = _order_parser().run_validation(request.data)
         try:
-            [result] = orders_upsert(client=self.client, items=[order_in])
+            # The order and its access-log row in one transaction (one commit).
+            with transaction.atomic(savepoint=False):
+                [result] = orders_upsert(client=self.client, items=[order_in])
+                if result.object_id is not None:
+                    self.log_objects(result.object_id)
+                code = _SUCCESS_CODES.get(result.status)
+                if code is not None:
+                    self.log_call(code)
         except IntegrityError as exc:
             # Another call recorded the same id or number between our read and our write.
             raise Conflict(
                 _("This order is being recorded by another call: send it again."),
                 code="concurrent_write",
             ) from exc
-        if result.object_id is not None:
-            self.log_objects(result.object_id)
         if result.status == Status.ERROR:
             raise exceptions.ValidationError(result.errors)
         if result.status == Status.CONFLICT:
             raise Conflict(result.errors["customer"][0], code="person_unavailable")
-        code = status.HTTP_201_CREATED if result.status == Status.CREATED else status.HTTP_200_OK
         return Response(_result_body(result), status=code)
 
 
@@ -397,7 +408,10 @@ class OrdersBulkView(ApiView):
             else:
                 positions.append(index)
         try:
-            results = orders_upsert(client=self.client, items=items)
+            with transaction.atomic(savepoint=False):  # the orders and their log row
+                results = orders_upsert(client=self.client, items=items)
+                self.log_objects(*(r.object_id for r in results if r.object_id is not None))
+                self.log_call(status.HTTP_200_OK)
         except IntegrityError as exc:
             raise Conflict(
                 _("These orders are being recorded by another call: send them again."),
@@ -421,7 +435,6 @@ class OrdersBulkView(ApiView):
                 )
                 continue
             body.append({"index": index, **_result_body(result), "errors": result.errors})
-        self.log_objects(*(r.object_id for r in results if r.object_id is not None))
         return Response({"results": body}, status=status.HTTP_200_OK)
 
 

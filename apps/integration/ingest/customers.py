@@ -35,7 +35,8 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.consents.models import PersonRestriction
@@ -131,6 +132,27 @@ def _suppressed_hashes(emails: set[str]) -> set[str]:
     )
 
 
+def _map_ids(client: ApiClient, external_ids: list[str], customer_ids: list[int]) -> None:
+    """The client's ids of new customers, in one INSERT (on PostgreSQL without building a model
+    instance per row: an import maps 100,000)."""
+    if connection.vendor != "postgresql":
+        ExternalCustomer.objects.bulk_create(
+            ExternalCustomer(client=client, external_id=external_id, customer_id=customer_id)
+            for external_id, customer_id in zip(external_ids, customer_ids, strict=True)
+        )
+        return
+    quote = connection.ops.quote_name
+    names = ("client", "external_id", "customer", "created_at")
+    columns = ", ".join(quote(ExternalCustomer._meta.get_field(name).column) for name in names)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(ExternalCustomer._meta.db_table)} ({columns}) "  # noqa: S608
+            "SELECT %s, v.external_id, v.customer_id, %s "
+            "FROM unnest(%s::text[], %s::bigint[]) AS v(external_id, customer_id)",
+            [client.pk, timezone.now(), external_ids, customer_ids],
+        )
+
+
 def _write(
     client: ApiClient,
     new: list[tuple[int, CustomerRecord]],
@@ -141,11 +163,10 @@ def _write(
     results: dict[int, ItemResult] = {}
     if new:
         customers = customers_record_create(records=[record for _index, record in new])
-        ExternalCustomer.objects.bulk_create(
-            [
-                ExternalCustomer(client=client, external_id=external_ids[index], customer=customer)
-                for (index, _record), customer in zip(new, customers, strict=True)
-            ]
+        _map_ids(
+            client,
+            [external_ids[index] for index, _record in new],
+            [customer.pk for customer in customers],
         )
         for (index, record), customer in zip(new, customers, strict=True):
             results[index] = ItemResult(

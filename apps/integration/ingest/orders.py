@@ -27,7 +27,7 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -98,14 +98,8 @@ def _upsert(client: ApiClient, items: Sequence[OrderIn], *, dry_run: bool) -> li
     # order, first of anything of theirs, as apps.core.locks asks), their state read under it.
     customers: dict[str, int] = {}
     statuses: dict[int, str] = {}
-    for external_id, pk, status in (
-        Customer.objects.select_for_update(of=("self",))
-        .filter(
-            external_ids__client=client,
-            external_ids__external_id__in={item.customer_external_id for item in items},
-        )
-        .order_by("pk")
-        .values_list("external_ids__external_id", "pk", "status")
+    for external_id, pk, status in _customers_locked(
+        client, {item.customer_external_id for item in items}
     ):
         customers[external_id] = pk
         statuses[pk] = status
@@ -132,13 +126,9 @@ def _upsert(client: ApiClient, items: Sequence[OrderIn], *, dry_run: bool) -> li
     # with their lines and payment (to compare and update).
     known: dict[int, str] = {}
     numbers_taken: dict[str, int] = {}
-    for pk, number, owner, external_id in Order.objects.filter(
-        Q(number__in={item.number for item in items})
-        | Q(
-            external_ref__client=client,
-            external_ref__external_id__in={item.external_id for item in items},
-        )
-    ).values_list("pk", "number", "external_ref__client_id", "external_ref__external_id"):
+    for pk, number, owner, external_id in _orders_known(
+        client, {item.number for item in items}, {item.external_id for item in items}
+    ):
         numbers_taken[number] = pk
         if owner == client.pk:
             known[pk] = external_id
@@ -207,6 +197,68 @@ def _upsert(client: ApiClient, items: Sequence[OrderIn], *, dry_run: bool) -> li
             changed=outcome.changed,
         )
     return results  # type: ignore[return-value]
+
+
+def _customers_locked(client: ApiClient, external_ids: set[str]) -> list[tuple]:
+    """(client's id, customer id, status) of the customers under these ids, locked in
+    primary-key order. On PostgreSQL one hand-written statement with the ids as one array: the
+    ORM's compiling of the join cost more than running it, on every single order."""
+    if connection.vendor != "postgresql":
+        return list(
+            Customer.objects.select_for_update(of=("self",))
+            .filter(external_ids__client=client, external_ids__external_id__in=external_ids)
+            .order_by("pk")
+            .values_list("external_ids__external_id", "pk", "status")
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_CUSTOMERS_LOCKED_SQL, [client.pk, list(external_ids)])
+        return cursor.fetchall()
+
+
+def _orders_known(client: ApiClient, numbers: set[str], external_ids: set[str]) -> list[tuple]:
+    """(order id, number, id mapping's client id, client's id) of the orders holding these
+    numbers or known to this client by these ids (as ``_customers_locked``, by hand on
+    PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return list(
+            Order.objects.filter(
+                Q(number__in=numbers)
+                | Q(external_ref__client=client, external_ref__external_id__in=external_ids)
+            ).values_list("pk", "number", "external_ref__client_id", "external_ref__external_id")
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_ORDERS_KNOWN_SQL, [list(numbers), client.pk, list(external_ids)])
+        return cursor.fetchall()
+
+
+def _sql() -> tuple[str, str]:
+    """The two statements, with the tables' and columns' names from the models."""
+    quote = connection.ops.quote_name
+
+    def col(model, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    customer, link = quote(Customer._meta.db_table), quote(ExternalCustomer._meta.db_table)
+    order, ref = quote(Order._meta.db_table), quote(ExternalOrder._meta.db_table)
+    customers = (
+        f"SELECT l.{col(ExternalCustomer, 'external_id')}, c.{col(Customer, 'id')}, "  # noqa: S608
+        f"c.{col(Customer, 'status')} FROM {customer} c JOIN {link} l "
+        f"ON l.{col(ExternalCustomer, 'customer')} = c.{col(Customer, 'id')} "
+        f"WHERE l.{col(ExternalCustomer, 'client')} = %s "
+        f"AND l.{col(ExternalCustomer, 'external_id')} = ANY(%s::text[]) "
+        f"ORDER BY c.{col(Customer, 'id')} FOR UPDATE OF c"
+    )
+    orders = (
+        f"SELECT o.{col(Order, 'id')}, o.{col(Order, 'number')}, "  # noqa: S608
+        f"r.{col(ExternalOrder, 'client')}, r.{col(ExternalOrder, 'external_id')} "
+        f"FROM {order} o LEFT JOIN {ref} r ON r.{col(ExternalOrder, 'order')} = o.{col(Order, 'id')} "
+        f"WHERE o.{col(Order, 'number')} = ANY(%s::text[]) OR (r.{col(ExternalOrder, 'client')} = %s "
+        f"AND r.{col(ExternalOrder, 'external_id')} = ANY(%s::text[]))"
+    )
+    return customers, orders
+
+
+_CUSTOMERS_LOCKED_SQL, _ORDERS_KNOWN_SQL = _sql()
 
 
 def order_for_external_id(*, client: ApiClient, external_id: str) -> Order | None:

@@ -126,6 +126,9 @@ class Command(BaseCommand):
             # database's and the clients' are not counted).
             "server_cpu_ms_per_order_single": round(cpu_single / n * 1000, 2),
             "server_cpu_ms_per_item_bulk": round(cpu_bulk / n * 1000, 2),
+            # The load generator's own CPU (lean keep-alive clients in threads of this process),
+            # taken from the same 2 cores.
+            "client_cpu_ms_per_order_single": round(single.client_cpu_seconds / n * 1000, 2),
             "queries_per_order": queries,
             "queries_constant_in_lines": queries["1_line"] == queries["10_lines"],
             **imported,
