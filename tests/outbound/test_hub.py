@@ -169,7 +169,8 @@ def test_many_events_in_one_transaction_enqueue_one_send_per_endpoint(
                 data={"purpose": "newsletter", "status": "granted"},
             )
     assert WebhookDelivery.objects.count() == 5
-    assert len(callbacks) == 1
+    sends = [c for c in callbacks if type(c).__name__ == "_SendOnCommit"]
+    assert len(sends) == 1
 
 
 def test_a_privacy_request_received_reaches_a_system_that_wants_it(
@@ -188,3 +189,29 @@ def test_a_privacy_request_received_reaches_a_system_that_wants_it(
     assert body["data"]["request_id"] == request.pk and body["data"]["kind"] == "stop_of_use"
     assert body["data"]["customer"]["id"] == customer.pk
     assert customer.email not in receiver.requests[0]["body"].decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_endpoints_are_read_once_per_transaction_and_again_in_the_next(
+    receiver, loopback_allowed
+):
+    """A bulk change reads the endpoint list once; the next transaction (or the rest of one
+    whose savepoint rolled back) reads it again, so a new endpoint is never missed."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_storefront(receiver.url, event_types=["consent.changed"])
+    with transaction.atomic(), CaptureQueriesContext(connection) as ten:
+        for customer_id in range(1, 11):
+            event_publish("consent.changed", customer_id=customer_id, data={"purpose": "p"})
+    endpoint_reads = [q for q in ten.captured_queries if "webhookendpoint" in q["sql"].lower()]
+    assert len(endpoint_reads) == 1
+    assert WebhookDelivery.objects.count() == 10
+    # Rolled back with its savepoint, the list is read again (and a new endpoint is seen).
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            event_publish("consent.changed", customer_id=1, data={"purpose": "p"})
+            raise RuntimeError("rolled back")
+        make_storefront(receiver.url, event_types=["consent.changed"], name="Second")
+        event_publish("consent.changed", customer_id=2, data={"purpose": "p"})
+    assert WebhookDelivery.objects.count() == 10 + 2

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections import defaultdict
 
+from django.db import transaction
 from django.utils import timezone
 
 from apps.core import events
@@ -68,15 +69,34 @@ def new_msg_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
+class _EndpointsOfThisTransaction:
+    """The on-commit callback that marks the endpoint list read in the open transaction: while
+    it waits in ``run_on_commit`` the list is this transaction's (Django drops it on a rollback,
+    also of the savepoint it was registered in, and runs it on commit), so a transaction that
+    publishes many events (a bulk call, an import, an erasure) reads the endpoints once."""
+
+    def __init__(self, endpoints: list[WebhookEndpoint]):
+        self.endpoints = endpoints
+
+    def __call__(self) -> None:
+        pass
+
+
+def _active_endpoints() -> list[WebhookEndpoint]:
+    connection = transaction.get_connection()
+    for _sids, func, _robust in connection.run_on_commit:
+        if isinstance(func, _EndpointsOfThisTransaction):
+            return func.endpoints
+    endpoints = list(
+        WebhookEndpoint.objects.select_related("system").filter(system__is_active=True)
+    )
+    transaction.on_commit(_EndpointsOfThisTransaction(endpoints))
+    return endpoints
+
+
 def deliveries_for_event(event: events.Event) -> list[WebhookDelivery]:
     """The subscriber: called by ``event_publish`` inside the change's transaction."""
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.select_related("system").filter(
-            system__is_active=True
-        )
-        if endpoint.wants(event.type)
-    ]
+    endpoints = [endpoint for endpoint in _active_endpoints() if endpoint.wants(event.type)]
     if not endpoints:
         return []
     client_ids = [e.system.api_client_id for e in endpoints if e.system.api_client_id]
