@@ -16,14 +16,15 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.integration.api.base import ApiView
+from apps.integration.api.bulk import BULK_MAX_ITEMS, bulk_items, bulk_parse, bulk_rows, raw_field
 from apps.integration.api.idempotency import idempotent
-from apps.integration.api.problems import Unprocessable, flatten_errors, problem
+from apps.integration.api.problems import problem
 from apps.integration.ingest.consents import ACTIONS, API_SOURCES, consent_events_apply
 from apps.integration.ingest.types import ConsentEventIn, Evidence
 from apps.integration.models import Scope
 from apps.integration.selectors import NEVER_ASKED, consents_check
 
-MAX_ITEMS = 1000
+MAX_ITEMS = BULK_MAX_ITEMS
 
 # ---------------------------------------------------------------------- serializers
 
@@ -250,35 +251,33 @@ class ConsentEventBulkView(ApiView):
     )
     @idempotent
     def post(self, request):
-        items = request.data
-        if not isinstance(items, list):
-            raise Unprocessable(_("Send a JSON list of consent events."), code="not_a_list")
-        if len(items) > MAX_ITEMS:
-            raise Unprocessable(
-                _("At most %(max)s consent events per request.") % {"max": MAX_ITEMS},
-                code="too_many_items",
-            )
-        rows: list[dict | None] = [None] * len(items)
-        valid: list[tuple[int, ConsentEventIn]] = []
-        # One serializer for every item, as a ListSerializer does with its child: a new one per
-        # item would copy its fields a thousand times.
+        items = bulk_items(
+            request.data,
+            not_a_list=_("Send a JSON list of consent events."),
+            too_many=_("At most %(max)s consent events per request.") % {"max": MAX_ITEMS},
+        )
         parser = ConsentEventSerializer()
-        for index, item in enumerate(items):
-            try:
-                valid.append((index, parser.to_event(parser.run_validation(item))))
-            except serializers.ValidationError as exc:
-                rows[index] = {
-                    "index": index,
-                    "customer": str(item.get("customer", "")) if isinstance(item, dict) else "",
-                    "status": "error",
-                    "id": None,
-                    "errors": flatten_errors(exc.detail),
-                    "suppressed": False,
-                }
-        results = consent_events_apply(client=self.client, items=[event for _i, event in valid])
-        for (index, _event), result in zip(valid, results, strict=True):
+        parsed = bulk_parse(items, lambda item: parser.to_event(parser.run_validation(item)))
+        results = consent_events_apply(client=self.client, items=parsed.items)
+
+        def row(index, result):
             result.index = index
-            rows[index] = _result_row(result)
+            return _result_row(result)
+
+        rows = bulk_rows(
+            items,
+            parsed,
+            results,
+            row=row,
+            error_row=lambda index, raw, errors: {
+                "index": index,
+                "customer": raw_field(raw, "customer"),
+                "status": "error",
+                "id": None,
+                "errors": errors,
+                "suppressed": False,
+            },
+        )
         self.log_objects(*(r.object_id for r in results if r.object_id is not None))
         return Response({"results": rows})
 

@@ -31,8 +31,9 @@ from rest_framework.response import Response
 from apps.customers.models import Address, Customer
 from apps.customers.services.records import KINDS
 from apps.integration.api.base import ApiView
+from apps.integration.api.bulk import BULK_MAX_ITEMS, bulk_items, bulk_parse, bulk_rows, raw_field
 from apps.integration.api.idempotency import idempotent
-from apps.integration.api.problems import Conflict, Unprocessable, flatten_errors
+from apps.integration.api.problems import Conflict
 from apps.integration.ingest.customers import (
     EXTERNAL_ID_MAX_LENGTH,
     Status,
@@ -40,8 +41,6 @@ from apps.integration.ingest.customers import (
     customers_upsert,
 )
 from apps.integration.ingest.types import AddressIn, CustomerIn, ItemResult
-
-BULK_MAX_ITEMS = 1000
 
 # ------------------------------------------------------------------ serializers
 
@@ -295,46 +294,32 @@ class CustomersBulkView(ApiView):
     )
     @idempotent
     def post(self, request):
-        data = request.data
-        if not isinstance(data, list):
-            raise Unprocessable(_("Send a JSON array of customers."), code="not_a_list")
-        if len(data) > BULK_MAX_ITEMS:
-            raise Unprocessable(
-                _("At most %(n)d items per call.") % {"n": BULK_MAX_ITEMS}, code="too_many_items"
-            )
-        items: list[CustomerIn] = []
-        positions: list[int] = []
-        parse_errors: dict[int, dict[str, list[str]]] = {}
-        # One serializer for every item, as a ListSerializer does with its child: a new one per
-        # item would deep-copy its fields a thousand times.
-        parser = CustomerInSerializer()
-        for index, raw in enumerate(data):
-            try:
-                items.append(parser.run_validation(raw))
-            except exceptions.ValidationError as exc:
-                parse_errors[index] = flatten_errors(exc.detail)
-            else:
-                positions.append(index)
-        results = customers_upsert(client=self.client, items=items)
-        by_index = dict(zip(positions, results, strict=True))
-        body = []
-        for index, raw in enumerate(data):
-            result = by_index.get(index)
-            if result is None:
-                external_id = raw.get("external_id", "") if isinstance(raw, dict) else ""
-                body.append(
-                    {
-                        "index": index,
-                        "id": None,
-                        "external_id": str(external_id)[:EXTERNAL_ID_MAX_LENGTH],
-                        "status": Status.ERROR,
-                        "changed": [],
-                        "suppressed": False,
-                        "errors": parse_errors[index],
-                    }
-                )
-                continue
-            body.append({"index": index, **_result_body(result), "errors": result.errors})
+        data = bulk_items(
+            request.data,
+            not_a_list=_("Send a JSON array of customers."),
+            too_many=_("At most %(n)d items per call.") % {"n": BULK_MAX_ITEMS},
+        )
+        parsed = bulk_parse(data, CustomerInSerializer().run_validation)
+        results = customers_upsert(client=self.client, items=parsed.items)
+        body = bulk_rows(
+            data,
+            parsed,
+            results,
+            row=lambda index, result: {
+                "index": index,
+                **_result_body(result),
+                "errors": result.errors,
+            },
+            error_row=lambda index, raw, errors: {
+                "index": index,
+                "id": None,
+                "external_id": raw_field(raw, "external_id", EXTERNAL_ID_MAX_LENGTH),
+                "status": Status.ERROR,
+                "changed": [],
+                "suppressed": False,
+                "errors": errors,
+            },
+        )
         self.log_objects(*(r.object_id for r in results if r.object_id is not None))
         return Response({"results": body}, status=status.HTTP_200_OK)
 

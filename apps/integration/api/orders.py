@@ -33,8 +33,9 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from apps.integration.api.base import ApiView
+from apps.integration.api.bulk import BULK_MAX_ITEMS, bulk_items, bulk_parse, bulk_rows, raw_field
 from apps.integration.api.idempotency import idempotent
-from apps.integration.api.problems import Conflict, Unprocessable, flatten_errors
+from apps.integration.api.problems import Conflict
 from apps.integration.ingest.orders import (
     EXTERNAL_ID_MAX_LENGTH,
     OrderIn,
@@ -48,7 +49,6 @@ from apps.orders.models import Order, OrderLine, Payment
 from apps.orders.records import CARD_NUMBER_MESSAGE, LineRecord, PaymentRecord, ShipTo
 from apps.orders.validators import contains_card_number
 
-BULK_MAX_ITEMS = 1000
 MAX_LINES = 500
 MAX_YEN = 2_147_483_647
 # The client's keys, not text anyone typed: Shopify's 18-digit ids pass the Luhn check one time
@@ -388,28 +388,16 @@ class OrdersBulkView(ApiView):
     )
     @idempotent
     def post(self, request):
-        data = request.data
-        if not isinstance(data, list):
-            raise Unprocessable(_("Send a JSON array of orders."), code="not_a_list")
-        if len(data) > BULK_MAX_ITEMS:
-            raise Unprocessable(
-                _("At most %(n)d orders per call.") % {"n": BULK_MAX_ITEMS}, code="too_many_items"
-            )
+        data = bulk_items(
+            request.data,
+            not_a_list=_("Send a JSON array of orders."),
+            too_many=_("At most %(n)d orders per call.") % {"n": BULK_MAX_ITEMS},
+        )
         _refuse_card_numbers(data)
-        items: list[OrderIn] = []
-        positions: list[int] = []
-        parse_errors: dict[int, dict[str, list[str]]] = {}
-        parser = _order_parser()
-        for index, raw in enumerate(data):
-            try:
-                items.append(parser.run_validation(raw))
-            except exceptions.ValidationError as exc:
-                parse_errors[index] = flatten_errors(exc.detail)
-            else:
-                positions.append(index)
+        parsed = bulk_parse(data, _order_parser().run_validation)
         try:
             with transaction.atomic(savepoint=False):  # the orders and their log row
-                results = orders_upsert(client=self.client, items=items)
+                results = orders_upsert(client=self.client, items=parsed.items)
                 self.log_objects(*(r.object_id for r in results if r.object_id is not None))
                 self.log_call(status.HTTP_200_OK)
         except IntegrityError as exc:
@@ -417,24 +405,24 @@ class OrdersBulkView(ApiView):
                 _("These orders are being recorded by another call: send them again."),
                 code="concurrent_write",
             ) from exc
-        by_index = dict(zip(positions, results, strict=True))
-        body = []
-        for index, raw in enumerate(data):
-            result = by_index.get(index)
-            if result is None:
-                external_id = raw.get("external_id", "") if isinstance(raw, dict) else ""
-                body.append(
-                    {
-                        "index": index,
-                        "id": None,
-                        "external_id": str(external_id)[:EXTERNAL_ID_MAX_LENGTH],
-                        "status": Status.ERROR,
-                        "changed": [],
-                        "errors": parse_errors[index],
-                    }
-                )
-                continue
-            body.append({"index": index, **_result_body(result), "errors": result.errors})
+        body = bulk_rows(
+            data,
+            parsed,
+            results,
+            row=lambda index, result: {
+                "index": index,
+                **_result_body(result),
+                "errors": result.errors,
+            },
+            error_row=lambda index, raw, errors: {
+                "index": index,
+                "id": None,
+                "external_id": raw_field(raw, "external_id", EXTERNAL_ID_MAX_LENGTH),
+                "status": Status.ERROR,
+                "changed": [],
+                "errors": errors,
+            },
+        )
         return Response({"results": body}, status=status.HTTP_200_OK)
 
 
