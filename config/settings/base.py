@@ -489,6 +489,12 @@ WEBHOOK_RETRY_SCHEDULE = [
 ]
 # An endpoint whose every attempt failed for this long is disabled and the privacy officer mailed.
 WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=24)
+# A given-up delivery keeps its body this many days after its last attempt (staff can still
+# resend it), then the body goes and the log keeps ids and states only.
+WEBHOOK_GIVEN_UP_KEEP_DAYS = env.int("WEBHOOK_GIVEN_UP_KEEP_DAYS", default=30)
+# Shopify's privacy webhooks keep the Shopify ids they named this many days after they were
+# handled (to answer a question about them), then those ids go; the row keeps topic and outcome.
+SHOPIFY_WEBHOOK_IDS_KEEP_DAYS = env.int("SHOPIFY_WEBHOOK_IDS_KEEP_DAYS", default=30)
 # After a secret is rotated, the old one keeps signing beside the new one this long.
 WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS", default=24)
 # A propagation task still open this many days after it was created (or past its request's due
