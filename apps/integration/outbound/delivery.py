@@ -106,7 +106,9 @@ def _claim(endpoint_id: int, limit: int) -> list[WebhookDelivery]:
                 next_attempt_at__lte=now,
             )
             .order_by("next_attempt_at", "pk")
-            .only("pk", "msg_id", "payload", "attempts", "first_attempt_at", "status")[:limit]
+            .only("pk", "msg_id", "payload", "attempts", "first_attempt_at", "status", "event_type")[
+                :limit
+            ]
         )
         if rows:
             WebhookDelivery.objects.filter(pk__in=[row.pk for row in rows]).update(
