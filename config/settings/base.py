@@ -293,6 +293,8 @@ DURABLE_BACKOFF_SECONDS = env.int("DURABLE_BACKOFF_SECONDS", default=30)
 DURABLE_BACKOFF_MAX_SECONDS = env.int("DURABLE_BACKOFF_MAX_SECONDS", default=3600)
 DURABLE_ENQUEUE_GRACE_SECONDS = env.int("DURABLE_ENQUEUE_GRACE_SECONDS", default=60)
 DURABLE_SWEEP_BATCH = env.int("DURABLE_SWEEP_BATCH", default=500)
+# Durable-work rows that are done are deleted this many days later (given-up ones stay).
+JOB_DONE_KEEP_DAYS = env.int("JOB_DONE_KEEP_DAYS", default=30)
 
 # ---------------------------------------------------------------- retention (apps/*/retention.py)
 # Guests (customers without a login) with no order or inquiry for this many years are anonymised.
