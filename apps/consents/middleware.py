@@ -7,7 +7,7 @@ from apps.customers.selectors import customer_for_request
 
 
 class ConsentMiddleware:
-    """Reads the cookie choice once per request; links a visitor id to the member who logs in;
+    """Links a visitor id to the member who logs in;
     and sends a member with consents pending re-confirmation (after a widening policy change)
     to the confirmation page before My Page."""
 
@@ -15,7 +15,6 @@ class ConsentMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.cookie_choices = cookies.read_choices(request)
         if request.user.is_authenticated and request.path.startswith("/mypage/"):
             customer = customer_for_request(request)
             if customer is not None:
