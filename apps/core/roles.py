@@ -38,6 +38,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "consents.view_purpose",
         "consents.view_consentevent",
         "consents.view_consentstate",
+        # Consents given offline (phone, letter, counter), entered with the staff user's name.
+        "consents.add_consentevent",
         "marketing.view_subscription",
         "marketing.change_subscription",
         "privacy_requests.view_privacyrequest",
@@ -61,6 +63,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "consents.change_policyversion",
         "consents.view_consentevent",
         "consents.view_consentstate",
+        "consents.add_consentevent",
         "consents.view_externaltag",
         "consents.add_externaltag",
         "consents.change_externaltag",

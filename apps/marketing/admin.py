@@ -206,7 +206,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
         from apps.consents.models import Source
 
         for subscription in queryset:
-            services.subscription_unsubscribe(subscription=subscription, source=Source.ADMIN)
+            services.subscription_unsubscribe(
+                subscription=subscription, source=Source.ADMIN, actor=request.user
+            )
 
 
 @admin.register(SuppressedAddress)

@@ -216,7 +216,7 @@ def subscription_request(
         return None
     customer = customer_for_email(email=email)
     if customer is None:
-        customer = Customer(email=email, acquired_via=Customer.AcquiredVia.INQUIRY)
+        customer = Customer(email=email, acquired_via=Customer.AcquiredVia.SUBSCRIPTION)
         customer.full_clean()
         customer.save()
     elif person_lock(customer_id=customer.pk).customer.status == Customer.Status.ERASED:
@@ -328,7 +328,12 @@ def subscription_confirm(*, token: str, ip_address=None, user_agent="") -> Subsc
 
 @transaction.atomic
 def subscription_unsubscribe(
-    *, subscription: Subscription, source: str = Source.UNSUBSCRIBE, ip_address=None, user_agent=""
+    *,
+    subscription: Subscription,
+    source: str = Source.UNSUBSCRIBE,
+    ip_address=None,
+    user_agent="",
+    actor: User | None = None,
 ) -> bool:
     """Stop the magazine for this person at once. Idempotent: False when already done.
 
@@ -361,7 +366,10 @@ def subscription_unsubscribe(
             source=source,
             customer=subscription.customer,
             evidence=consent_services.Evidence(
-                wording=subscription_wording(magazine), ip_address=ip_address, user_agent=user_agent
+                wording=subscription_wording(magazine),
+                ip_address=ip_address,
+                user_agent=user_agent,
+                actor=actor,
             ),
         )
     logger.info("unsubscribed subscription_id=%s source=%s", subscription.pk, source)
