@@ -79,6 +79,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "marketing.change_subscription",
         "marketing.view_suppressedaddress",
         "marketing.add_suppressedaddress",
+        # Why a person got a mail: the delivery and the consent event that allowed it.
+        "marketing.view_delivery",
+        "marketing.view_suppressionlift",
         "privacy_requests.view_privacyrequest",
         "privacy_requests.add_privacyrequest",
         "privacy_requests.decide_privacyrequest",
@@ -153,6 +156,7 @@ ROLE_FORBIDDEN: dict[str, list[str]] = {
         "marketing.change_suppressedaddress",
         "marketing.delete_suppressedaddress",
         "marketing.*_delivery",
+        "marketing.*_suppressionlift",
         "consents.*_consentevent",
         "consents.*_consentstate",
         "consents.*_provisionrecord",

@@ -19,7 +19,14 @@ from apps.marketing.forms import (
     SuppressionCheckForm,
 )
 from apps.marketing.mail import PreparedCampaign, Recipient
-from apps.marketing.models import Campaign, MailMagazine, Subscription, SuppressedAddress
+from apps.marketing.models import (
+    Campaign,
+    Delivery,
+    MailMagazine,
+    Subscription,
+    SuppressedAddress,
+    SuppressionLift,
+)
 
 
 @admin.register(MailMagazine)
@@ -189,6 +196,68 @@ class CampaignAdmin(ServiceActionsMixin, admin.ModelAdmin):
         )
 
 
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """One mail to one person, read-only, and why it was allowed: the consent event the fan-out
+    recorded (the privacy officer; marketing has no permission on deliveries)."""
+
+    list_display = ["id", "campaign", "customer_id", "status", "sent_at", "consent_event_id"]
+    list_select_related = ["campaign"]
+    list_filter = ["status"]
+    search_fields = ["=campaign__id", "=customer__id"]
+    show_full_result_count = False
+    fields = ["campaign", "customer", "status", "skip_reason", "sent_at", "feedback",
+              "feedback_at", "allowed_by", "consent_source", "consent_occurred_at",
+              "consent_policy_version", "consent_actor", "consent_wording"]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("consent_event__wording", "consent_event__policy_version")
+        )
+
+    @admin.display(description=_("allowed by consent event"))
+    def allowed_by(self, obj):
+        if obj.consent_event_id is None:
+            return gettext("Not recorded (sent before the consent event was kept on deliveries)")
+        url = reverse("admin:consents_consentevent_change", args=[obj.consent_event_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.consent_event_id)
+
+    @admin.display(description=_("consent given through"))
+    def consent_source(self, obj):
+        return obj.consent_event.get_source_display() if obj.consent_event else "-"
+
+    @admin.display(description=_("consent given at"))
+    def consent_occurred_at(self, obj):
+        return obj.consent_event.occurred_at if obj.consent_event else "-"
+
+    @admin.display(description=_("under policy version"))
+    def consent_policy_version(self, obj):
+        event = obj.consent_event
+        return event.policy_version if event and event.policy_version else "-"
+
+    @admin.display(description=_("recorded by staff user"))
+    def consent_actor(self, obj):
+        return (
+            obj.consent_event.actor_id if obj.consent_event and obj.consent_event.actor_id else "-"
+        )
+
+    @admin.display(description=_("exact wording shown"))
+    def consent_wording(self, obj):
+        return obj.consent_event.wording.text if obj.consent_event else "-"
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ["id", "magazine", "customer_id", "status", "confirmed_at", "unsubscribed_at"]
@@ -292,3 +361,22 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
             submit=_("Check the address"),
             answer=answer,
         )
+
+
+@admin.register(SuppressionLift)
+class SuppressionLiftAdmin(admin.ModelAdmin):
+    """Evidence of each erasure suppression lifted by a confirmed re-subscription."""
+
+    list_display = ["id", "reason", "suppressed_at", "lifted_at", "subscription_id",
+                    "consent_event_id"]  # fmt: skip
+    readonly_fields = ["address_hash", "reason", "suppressed_at", "lifted_at", "subscription",
+                       "consent_event"]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
