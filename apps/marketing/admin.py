@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -10,11 +10,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import csvsafe
 from apps.core.admin_actions import ServiceActionsMixin
-from apps.marketing import selectors, services, suppression
+from apps.customers.models import Customer
+from apps.marketing import evidence, selectors, services, suppression
 from apps.marketing.forms import (
     CampaignForm,
     CampaignPreviewForm,
+    EvidenceAddressForm,
     SuppressionAddForm,
     SuppressionCheckForm,
 )
@@ -266,9 +269,53 @@ class SubscriptionAdmin(admin.ModelAdmin):
                        "unsubscribed_at", "created_at"]  # fmt: skip
     exclude = ["confirm_token_hash"]
     actions = ["unsubscribe"]
+    change_list_template = "admin/marketing/subscription/change_list.html"
 
     def has_add_permission(self, request):
         return False
+
+    def get_urls(self):
+        return [
+            path(
+                "evidence/",
+                self.admin_site.admin_view(self.evidence_view),
+                name="marketing_subscription_evidence",
+            ),
+            *super().get_urls(),
+        ]
+
+    def evidence_view(self, request):
+        """The record of consent for one address, as CSV: the privacy officer only (the role
+        that may export personal data), recorded in the access log (``log_export``, added to
+        every admin by the audit app)."""
+        if not request.user.has_perm("audit.export_personal_data"):
+            raise PermissionDenied
+        form = EvidenceAddressForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            self.log_export(request, Customer, form.customer_ids)
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            stamp = timezone.localdate().isoformat()
+            response["Content-Disposition"] = (
+                f'attachment; filename="record-of-consent-{stamp}.csv"'
+            )
+            response.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
+            writer = csvsafe.writer(response)
+            writer.writerow([evidence.KEEP_UNTIL_RULE])
+            writer.writerow(evidence.HEADER)
+            for row in evidence.evidence_rows(customer_ids=form.customer_ids):
+                writer.writerow(row)
+            return response
+        return TemplateResponse(
+            request,
+            "admin/marketing/subscription/evidence_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Record of consent for an address (CSV)"),
+                "form": form,
+                "opts": self.model._meta,
+                "back": reverse("admin:marketing_subscription_changelist"),
+            },
+        )
 
     @admin.action(description=_("Unsubscribe (at the person's request)"))
     def unsubscribe(self, request, queryset):
