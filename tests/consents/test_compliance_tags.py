@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from apps.consents.models import ExternalTag
+from apps.consents.models import ConsentState, ExternalTag
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,13 +42,25 @@ def test_a_withdrawal_on_mypage_stops_the_ad_tag_though_the_cookie_still_says_ye
     assert response.context["cookie_banner_needed"] is False
 
 
-def test_a_member_who_never_answered_sees_the_banner_whatever_the_cookie_says(client):
-    client.post(reverse("consents:cookie_choice"), {"choice": "all"})  # as a visitor
+def test_a_member_who_never_answered_sees_the_banner_and_no_tag(client):
     member = CustomerFactory()
     client.force_login(member.user)
     response = client.get("/")
     assert AD_TAG not in response.content.decode()
     assert response.context["cookie_banner_needed"] is True
+
+
+def test_a_choice_made_as_a_visitor_becomes_the_members_at_their_first_page(client):
+    client.post(reverse("consents:cookie_choice"), {"choice": "all"})  # as a visitor
+    member = CustomerFactory()
+    client.force_login(member.user)
+    response = client.get("/")
+    assert AD_TAG in response.content.decode()
+    assert response.context["cookie_banner_needed"] is False
+    assert ConsentState.objects.filter(customer=member, status="granted").count() == 2
+    # From now on the ledger decides, whatever the cookie says.
+    client.post(reverse("consents:mypage"), {"purpose": "remarketing", "action": "withdraw"})
+    assert AD_TAG not in client.get("/").content.decode()
 
 
 def test_a_visitor_is_still_served_by_the_cookie(client):
@@ -60,6 +72,7 @@ def test_the_members_consent_costs_one_query_per_page(client):
     member = CustomerFactory()
     client.force_login(member.user)
     client.post(reverse("consents:cookie_choice"), {"choice": "all"})
+    client.get("/")  # the first page after login links this browser's visitor id, once
     with CaptureQueriesContext(connection) as queries:
         client.get("/")
     consent_queries = [q["sql"] for q in queries if "consents_consentstate" in q["sql"]]
