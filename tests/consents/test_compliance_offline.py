@@ -87,3 +87,21 @@ def test_a_visitor_who_subscribed_is_recorded_as_a_subscriber_not_an_inquiry(cli
     client.post(reverse("marketing:subscribe"), {"email": "fan@example.com", "magazine": mag.pk})
     customer = Customer.objects.get(email="fan@example.com")
     assert customer.acquired_via == Customer.AcquiredVia.SUBSCRIPTION
+
+
+def test_a_customer_import_run_by_staff_names_them_on_the_consent_events_it_writes(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.integration.models import ApiClient
+    from tests.imports.files import ecube_csv, ecube_member
+
+    shop = ApiClient.objects.create(name="ec-cube shop", system=ApiClient.System.ECCUBE)
+    officer = make_staff(roles.PRIVACY_OFFICER)
+    client.force_login(officer)
+    url = reverse("admin:integration_apiclient_import", args=[shop.pk])
+    data = ecube_csv([ecube_member(1, **{"メールマガジン送付について": "0"})])
+    client.post(url, {"file_format": "ecube", "file": SimpleUploadedFile("m.csv", data)})
+    done = client.post(url, {"confirm": "1", "file": SimpleUploadedFile("m.csv", data)})
+    assert done.context["report"].applied and done.context["report"].consents_withdrawn == 1
+    [event] = ConsentEvent.objects.all()
+    assert event.action == "withdraw" and event.actor == officer
