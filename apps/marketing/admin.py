@@ -414,9 +414,8 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
 class SuppressionLiftAdmin(admin.ModelAdmin):
     """Evidence of each erasure suppression lifted by a confirmed re-subscription."""
 
-    list_display = ["id", "reason", "suppressed_at", "lifted_at", "subscription_id",
-                    "consent_event_id"]  # fmt: skip
-    readonly_fields = ["address_hash", "reason", "suppressed_at", "lifted_at", "subscription",
+    list_display = ["id", "reason", "suppressed_at", "lifted_at", "magazine", "consent_event_id"]
+    readonly_fields = ["address_hash", "reason", "suppressed_at", "lifted_at", "magazine",
                        "consent_event"]  # fmt: skip
 
     def has_add_permission(self, request):

@@ -231,15 +231,18 @@ class SuppressedAddress(models.Model):
 class SuppressionLift(models.Model):
     """Evidence that an erasure suppression was lifted: the person subscribed again with the
     same address and confirmed it by the link mailed to it (double opt-in). Which confirmation
-    (the subscription and the consent event it wrote, with its IP and time), and when the
-    address had been suppressed. Bounces and complaints are never lifted this way."""
+    (the consent event it wrote, with its IP and time), for which magazine, and when the
+    address had been suppressed. Bounces and complaints are never lifted this way. Kept as long
+    as that consent event (the marketing retention job removes both together)."""
 
     address_hash = models.CharField(max_length=64, db_index=True)
     reason = models.CharField(max_length=20, choices=SuppressedAddress.Reason.choices)
     suppressed_at = models.DateTimeField(_("suppressed at"))
     lifted_at = models.DateTimeField(_("lifted at"), auto_now_add=True)
-    subscription = models.ForeignKey(
-        Subscription, on_delete=models.SET_NULL, null=True, related_name="+"
+    # Not the subscription: an erasure deletes those with one raw DELETE. The consent event
+    # names the person, and it is the confirmation itself (its time, IP and user agent).
+    magazine = models.ForeignKey(
+        MailMagazine, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     consent_event = models.ForeignKey(ConsentEvent, on_delete=models.PROTECT, related_name="+")
 

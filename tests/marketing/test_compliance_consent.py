@@ -91,11 +91,35 @@ def test_a_person_whose_address_was_erased_can_subscribe_again_by_double_opt_in(
     subscription = Subscription.objects.get(status="active")
     assert not SuppressedAddress.objects.filter(address_hash=hashed).exists()
     lift = SuppressionLift.objects.get(address_hash=hashed)
-    assert lift.reason == SuppressedAddress.Reason.ERASED and lift.subscription == subscription
+    assert lift.reason == SuppressedAddress.Reason.ERASED and lift.magazine == mag
     assert lift.consent_event.customer == subscription.customer
     assert lift.consent_event.source == Source.SUBSCRIBE_FORM and lift.consent_event.context
     assert lift.lifted_at and lift.suppressed_at
     assert selectors.eligible_subscriptions(magazine=mag).get() == subscription
+    # Erased again: suppressed again, the evidence of the lift stays.
+    personal_data_erase(customer_id=subscription.customer_id)
+    assert SuppressedAddress.objects.get(address_hash=hashed).reason == "erased"
+    assert SuppressionLift.objects.filter(pk=lift.pk).exists()
+
+
+def test_the_evidence_of_a_lift_goes_with_its_consent_event_at_retention(
+    client, mag, mailoutbox, django_capture_on_commit_callbacks
+):
+    import datetime
+
+    from apps.marketing import retention
+
+    address = _erased_address(mag)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("marketing:subscribe"), {"email": address, "magazine": mag.pk})
+    client.post(_confirm_link(mailoutbox))
+    lift = SuppressionLift.objects.get()
+    services.subscription_unsubscribe(subscription=Subscription.objects.get(status="active"))
+    retention.purge(today=(lift.lifted_at + datetime.timedelta(days=2 * 365)).date())
+    assert SuppressionLift.objects.filter(pk=lift.pk).exists()  # within 3 years: kept
+    retention.purge(today=(lift.lifted_at + datetime.timedelta(days=4 * 366)).date())
+    assert not SuppressionLift.objects.exists()
+    assert not ConsentEvent.objects.filter(pk=lift.consent_event_id).exists()
 
 
 def test_a_member_with_an_erased_address_is_told_the_truth_and_sent_a_link(

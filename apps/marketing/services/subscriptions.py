@@ -89,7 +89,7 @@ def _lift_erasure(subscription: Subscription, *, event) -> None:
         address_hash=erased.address_hash,
         reason=erased.reason,
         suppressed_at=erased.created_at,
-        subscription=subscription,
+        magazine=subscription.magazine,
         consent_event=event,
     )
     erased.delete()
