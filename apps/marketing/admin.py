@@ -302,7 +302,10 @@ class SubscriptionAdmin(admin.ModelAdmin):
             writer = csvsafe.writer(response)
             writer.writerow([evidence.KEEP_UNTIL_RULE])
             writer.writerow(evidence.HEADER)
-            for row in evidence.evidence_rows(customer_ids=form.customer_ids):
+            rows = evidence.evidence_rows(
+                customer_ids=form.customer_ids, address=form.cleaned_data["email"]
+            )
+            for row in rows:
                 writer.writerow(row)
             return response
         return TemplateResponse(

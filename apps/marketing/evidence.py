@@ -16,7 +16,13 @@ from django.db.models import Max
 from apps.consents.models import ConsentEvent, ConsentEventContext
 from apps.core.dates import add_months, add_years
 from apps.customers.models import Customer
-from apps.marketing.models import Delivery, MailMagazine, Subscription
+from apps.marketing.models import (
+    Delivery,
+    MailMagazine,
+    Subscription,
+    SuppressedAddress,
+    SuppressionLift,
+)
 from apps.marketing.retention import KEEP_YEARS
 from apps.marketing.selectors import address_hash
 
@@ -52,8 +58,10 @@ def _keep_until(at: datetime.datetime, last_mail: datetime.datetime | None) -> d
     return max(three_years, add_months(last_mail.date(), 1))
 
 
-def evidence_rows(*, customer_ids: list[int]) -> Iterator[list]:
-    """The CSV rows (after ``HEADER``), oldest first within each kind."""
+def evidence_rows(*, customer_ids: list[int], address: str = "") -> Iterator[list]:
+    """The CSV rows (after ``HEADER``), oldest first within each kind; with ``address``, also
+    its suppressions (an opt-out, a bounce, an erasure) and erasure suppressions lifted by a
+    confirmed re-subscription, found by the address's keyed hash."""
     purposes = MailMagazine.objects.values("purpose_id")
     events = (
         ConsentEvent.objects.filter(customer_id__in=customer_ids, purpose_id__in=purposes)
@@ -98,3 +106,13 @@ def evidence_rows(*, customer_ids: list[int]) -> Iterator[list]:
         yield ["mail_sent", d.sent_at, d.customer_id, d.consent_event_id or "", "", "", "", "",
                "", "", "", "", d.campaign.magazine.name, d.campaign.subject, d.status,
                d.message_id, add_years(d.sent_at.date(), KEEP_YEARS)]  # fmt: skip
+    if not address:
+        return
+    hashed = address_hash(address)
+    for s in SuppressedAddress.objects.filter(address_hash=hashed).select_related("magazine"):
+        yield ["suppressed", s.created_at, "", "", "", s.reason, "", "", "", "", "", "",
+               s.magazine.name if s.magazine else "", "", "", "", ""]  # fmt: skip
+    for lift in SuppressionLift.objects.filter(address_hash=hashed).select_related("magazine"):
+        yield ["suppression_lifted", lift.lifted_at, "", lift.consent_event_id, "", lift.reason,
+               "", "", "", "", "", "", lift.magazine.name if lift.magazine else "", "", "", "",
+               ""]  # fmt: skip

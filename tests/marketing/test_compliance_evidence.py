@@ -70,6 +70,14 @@ def test_the_privacy_officer_downloads_the_record_of_consent_for_one_address(cli
     log = AccessLog.objects.get(action="export")
     assert log.staff_user_id == officer.pk and log.object_id == str(mailed.customer_id)
 
+    from apps.marketing import services
+
+    services.subscription_unsubscribe(subscription=mailed)  # the opt-out is on record too
+    rows = _rows(client.post(reverse(URL), {"email": ADDRESS}))
+    assert [r for r in rows if r[0] == "consent_event" and r[5] == "withdraw"]
+    [suppressed] = [r for r in rows if r[0] == "suppressed"]
+    assert suppressed[5] == "unsubscribed"
+
 
 def test_an_unknown_address_gives_a_message_and_no_file(client, mailed):
     client.force_login(make_staff(roles.PRIVACY_OFFICER))
