@@ -21,11 +21,11 @@ class CoreConfig(AppConfig):
         post_migrate.connect(schedules_after_migrate, sender=self)
         # Every app registers its personal-data exporter and eraser from its own privacy.py,
         # and its retention rules from its own retention.py; its staff dashboard panels from
-        # its own dashboard.py.
+        # its own dashboard.py; its part of the demo data from its own demo.py.
         for config in apps.get_app_configs():
             if not config.name.startswith("apps."):
                 continue
-            for module in ("privacy", "retention", "dashboard"):
+            for module in ("privacy", "retention", "dashboard", "demo"):
                 if module_has_submodule(config.module, module):
                     import_module(f"{config.name}.{module}")
         from apps.core.privacy import registry_close
