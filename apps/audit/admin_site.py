@@ -56,7 +56,8 @@ class ShopAdminSite(admin.AdminSite):
             }
             for section in dashboard_for(request.user)
         ]
-        return super().index(request, {"dashboard": sections, **(extra_context or {})})
+        context = {"title": _("Dashboard"), "dashboard": sections, **(extra_context or {})}
+        return super().index(request, context)
 
     def has_permission(self, request):
         if not super().has_permission(request):

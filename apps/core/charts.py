@@ -23,6 +23,11 @@ AXIS = 22
 PALETTE_SIZE = 8
 
 
+def _short(label: str, limit: int = 12) -> str:
+    """A label that fits left of the bars (the whole one is in the bar's title)."""
+    return label if len(label) <= limit else f"{label[: limit - 1]}…"
+
+
 def _n(number: float) -> str:
     return f"{number:.1f}"
 
@@ -49,12 +54,13 @@ def bars_svg(chart: Bars) -> SafeString:
         width = max(int(figure.value) * scale, 2 if figure.value else 0)
         shape = format_html(
             '<g class="bar{tone}" data-value="{value}"><title>{label}: {value}</title>'
-            '<text class="chart-label" x="{lx}" y="{ty}" text-anchor="end">{label}</text>'
+            '<text class="chart-label" x="{lx}" y="{ty}" text-anchor="end">{short}</text>'
             '<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="3"></rect>'
             '<text class="chart-value" x="{vx}" y="{ty}">{value}</text></g>',
             tone=f" tone-{figure.tone}" if figure.tone else "",
             value=figure.value,
             label=figure.label,
+            short=_short(str(figure.label)),
             lx=LABEL_WIDTH - 8,
             ty=_n(y + BAR_HEIGHT * 0.7),
             x=LABEL_WIDTH,

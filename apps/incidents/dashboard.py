@@ -53,7 +53,6 @@ def incidents_panel(*, today: datetime.date) -> Content:
     rows = [
         [
             Cell(incident.title, reverse("admin:incidents_incident_change", args=[incident.pk])),
-            Cell(date_format(incident.discovered_on, "SHORT_DATE_FORMAT")),
             _due(incident.preliminary_due, incident.preliminary_reported_on, today),
             _due(incident.final_due, incident.final_reported_on, today),
             Cell(str(State(state).label), _list(deadline=state), TONES.get(state, "")),
@@ -79,7 +78,6 @@ def incidents_panel(*, today: datetime.date) -> Content:
         table=Table(
             [
                 gettext("Incident"),
-                gettext("Discovered"),
                 gettext("Preliminary report due"),
                 gettext("Final report due"),
                 gettext("State"),

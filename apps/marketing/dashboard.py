@@ -165,7 +165,7 @@ def campaigns_panel(*, today: datetime.date) -> Content:
                 gettext("Sent"),
                 gettext("Skipped"),
                 gettext("Failed"),
-                gettext("Bounced"),
+                gettext("Bounces"),
                 gettext("Unsubscribe rate"),
             ],
             rows,

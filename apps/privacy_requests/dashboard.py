@@ -94,7 +94,7 @@ def requests_panel(*, today: datetime.date) -> Content:
                 _list(deadline="soon"),
                 "warn" if deadlines["soon"] else "",
             ),
-            Figure(gettext("Open"), deadlines["open"], _list(deadline="open")),
+            Figure(gettext("All open"), deadlines["open"], _list(deadline="open")),
         ],
         charts=[
             Bars(

@@ -175,7 +175,7 @@ def test_incidents_pending_report_are_most_urgent_first_and_skip_the_done():
     content = incidents_panel(today=today)
     assert [f.value for f in content.figures] == [1, 1, 0]
     assert content.table.rows[0][0].text == "Lost laptop"
-    assert content.table.rows[0][4].tone == "alert"
+    assert content.table.rows[0][3].tone == "alert"
 
 
 # ---------------------------------------------------------------------- marketing
@@ -267,6 +267,11 @@ def test_charts_are_svg_with_a_link_and_a_value_per_mark_and_escape_labels():
     assert bars.startswith("<svg") and "style=" not in bars
     assert 'href="/a?x=1&amp;y=2"' in bars and 'data-value="3"' in bars
     assert "&lt;b&gt;x&lt;/b&gt;" in bars and "<b>" not in bars
+    long = chart_svg(
+        Bars("t", [Figure("ご自身の個人情報について（開示・訂正・削除など）", 1, "/c")])
+    )
+    assert ">ご自身の個人情報につい…</text>" in long  # fits left of the bar
+    assert "<title>ご自身の個人情報について（開示・訂正・削除など）: 1</title>" in long
     columns = chart_svg(Columns("t", ["Jan", "Feb"], [Stack("s", [1, 0], ["/j", "/f"])]))
     assert columns.count("<rect") == 1 and 'href="/j"' in columns
     line = chart_svg(Line("t", ["Jan", "Feb"], [5, 7], ["/p", "/p"]))
