@@ -14,12 +14,13 @@ own services, so each has its timeline, notices and (for the erasure) its report
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from apps.core.demo import DemoContext, demo_register
-from apps.customers.models import Customer, User
 from apps.privacy_requests import services
 from apps.privacy_requests.models import (
     DISCLOSURE_KINDS,
@@ -29,6 +30,9 @@ from apps.privacy_requests.models import (
     Law,
     PrivacyRequest,
 )
+
+if TYPE_CHECKING:
+    from apps.customers.models import Customer
 
 MARK = "（デモ）"
 # Closed requests of the months before (kind, received days ago): odd days withdrawn, even
@@ -68,8 +72,11 @@ def _by_post(customer: Customer, kind: str, *, days_ago: int) -> PrivacyRequest:
 def seed(context: DemoContext) -> dict:
     if PrivacyRequest.objects.filter(details__startswith=MARK).exists():
         return {"requests_added": 0}
-    officer = User.objects.get(pk=context.officer_id)
-    people = Customer.objects.in_bulk(context.requester_ids + context.crowd_ids[: 2 + len(EARLIER)])
+    officer = get_user_model().objects.get(pk=context.officer_id)
+    # The person's model through the request's foreign key (no other app's model named here).
+    people = PrivacyRequest._meta.get_field("customer").related_model.objects.in_bulk(
+        context.requester_ids + context.crowd_ids[: 2 + len(EARLIER)]
+    )
     member = [people[pk] for pk in context.requester_ids]
     crowd = [people[pk] for pk in context.crowd_ids[: 2 + len(EARLIER)]]
     due_days = settings.PRIVACY_REQUEST_DUE_DAYS
