@@ -37,7 +37,11 @@ def customer_for_request(request) -> Customer | None:
     """The logged-in member's own profile, looked up once per request (the consent middleware
     and the My Page views both need it)."""
     if not hasattr(request, "_member_customer"):
-        request._member_customer = customer_for_user(user=request.user)
+        customer = customer_for_user(user=request.user)
+        if customer is not None:
+            # The login is already loaded: My Page reads it through the profile (no 2nd query).
+            customer.user = request.user
+        request._member_customer = customer
     return request._member_customer
 
 
