@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_extensions import ExtensibleAdminMixin
+from apps.core.admin_pagination import EstimatedCountPaginator
 from apps.customers import selectors, services
 from apps.customers.models import Address, Customer, Inquiry, User
 
@@ -111,6 +112,7 @@ class CustomerAdmin(ExtensibleAdminMixin, admin.ModelAdmin):
     inlines = [AddressInline]
     actions = ["restrict_customers", "lift_restriction"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_search_results(self, request, queryset, search_term):
         # Through indexes (selectors.customers_matching), not icontains over every column: that
