@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_extensions import ExtensibleAdminMixin
 from apps.core.admin_pagination import EstimatedCountPaginator
+from apps.core.admin_search import PostedSearchAdminMixin
 from apps.customers import selectors, services
 from apps.customers.models import Address, Customer, Inquiry, User
 
@@ -70,8 +71,9 @@ class RestrictForm(forms.Form):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ExtensibleAdminMixin, admin.ModelAdmin):
-    """Apps above customers add their inlines through apps.core.admin_extensions."""
+class CustomerAdmin(PostedSearchAdminMixin, ExtensibleAdminMixin, admin.ModelAdmin):
+    """Apps above customers add their inlines through apps.core.admin_extensions. Searched by
+    name, e-mail or phone through a posted form: the term stays out of URLs and logs."""
 
     list_display = ["id", "family_name", "given_name", "status", "acquired_via", "created_at"]
     list_filter = ["status", "acquired_via"]

@@ -3,6 +3,7 @@ that serve it, never by scanning the customers table."""
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from apps.customers.models import Customer
@@ -103,3 +104,39 @@ def test_each_kind_of_search_uses_an_index():
         plan = customers_matching(term=term, fields=ALL_FIELDS).explain()
         assert index in plan, f"{term}: {plan}"
         assert "Seq Scan" not in plan, f"{term}: {plan}"
+
+
+def test_a_posted_search_keeps_the_name_out_of_every_url(client, people):
+    CustomerFactory.create_batch(3, family_name="山田", given_name="次郎")
+    client.force_login(make_staff("Support"))
+    changelist = reverse("admin:customers_customer_changelist")
+    page = client.get(changelist).content.decode()
+    assert 'method="post"' in page and reverse("admin:customers_customer_search") in page
+
+    response = client.post(
+        reverse("admin:customers_customer_search"), {"q": "山田", "status__exact": "active"}
+    )
+    assert response.status_code == 302
+    location = response["Location"]
+    assert "山田" not in location and "%E5%B1%B1" not in location  # neither raw nor quoted
+    assert "status__exact=active" in location and "s=" in location
+
+    listed = client.get(location)
+    found = {c.pk for c in listed.context["cl"].result_list}
+    assert people["hanako"].pk in found and people["taro"].pk not in found
+    html = listed.content.decode()
+    assert 'value="山田"' in html  # shown in the box, in the page body only
+    links = [part.split('"', 1)[0] for part in html.split('href="')[1:]]
+    assert not [link for link in links if "%E5%B1%B1" in link or "山田" in link]
+    assert any("s=" in link and "o=" in link for link in links)  # sorting keeps the search
+
+
+def test_a_search_token_from_another_session_opens_the_list_unsearched(client, people):
+    staff = make_staff("Support")
+    other = Client()
+    other.force_login(staff)
+    location = other.post(reverse("admin:customers_customer_search"), {"q": "山本"})["Location"]
+    client.force_login(staff)
+    response = client.get(location)
+    assert response.status_code == 302
+    assert "s=" not in response["Location"]
