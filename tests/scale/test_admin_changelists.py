@@ -119,3 +119,16 @@ def test_an_unfiltered_list_of_a_large_table_is_not_counted(client, name, table)
     # A filtered list is short: it is counted exactly.
     _n, _shown, sql = changelist_queries(client, name, q="zzz-none")
     assert any("COUNT(" in q and f'FROM "{table}"' in q for q in sql)
+
+
+def test_a_customers_page_shows_their_latest_orders_not_all(client):
+    client.force_login(make_staff(superuser=True))
+    customer = CustomerFactory()
+    orders_for(customer, 45)
+    orders_for(CustomerFactory(), 3)
+    response = client.get(reverse("admin:customers_customer_change", args=[customer.pk]))
+    formsets = [f.formset for f in response.context["inline_admin_formsets"]]
+    orders = next(f for f in formsets if f.model._meta.label == "orders.Order")
+    numbers = [form.instance.number for form in orders.forms]
+    assert len(numbers) == 20
+    assert numbers[0].endswith("-00000") and numbers[-1].endswith("-00019")  # newest first
