@@ -18,7 +18,7 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-TOKEN_VAR = "s"
+TOKEN_VAR = "s"  # noqa: S105 (the name of a query parameter, not a secret)
 SESSION_KEY = "admin_searches"
 KEEP = 20  # searches remembered per session: enough for the back button of a working day
 

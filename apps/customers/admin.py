@@ -120,7 +120,9 @@ class CustomerAdmin(PostedSearchAdminMixin, ExtensibleAdminMixin, admin.ModelAdm
         # Through indexes (selectors.customers_matching), not icontains over every column: that
         # scans the whole table. Only the fields this role may search (AuditedAdminMixin).
         fields = {name.lstrip("^=@") for name in self.get_search_fields(request)}
-        return selectors.customers_matching(term=search_term, fields=fields, queryset=queryset), False
+        return selectors.customers_matching(
+            term=search_term, fields=fields, queryset=queryset
+        ), False
 
     def get_readonly_fields(self, request, obj=None):
         # A member's e-mail is their login (see UserAdmin.get_readonly_fields); a guest's is

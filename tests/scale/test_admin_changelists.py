@@ -80,9 +80,11 @@ def changelist_queries(client, name: str, **params) -> tuple[int, int, list[str]
     with CaptureQueriesContext(connection) as captured:
         response = client.get(reverse(f"admin:{name}_changelist"), params)
     assert response.status_code == 200
-    return len(captured), len(response.context["cl"].result_list), [
-        q["sql"] for q in captured.captured_queries
-    ]
+    return (
+        len(captured),
+        len(response.context["cl"].result_list),
+        [q["sql"] for q in captured.captured_queries],
+    )
 
 
 @pytest.mark.parametrize("name", CHANGELISTS)
