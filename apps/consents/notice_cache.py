@@ -12,20 +12,35 @@ does not keep them cached)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 
 from django.core.cache import cache
 from django.db import transaction
 
 GENERATION_KEY = "consents:privacy-notice:generation"
+logger = logging.getLogger(__name__)
 
 
-def notice_generation() -> str:
-    return cache.get_or_set(GENERATION_KEY, lambda: uuid.uuid4().hex, timeout=None)
+def notice_generation() -> str | None:
+    """None when the cache is unreachable: the page is then rendered, not cached (a public
+    page the law requires must not fail because the cache did)."""
+    try:
+        return cache.get_or_set(GENERATION_KEY, lambda: uuid.uuid4().hex, timeout=None)
+    except Exception as exc:  # the cache server is down or unreachable
+        logger.warning(
+            "privacy notice rendered uncached: cache unreachable (%s)", type(exc).__name__
+        )
+        return None
 
 
 def _new_generation() -> None:
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception as exc:  # down: nothing was cached meanwhile either (notice_generation)
+        logger.warning(
+            "privacy notice generation not replaced: cache unreachable (%s)", type(exc).__name__
+        )
 
 
 def notice_changed(**_kwargs) -> None:

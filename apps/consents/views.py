@@ -54,7 +54,8 @@ def privacy_notice(request):
         "security_measures": settings.SHOP_SECURITY_MEASURES,
     }
     published = {k: v for k, v in context.items() if k not in ("policy", "purposes")}
-    context["notice_key"] = f"{notice_generation()}:{settings_digest(published)}"
+    generation = notice_generation()
+    context["notice_key"] = generation and f"{generation}:{settings_digest(published)}"
     context["notice_cache_seconds"] = settings.PRIVACY_NOTICE_CACHE_SECONDS
     return render(request, "consents/privacy.html", context)
 

@@ -72,3 +72,9 @@ def test_the_cookie_banner_stays_per_visitor():
     decided, _tables = get(chosen)
     assert 'id="cookie-banner"' in newcomer
     assert 'id="cookie-banner"' not in decided
+
+
+def test_with_the_cache_down_the_notice_still_answers_and_a_policy_still_publishes(cache_down):
+    publish("9.3", "第三版の本文")  # the save's generation change must not fail either
+    page, tables = get(Client())
+    assert "第三版の本文" in page and "consents_policyversion" in tables
