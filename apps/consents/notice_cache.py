@@ -7,7 +7,8 @@ The fragment's key holds a generation that any saved or deleted policy version o
 replaces, and a digest of the shop's published settings: a change shows at once, in every
 process sharing the cache. The generation is replaced both at the save (the same transaction
 reads its own change) and after the commit (a visitor who rendered the old rows between the two
-does not keep them cached)."""
+does not keep them cached). The consent middleware uses the same generation to ask the database
+for consents pending re-confirmation once per session and policy publish, not per request."""
 
 from __future__ import annotations
 

@@ -52,3 +52,26 @@ def test_production_parses_each_template_once(tmp_path):
         check=False,
     )
     assert result.stdout.strip() == "django.template.loaders.cached", result.stderr
+
+
+def test_the_reconfirmation_check_runs_once_per_policy_generation(client):
+    from apps.consents.models import PolicyVersion
+    from apps.consents.services import consent_grant, policy_version_publish
+    from tests.consents.factories import purpose
+
+    customer = CustomerFactory()
+    newsletter = purpose("newsletter")
+    consent_grant(purpose=newsletter, source="signup", customer=customer)
+    client.force_login(customer.user)
+    client.get(reverse("mypage:overview"))
+    assert '"consents_consentstate"' not in tables_read(client, reverse("mypage:overview"))
+
+    # A widening policy is the one thing that makes consents pending: checked again at once.
+    version = PolicyVersion.objects.create(
+        version="2.0", title="v2", body_ja="x", widens_purposes=True
+    )
+    version.widened_purposes.set([newsletter])
+    policy_version_publish(version=version)
+    response = client.get(reverse("mypage:overview"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("consents:reconfirm"))
