@@ -2,6 +2,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from apps.consents import cookies, services
+from apps.consents.notice_cache import notice_generation
 from apps.consents.selectors import pending_confirmations_for
 from apps.customers.selectors import customer_for_request
 
@@ -31,7 +32,25 @@ class ConsentMiddleware:
                 if (
                     customer is not None
                     and request.path != confirm_url
-                    and pending_confirmations_for(customer=customer).exists()
+                    and _reconfirmation_pending(request, customer)
                 ):
                     return redirect(f"{confirm_url}?next={request.path}")
         return self.get_response(request)
+
+
+CHECKED_UNDER = "consents_reconfirm_checked"
+
+
+def _reconfirmation_pending(request, customer) -> bool:
+    """Only publishing a widening policy makes consents pending re-confirmation, and every save
+    of a policy version replaces the generation in apps/consents/notice_cache.py (at the save
+    and after its commit): a session that found nothing pending under the current generation
+    need not ask the database again on every My Page request until the next publish."""
+    generation = notice_generation()
+    if generation is not None and request.session.get(CHECKED_UNDER) == generation:
+        return False
+    if pending_confirmations_for(customer=customer).exists():
+        return True
+    if generation is not None:
+        request.session[CHECKED_UNDER] = generation
+    return False

@@ -248,6 +248,12 @@ RATE_LIMITS = {
     "privacy_link": env("RATE_LIMIT_PRIVACY_LINK", default="60/h"),
 }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# The body of /privacy/, the same for everyone in a language (apps/consents/notice_cache.py):
+# a change of policy or purpose shows at once; this bounds anything changed behind the ORM.
+PRIVACY_NOTICE_CACHE_SECONDS = env.int("PRIVACY_NOTICE_CACHE_SECONDS", default=600)
+# Admin change lists of tables at least this large show the planner's row estimate when
+# unfiltered instead of counting every row per page view (apps/core/admin_pagination.py).
+ADMIN_ESTIMATED_COUNT_ABOVE = env.int("ADMIN_ESTIMATED_COUNT_ABOVE", default=100_000)
 
 # External tags (apps/consents/external_tags.py): the exact host names a tag's https script URL
 # may point at, comma-separated. Empty (the default): no external script loads.
