@@ -1,10 +1,20 @@
+from django.apps import apps
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.append_only import AppendOnlyError, AppendOnlyModel
 
-__all__ = ["AccessLog", "AppendOnlyError"]
+__all__ = ["AccessLog", "AppendOnlyError", "model_name"]
+
+
+def model_name(label: str) -> str:
+    """The translated name of a model given its label ("customers.Customer" -> 顧客): the log
+    stores the label, people read the name."""
+    try:
+        return str(apps.get_model(label)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return label
 
 
 class AccessLog(AppendOnlyModel):
@@ -50,4 +60,8 @@ class AccessLog(AppendOnlyModel):
         ]
 
     def __str__(self):
-        return f"AccessLog #{self.pk}"
+        return _("%(at)s %(action)s: %(model)s") % {
+            "at": f"{timezone.localtime(self.at):%Y-%m-%d %H:%M}",
+            "action": self.get_action_display(),
+            "model": model_name(self.model_label),
+        }

@@ -39,17 +39,25 @@ class Subscription(models.Model):
         ACTIVE = "active", _("Active")
         UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
 
-    magazine = models.ForeignKey(MailMagazine, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=20, choices=Status.choices)
+    magazine = models.ForeignKey(
+        MailMagazine, on_delete=models.PROTECT, related_name="+", verbose_name=_("magazine")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, verbose_name=_("status"))
     # Keyed hash (HMAC-SHA256) of the address that was confirmed: mail goes only to that
     # address; after an e-mail change the subscription needs confirming again.
-    email_hash = models.CharField(max_length=64)
-    confirm_token_hash = models.CharField(max_length=64, blank=True)
-    confirm_sent_at = models.DateTimeField(null=True, blank=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    unsubscribed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    email_hash = models.CharField(max_length=64, verbose_name=_("e-mail address digest"))
+    confirm_token_hash = models.CharField(
+        max_length=64, blank=True, verbose_name=_("confirmation token digest")
+    )
+    confirm_sent_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("confirmation sent at")
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("confirmed at"))
+    unsubscribed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("unsubscribed at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("subscription")
@@ -68,7 +76,10 @@ class Subscription(models.Model):
         ]
 
     def __str__(self):
-        return f"Subscription #{self.pk}"
+        return _("%(magazine)s, customer No. %(number)s") % {
+            "magazine": self.magazine,
+            "number": f"{self.customer_id or 0:06d}",
+        }
 
 
 class Campaign(models.Model):
@@ -79,7 +90,9 @@ class Campaign(models.Model):
         SENT = "sent", _("Sent")
         CANCELLED = "cancelled", _("Cancelled")
 
-    magazine = models.ForeignKey(MailMagazine, on_delete=models.PROTECT, related_name="campaigns")
+    magazine = models.ForeignKey(
+        MailMagazine, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("magazine")
+    )
     subject = models.CharField(_("subject"), max_length=200)
     body_text = models.TextField(
         _("text body"),
@@ -95,9 +108,14 @@ class Campaign(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("campaign")
@@ -132,32 +150,51 @@ class Delivery(models.Model):
         BOUNCED = "bounced", _("Bounced (hard)")
         COMPLAINED = "complained", _("Complained (spam report)")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("campaign")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer")
+    )
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.SET_NULL, null=True, related_name="+"
+        Subscription,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("subscription"),
     )
     # Why this person got this mail: the consent event that allowed it.
     consent_event = models.ForeignKey(
-        ConsentEvent, on_delete=models.PROTECT, null=True, related_name="+"
+        ConsentEvent,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("consent event"),
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    skip_reason = models.CharField(max_length=40, blank=True)
-    message_id = models.CharField(max_length=200, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    skip_reason = models.CharField(max_length=40, blank=True, verbose_name=_("skip reason"))
+    message_id = models.CharField(max_length=200, blank=True, verbose_name=_("message id"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
     # Tries the mail server deferred (unreachable, timed out, 4xx); pending rows wait until
     # next_attempt_at (empty: due now).
     # db_default: the fan-out writes rows with one INSERT … SELECT that names its columns.
-    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
     # What the mail provider reported after the hand-over (esp.py), apart from `status`, which
     # the pipeline owns: a bounce can arrive while its chunk is still recording. db_default,
     # because the pipeline writes rows with a raw INSERT that does not name this column.
     feedback = models.CharField(
-        max_length=20, choices=Feedback.choices, blank=True, default="", db_default=""
+        max_length=20,
+        choices=Feedback.choices,
+        blank=True,
+        default="",
+        db_default="",
+        verbose_name=_("feedback from the mail server"),
     )
-    feedback_at = models.DateTimeField(null=True, blank=True)
+    feedback_at = models.DateTimeField(null=True, blank=True, verbose_name=_("feedback at"))
 
     class Meta:
         verbose_name = _("delivery")
@@ -179,7 +216,10 @@ class Delivery(models.Model):
         ]
 
     def __str__(self):
-        return f"Delivery #{self.pk}"
+        return _("%(campaign)s to customer No. %(number)s") % {
+            "campaign": self.campaign,
+            "number": f"{self.customer_id or 0:06d}",
+        }
 
 
 class SuppressedAddress(models.Model):
@@ -192,13 +232,18 @@ class SuppressedAddress(models.Model):
         COMPLAINED = "complained", _("Complained (spam report)")
         ERASED = "erased", _("Erased at the person's request")
 
-    address_hash = models.CharField(max_length=64)
+    address_hash = models.CharField(max_length=64, verbose_name=_("address digest"))
     # Empty: every magazine. Set: only that one (an unsubscribe from one magazine).
     magazine = models.ForeignKey(
-        MailMagazine, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        MailMagazine,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("magazine"),
     )
-    reason = models.CharField(max_length=20, choices=Reason.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices, verbose_name=_("reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("suppressed address")
@@ -216,4 +261,4 @@ class SuppressedAddress(models.Model):
         indexes = [models.Index(fields=["address_hash"])]
 
     def __str__(self):
-        return f"Suppressed #{self.pk}"
+        return _("Suppressed address (%(reason)s)") % {"reason": self.get_reason_display()}
