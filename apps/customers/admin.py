@@ -72,7 +72,7 @@ class RestrictForm(forms.Form):
 class CustomerAdmin(ExtensibleAdminMixin, admin.ModelAdmin):
     """Apps above customers add their inlines through apps.core.admin_extensions."""
 
-    list_display = ["id", "family_name", "given_name", "status", "acquired_via", "created_at"]
+    list_display = ["number", "family_name", "given_name", "status", "acquired_via", "created_at"]
     list_filter = ["status", "acquired_via"]
     search_fields = [
         "family_name",
@@ -111,6 +111,13 @@ class CustomerAdmin(ExtensibleAdminMixin, admin.ModelAdmin):
     inlines = [AddressInline]
     actions = ["restrict_customers", "lift_restriction"]
     show_full_result_count = False
+
+    class Media:
+        css = {"all": ["css/admin-layout.css"]}
+
+    @admin.display(description=_("customer No."), ordering="pk")
+    def number(self, obj):
+        return obj.number
 
     def get_readonly_fields(self, request, obj=None):
         # A member's e-mail is their login (see UserAdmin.get_readonly_fields); a guest's is
