@@ -53,8 +53,8 @@ OVERFLOW = """() => {
 }"""
 
 
-def overflow(page) -> dict:
-    return page.evaluate(OVERFLOW)
+def overflow(browser_page) -> dict:
+    return browser_page.evaluate(OVERFLOW)
 
 
 def test_the_working_pages_fit_1280_px(live_server, officer_page):
