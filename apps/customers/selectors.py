@@ -1,5 +1,8 @@
+import re
+
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Replace
 
 from apps.customers.models import Address, Customer, EmailConfirmation, User
 
@@ -82,3 +85,27 @@ def customer_for_email(*, email: str) -> Customer | None:
 def customer_get(*, pk: int) -> Customer | None:
     """A person by our id, for apps that are given ids only (an erased record is nobody)."""
     return Customer.objects.exclude(status=Customer.Status.ERASED).filter(pk=pk).first()
+
+
+def customers_find(*, term: str, limit: int = 20) -> list[Customer]:
+    """The people staff look for when a letter or a call comes in: every word of the term
+    must match a name or its kana; or the term is a phone number (hyphens or not) or an
+    e-mail address. Erased customers are never found."""
+    words = term.split()
+    if not words:
+        return []
+    query = Q()
+    for word in words:
+        query &= (
+            Q(family_name__icontains=word)
+            | Q(given_name__icontains=word)
+            | Q(family_name_kana__icontains=word)
+            | Q(given_name_kana__icontains=word)
+        )
+    digits = re.sub(r"\D", "", term)
+    if len(digits) >= 6 and len(digits) * 2 >= len("".join(words)):
+        query = Q(phone_digits__contains=digits)
+    elif "@" in term:
+        query = Q(email__iexact=term.strip())
+    found = customers_not_erased().annotate(phone_digits=Replace(F("phone"), Value("-"), Value("")))
+    return list(found.filter(query).order_by("pk")[:limit])
