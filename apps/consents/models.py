@@ -87,7 +87,7 @@ class PolicyVersion(models.Model):
         Purpose, verbose_name=_("widened purposes"), blank=True, related_name="+"
     )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("privacy policy version")
@@ -126,8 +126,8 @@ class Source(models.TextChoices):
 class Wording(models.Model):
     """The exact text shown when consent was asked, stored once and referenced by its hash."""
 
-    sha256 = models.CharField(max_length=64, unique=True, verbose_name=_("SHA-256 digest"))
-    text = models.TextField(verbose_name=_("text"))
+    sha256 = models.CharField(_("SHA-256 digest"), max_length=64, unique=True)
+    text = models.TextField(_("text"))
 
     class Meta:
         verbose_name = _("consent wording")
@@ -160,13 +160,11 @@ class ConsentEvent(AppendOnlyModel):
         related_name="+",
         verbose_name=_("customer"),
     )
-    visitor_id = models.UUIDField(
-        null=True, blank=True, db_index=True, verbose_name=_("visitor id")
-    )
+    visitor_id = models.UUIDField(_("visitor id"), null=True, blank=True, db_index=True)
     purpose = models.ForeignKey(
         Purpose, on_delete=models.PROTECT, related_name="+", verbose_name=_("purpose")
     )
-    action = models.CharField(max_length=10, choices=Action.choices, verbose_name=_("action"))
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
     policy_version = models.ForeignKey(
         PolicyVersion,
         on_delete=models.PROTECT,
@@ -175,10 +173,8 @@ class ConsentEvent(AppendOnlyModel):
         related_name="+",
         verbose_name=_("policy version"),
     )
-    source = models.CharField(max_length=20, choices=Source.choices, verbose_name=_("source"))
-    occurred_at = models.DateTimeField(
-        default=timezone.now, db_index=True, verbose_name=_("occurred at")
-    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("acting staff user"),
@@ -205,11 +201,8 @@ class ConsentEvent(AppendOnlyModel):
         ]
 
     def __str__(self):
-        return _("%(purpose)s: %(action)s on %(date)s") % {
-            "purpose": self.purpose,
-            "action": self.get_action_display(),
-            "date": f"{timezone.localtime(self.occurred_at):%Y-%m-%d %H:%M}",
-        }
+        at = timezone.localtime(self.occurred_at)
+        return f"{self.purpose}: {self.get_action_display()} {at:%Y-%m-%d %H:%M}"
 
 
 class ConsentEventContext(models.Model):
@@ -223,8 +216,8 @@ class ConsentEventContext(models.Model):
         related_name="context",
         verbose_name=_("event"),
     )
-    ip_address = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("IP address"))
-    user_agent = models.CharField(max_length=500, blank=True, verbose_name=_("user agent"))
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("consent event context")
@@ -251,7 +244,7 @@ class ConsentState(models.Model):
         related_name="consent_states",
         verbose_name=_("customer"),
     )
-    visitor_id = models.UUIDField(null=True, blank=True, verbose_name=_("visitor id"))
+    visitor_id = models.UUIDField(_("visitor id"), null=True, blank=True)
     # No plain index on purpose: the partial index below serves every query by purpose.
     purpose = models.ForeignKey(
         Purpose,
@@ -260,11 +253,11 @@ class ConsentState(models.Model):
         db_index=False,
         verbose_name=_("purpose"),
     )
-    status = models.CharField(max_length=10, choices=Status.choices, verbose_name=_("status"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     last_event = models.ForeignKey(
         ConsentEvent, on_delete=models.PROTECT, related_name="+", verbose_name=_("last event")
     )
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("consent state")
@@ -291,10 +284,7 @@ class ConsentState(models.Model):
         ]
 
     def __str__(self):
-        return _("%(purpose)s: %(status)s") % {
-            "purpose": self.purpose,
-            "status": self.get_status_display(),
-        }
+        return f"{self.purpose}: {self.get_status_display()}"
 
     @property
     def awaits_email_confirmation(self) -> bool:
@@ -313,35 +303,31 @@ class PersonRestriction(models.Model):
     )
     stop_use = models.BooleanField(_("stop of use"), default=False)
     stop_provision = models.BooleanField(_("stop of third-party provision"), default=False)
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("use restriction")
         verbose_name_plural = _("use restrictions")
 
     def __str__(self):
-        return _("Restriction of customer No. %(number)s") % {
-            "number": f"{self.customer_id or 0:06d}"
-        }
+        return _("Restriction of customer No. %s") % f"{self.customer_id or 0:06d}"
 
 
 class VisitorLink(models.Model):
     """A cookie-banner visitor id that turned out to be a member (linked at login)."""
 
-    visitor_id = models.UUIDField(unique=True, verbose_name=_("visitor id"))
+    visitor_id = models.UUIDField(_("visitor id"), unique=True)
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
     )
-    linked_at = models.DateTimeField(auto_now_add=True, verbose_name=_("linked at"))
+    linked_at = models.DateTimeField(_("linked at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("visitor link")
         verbose_name_plural = _("visitor links")
 
     def __str__(self):
-        return _("Browser linked to customer No. %(number)s") % {
-            "number": f"{self.customer_id or 0:06d}"
-        }
+        return _("Browser linked to customer No. %s") % f"{self.customer_id or 0:06d}"
 
 
 class ExternalTag(models.Model):
@@ -433,7 +419,7 @@ class ProvisionRecord(models.Model):
         related_name="+",
         verbose_name=_("recorded by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("third-party provision record")
@@ -491,7 +477,7 @@ class ReceiptRecord(models.Model):
         related_name="+",
         verbose_name=_("recorded by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("receipt record (data from third parties)")

@@ -78,7 +78,7 @@ class Session(AbstractBaseSession):
     DELETE instead of decoding every session in the shop. Written by
     ``apps.customers.sessions.SessionStore`` (SESSION_ENGINE)."""
 
-    user_id = models.BigIntegerField(null=True, db_index=True, verbose_name=_("login id"))
+    user_id = models.BigIntegerField(_("login id"), null=True, db_index=True)
 
     class Meta(AbstractBaseSession.Meta):
         db_table = "customers_session"
@@ -227,8 +227,8 @@ class Address(models.Model):
     line2 = models.CharField(_("building, room"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=20, validators=[validate_phone])
     is_default = models.BooleanField(_("default address"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("address")

@@ -59,13 +59,10 @@ class ApiClient(models.Model):
         help_text=_("For a Shopify connection: the shop's domain, e.g. example.myshopify.com."),
     )
     shopify_secret_encrypted = models.TextField(
-        blank=True, default="", editable=False, verbose_name=_("Shopify secret (encrypted)")
+        _("Shopify secret (encrypted)"), blank=True, default="", editable=False
     )
     shopify_previous_secret_encrypted = models.TextField(
-        blank=True,
-        default="",
-        editable=False,
-        verbose_name=_("previous Shopify secret (encrypted)"),
+        _("previous Shopify secret (encrypted)"), blank=True, default="", editable=False
     )
     shopify_secret_changed_at = models.DateTimeField(
         _("Shopify secret changed at"), null=True, blank=True, editable=False
@@ -181,13 +178,11 @@ class IdempotencyRecord(models.Model):
     dropped after a day (retention rule ``api_idempotency``)."""
 
     client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, verbose_name=_("client"))
-    key = models.CharField(max_length=255, verbose_name=_("idempotency key"))
-    fingerprint = models.CharField(max_length=64, verbose_name=_("fingerprint"))
-    status_code = models.PositiveSmallIntegerField(default=0, verbose_name=_("status code"))
-    response = models.JSONField(null=True, blank=True, verbose_name=_("stored response"))
-    created_at = models.DateTimeField(
-        default=timezone.now, db_index=True, verbose_name=_("created at")
-    )
+    key = models.CharField(_("idempotency key"), max_length=255)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"), default=0)
+    response = models.JSONField(_("stored response"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("idempotency record")
@@ -303,10 +298,8 @@ class PrivacyLink(models.Model):
         related_name="+",
         verbose_name=_("customer"),
     )
-    nonce = models.CharField(max_length=32, editable=False, verbose_name=_("nonce"))
-    token_hash = models.CharField(
-        max_length=64, unique=True, editable=False, verbose_name=_("token digest")
-    )
+    nonce = models.CharField(_("nonce"), max_length=32, editable=False)
+    token_hash = models.CharField(_("token digest"), max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)

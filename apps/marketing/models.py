@@ -45,19 +45,15 @@ class Subscription(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
     )
-    status = models.CharField(max_length=20, choices=Status.choices, verbose_name=_("status"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     # Keyed hash (HMAC-SHA256) of the address that was confirmed: mail goes only to that
     # address; after an e-mail change the subscription needs confirming again.
-    email_hash = models.CharField(max_length=64, verbose_name=_("e-mail address digest"))
-    confirm_token_hash = models.CharField(
-        max_length=64, blank=True, verbose_name=_("confirmation token digest")
-    )
-    confirm_sent_at = models.DateTimeField(
-        null=True, blank=True, verbose_name=_("confirmation sent at")
-    )
-    confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("confirmed at"))
-    unsubscribed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("unsubscribed at"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    email_hash = models.CharField(_("e-mail address digest"), max_length=64)
+    confirm_token_hash = models.CharField(_("confirmation token digest"), max_length=64, blank=True)
+    confirm_sent_at = models.DateTimeField(_("confirmation sent at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("subscription")
@@ -115,7 +111,7 @@ class Campaign(models.Model):
         related_name="+",
         verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("campaign")
@@ -172,29 +168,29 @@ class Delivery(models.Model):
         verbose_name=_("consent event"),
     )
     status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
-    skip_reason = models.CharField(max_length=40, blank=True, verbose_name=_("skip reason"))
-    message_id = models.CharField(max_length=200, blank=True, verbose_name=_("message id"))
-    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
-    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    skip_reason = models.CharField(_("skip reason"), max_length=40, blank=True)
+    message_id = models.CharField(_("message id"), max_length=200, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # Tries the mail server deferred (unreachable, timed out, 4xx); pending rows wait until
     # next_attempt_at (empty: due now).
     # db_default: the fan-out writes rows with one INSERT … SELECT that names its columns.
-    attempts = models.PositiveSmallIntegerField(default=0, db_default=0, verbose_name=_("attempts"))
-    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, db_default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     # What the mail provider reported after the hand-over (esp.py), apart from `status`, which
     # the pipeline owns: a bounce can arrive while its chunk is still recording. db_default,
     # because the pipeline writes rows with a raw INSERT that does not name this column.
     feedback = models.CharField(
+        _("feedback from the mail server"),
         max_length=20,
         choices=Feedback.choices,
         blank=True,
         default="",
         db_default="",
-        verbose_name=_("feedback from the mail server"),
     )
-    feedback_at = models.DateTimeField(null=True, blank=True, verbose_name=_("feedback at"))
+    feedback_at = models.DateTimeField(_("feedback at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("delivery")
@@ -232,7 +228,7 @@ class SuppressedAddress(models.Model):
         COMPLAINED = "complained", _("Complained (spam report)")
         ERASED = "erased", _("Erased at the person's request")
 
-    address_hash = models.CharField(max_length=64, verbose_name=_("address digest"))
+    address_hash = models.CharField(_("address digest"), max_length=64)
     # Empty: every magazine. Set: only that one (an unsubscribe from one magazine).
     magazine = models.ForeignKey(
         MailMagazine,
@@ -242,8 +238,8 @@ class SuppressedAddress(models.Model):
         related_name="+",
         verbose_name=_("magazine"),
     )
-    reason = models.CharField(max_length=20, choices=Reason.choices, verbose_name=_("reason"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("suppressed address")

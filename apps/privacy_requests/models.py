@@ -125,8 +125,8 @@ class DisclosureForm(models.TextChoices):
 class ReferenceSequence(models.Model):
     """One counter per year for readable references; its row lock serialises numbering."""
 
-    year = models.PositiveIntegerField(primary_key=True, verbose_name=_("year"))
-    last_number = models.PositiveIntegerField(default=0, verbose_name=_("last number"))
+    year = models.PositiveIntegerField(_("year"), primary_key=True)
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
 
     class Meta:
         verbose_name = _("reference counter")
@@ -203,15 +203,11 @@ class PrivacyRequest(models.Model):
         blank=True,
         related_name="+",
     )
-    code_hash = models.CharField(
-        max_length=64, blank=True, editable=False, verbose_name=_("code digest")
-    )
+    code_hash = models.CharField(_("code digest"), max_length=64, blank=True, editable=False)
     code_expires_at = models.DateTimeField(
-        null=True, blank=True, editable=False, verbose_name=_("code expires at")
+        _("code expires at"), null=True, blank=True, editable=False
     )
-    code_attempts = models.PositiveSmallIntegerField(
-        default=0, editable=False, verbose_name=_("code attempts")
-    )
+    code_attempts = models.PositiveSmallIntegerField(_("code attempts"), default=0, editable=False)
 
     fee_status = models.CharField(
         _("fee"), max_length=20, choices=FeeStatus.choices, default=FeeStatus.NOT_APPLICABLE
@@ -245,10 +241,10 @@ class PrivacyRequest(models.Model):
     answer = models.TextField(_("answer sent with the completion notice"), blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     contact_erased_at = models.DateTimeField(
-        null=True, blank=True, editable=False, verbose_name=_("contact erased at")
+        _("contact erased at"), null=True, blank=True, editable=False
     )
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("privacy request")
@@ -446,8 +442,8 @@ class IdentityDocument(models.Model):
     document_type = models.CharField(_("type"), max_length=30, choices=DocumentType.choices)
     # Named by a random token, never by anything about the person.
     file = models.FileField(_("file"), storage=private_storage, blank=True)
-    content_type = models.CharField(max_length=40, verbose_name=_("file type"))
-    size = models.PositiveIntegerField(verbose_name=_("size (bytes)"))
+    content_type = models.CharField(_("file type"), max_length=40)
+    size = models.PositiveIntegerField(_("size (bytes)"))
     issued_on = models.DateField(_("issued on"), null=True, blank=True)
     number_masked = models.BooleanField(_("insurance number masked"), default=False)
     uploaded_by = models.ForeignKey(
