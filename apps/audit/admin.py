@@ -63,7 +63,7 @@ class CustomerFilter(_OnlyWhenChosen):
 
     def value(self):
         value = super().value()
-        return value if value and value.isdigit() else None
+        return value if value and value.isdigit() and len(value) <= 18 else None
 
     def queryset(self, request, queryset):
         if not self.value():

@@ -3,10 +3,19 @@ the staff member's language, not the stored value (``active``)."""
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from tests.privacy_requests.conftest import make_request
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A request with Accept-Language: ja leaves Japanese active in this thread; the tests
+    after this one expect the language they started with."""
+    with translation.override(translation.get_language()):
+        yield
 
 
 def test_the_person_on_file_shows_the_status_label(client, customer, officer):

@@ -6,13 +6,22 @@ import logging
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.audit.models import AccessLog
 from apps.privacy_requests.models import PrivacyRequest
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A request with Accept-Language: ja leaves Japanese active in this thread; the tests
+    after this one expect the language they started with."""
+    with translation.override(translation.get_language()):
+        yield
+
 
 URL = "admin:privacy_requests_privacyrequest_add"
 

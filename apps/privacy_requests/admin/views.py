@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.dates import start_of_day
 from apps.core.forms import form_apply_errors
-from apps.customers.models import Customer
 from apps.customers.selectors import customers_find
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.admin.forms import StaffRequestForm
@@ -88,7 +87,8 @@ class RequestViewsMixin:
         """The customers a search finds, on the access log as a view of them (ids only; the
         term itself is neither logged nor put in a URL)."""
         found = customers_find(term=term[:100])
-        self.log_view(request, Customer, [customer.pk for customer in found])
+        customer_model = PrivacyRequest._meta.get_field("customer").related_model
+        self.log_view(request, customer_model, [customer.pk for customer in found])
         return found
 
     @staticmethod
