@@ -132,3 +132,15 @@ def customers_matching(
             match |= Q(**{f"{field}__istartswith": normalize_kana(word)})
         queryset = queryset.filter(match)
     return queryset
+
+
+def customers_find(*, term: str, limit: int = 20) -> list[Customer]:
+    """The people staff look for when a letter or a call comes in (the request admin's person
+    search): the admin's indexed search over every field (a name or reading by the start of
+    each word, a phone number on its digits, an e-mail address exactly). Erased customers are
+    never found."""
+    if not term.split():
+        return []
+    fields = (*SEARCH_NAME_FIELDS, *SEARCH_KANA_FIELDS, "email", "phone")
+    found = customers_matching(term=term, fields=fields, queryset=customers_not_erased())
+    return list(found.order_by("pk")[:limit])

@@ -125,11 +125,18 @@ class DisclosureForm(models.TextChoices):
 class ReferenceSequence(models.Model):
     """One counter per year for readable references; its row lock serialises numbering."""
 
-    year = models.PositiveIntegerField(primary_key=True)
-    last_number = models.PositiveIntegerField(default=0)
+    year = models.PositiveIntegerField(_("year"), primary_key=True)
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("reference counter")
+        verbose_name_plural = _("reference counters")
 
     def __str__(self):
-        return f"{self.year}: {self.last_number}"
+        return _("%(year)s: %(count)s references issued") % {
+            "year": self.year,
+            "count": self.last_number,
+        }
 
 
 class PrivacyRequest(models.Model):
@@ -196,9 +203,11 @@ class PrivacyRequest(models.Model):
         blank=True,
         related_name="+",
     )
-    code_hash = models.CharField(max_length=64, blank=True, editable=False)
-    code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
-    code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    code_hash = models.CharField(_("code digest"), max_length=64, blank=True, editable=False)
+    code_expires_at = models.DateTimeField(
+        _("code expires at"), null=True, blank=True, editable=False
+    )
+    code_attempts = models.PositiveSmallIntegerField(_("code attempts"), default=0, editable=False)
 
     fee_status = models.CharField(
         _("fee"), max_length=20, choices=FeeStatus.choices, default=FeeStatus.NOT_APPLICABLE
@@ -231,9 +240,11 @@ class PrivacyRequest(models.Model):
     restriction_result = models.JSONField(_("restriction result"), default=dict, blank=True)
     answer = models.TextField(_("answer sent with the completion notice"), blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    contact_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    contact_erased_at = models.DateTimeField(
+        _("contact erased at"), null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("privacy request")
@@ -329,7 +340,10 @@ class RequestEvent(models.Model):
         SYSTEM = "system", _("System")
 
     privacy_request = models.ForeignKey(
-        PrivacyRequest, on_delete=models.PROTECT, related_name="events"
+        PrivacyRequest,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("privacy request"),
     )
     step = models.CharField(_("step"), max_length=30, choices=Step.choices)
     actor = models.CharField(_("actor"), max_length=20, choices=Actor.choices)
@@ -351,7 +365,10 @@ class RequestEvent(models.Model):
         ordering = ["at", "pk"]
 
     def __str__(self):
-        return f"{self.privacy_request_id}:{self.step}"
+        return _("%(time)s %(step)s") % {
+            "time": f"{timezone.localtime(self.at):%Y-%m-%d %H:%M}",
+            "step": self.get_step_display(),
+        }
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -374,7 +391,10 @@ class Notice(models.Model):
         WITHDRAWAL = "withdrawal", _("Withdrawal")
 
     privacy_request = models.ForeignKey(
-        PrivacyRequest, on_delete=models.PROTECT, related_name="notices"
+        PrivacyRequest,
+        on_delete=models.PROTECT,
+        related_name="notices",
+        verbose_name=_("privacy request"),
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     created_at = models.DateTimeField(_("written at"), auto_now_add=True)
@@ -388,7 +408,10 @@ class Notice(models.Model):
         ]
 
     def __str__(self):
-        return f"Notice #{self.pk} {self.kind}"
+        return _("%(kind)s written %(date)s") % {
+            "kind": self.get_kind_display(),
+            "date": f"{timezone.localtime(self.created_at):%Y-%m-%d}" if self.created_at else "-",
+        }
 
 
 class IdentityDocument(models.Model):
@@ -414,18 +437,25 @@ class IdentityDocument(models.Model):
         OTHER_PROOF = "other_proof", _("Other proof of authority")
 
     privacy_request = models.ForeignKey(
-        PrivacyRequest, on_delete=models.PROTECT, related_name="documents"
+        PrivacyRequest,
+        on_delete=models.PROTECT,
+        related_name="documents",
+        verbose_name=_("privacy request"),
     )
     purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
     document_type = models.CharField(_("type"), max_length=30, choices=DocumentType.choices)
     # Named by a random token, never by anything about the person.
     file = models.FileField(_("file"), storage=private_storage, blank=True)
-    content_type = models.CharField(max_length=40)
-    size = models.PositiveIntegerField()
+    content_type = models.CharField(_("file type"), max_length=40)
+    size = models.PositiveIntegerField(_("size (bytes)"))
     issued_on = models.DateField(_("issued on"), null=True, blank=True)
     number_masked = models.BooleanField(_("insurance number masked"), default=False)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
     )
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     checked_by = models.ForeignKey(
@@ -445,4 +475,7 @@ class IdentityDocument(models.Model):
         ordering = ["pk"]
 
     def __str__(self):
-        return f"Document #{self.pk}"
+        return _("%(type)s (%(purpose)s)") % {
+            "type": self.get_document_type_display(),
+            "purpose": self.get_purpose_display(),
+        }
