@@ -180,7 +180,7 @@ def test_contact_form(client, mailoutbox, django_capture_on_commit_callbacks):
     }
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("contact"), data)
-    assert response.status_code == 200
+    assert response.status_code == 302
     assert Inquiry.objects.get().acknowledged_at is not None
     assert mailoutbox[0].to == ["ichiro@example.com"]
 
