@@ -14,7 +14,7 @@ from apps.consents.forms import (
     ReconfirmForm,
     consent_wording,
 )
-from apps.consents.models import ExternalTag, PolicyVersion, Source, new_visitor_id
+from apps.consents.models import ConsentEvent, ExternalTag, PolicyVersion, Source, new_visitor_id
 from apps.core.ratelimit import rate_limit
 from apps.core.security import client_ip, user_agent
 from apps.customers.decorators import member_required
@@ -125,12 +125,27 @@ def mypage_privacy(request):
     states = selectors.consent_states_for(customer=customer)
     rows = [(purpose, states.get(purpose.pk)) for purpose in selectors.purposes_active()]
     restriction = getattr(customer, "restriction", None)
+    # "Necessary only" in the cookie banner records withdrawals; to someone who never agreed
+    # the page says "not consented", and "withdrawn" only after an agreement.
+    first_grants = selectors.consent_first_grants_for(customer=customer)
+    history = [
+        (
+            event,
+            event.action == ConsentEvent.Action.WITHDRAW
+            and not (
+                event.purpose_id in first_grants
+                and first_grants[event.purpose_id] <= event.occurred_at
+            ),
+        )
+        for event in selectors.consent_history_for(customer=customer)[:100]
+    ]
     return render(
         request,
         "consents/mypage_privacy.html",
         {
             "rows": rows,
-            "history": selectors.consent_history_for(customer=customer)[:100],
+            "history": history,
+            "never_agreed": {purpose.pk for purpose, _state in rows} - set(first_grants),
             "restriction": restriction,
             "extra_sections": privacy_page_sections(request, customer),
         },
