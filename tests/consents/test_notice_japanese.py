@@ -4,8 +4,18 @@ the fee with 税込."""
 import re
 
 import pytest
+from django.utils import translation
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A request in Japanese leaves Japanese active in this thread; later tests expect English."""
+    language = translation.get_language()
+    yield
+    translation.activate(language)
+
 
 # The shop's own settings, named in Japanese, and the technical words a Japanese notice keeps.
 SHOP = {

@@ -3,11 +3,20 @@ display rules expect."""
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from apps.orders.services import LineItem, PaymentInput, order_place
 from tests.factories import AddressFactory, CustomerFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A request in Japanese leaves Japanese active in this thread; later tests expect English."""
+    language = translation.get_language()
+    yield
+    translation.activate(language)
 
 
 def test_order_pages_say_prices_include_tax(client):

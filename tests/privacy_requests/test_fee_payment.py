@@ -9,6 +9,15 @@ from apps.privacy_requests.models import FeeStatus, Kind, PrivacyRequest
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A request in Japanese leaves Japanese active in this thread; later tests expect English."""
+    language = translation.get_language()
+    yield
+    translation.activate(language)
+
+
 PAYMENT = "ゆうちょ銀行 〇一八店 普通 1234567 デモショップ(カ"
 
 
