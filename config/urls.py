@@ -30,3 +30,6 @@ urlpatterns = [
     path("mypage/requests/", include("apps.privacy_requests.urls")),
     path("", include("apps.core.urls")),
 ]
+
+# Staff refused inside the admin get a page in its look (apps/audit/views.py); others Django's.
+handler403 = "apps.audit.views.permission_denied"

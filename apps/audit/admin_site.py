@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from apps.audit.admin_mixins import AuditedAdminMixin
 from apps.audit.forms import StaffAuthenticationForm, StaffOTPAuthenticationForm
 from apps.core.admin_actions import ActionSelectionMixin
+from apps.core.charts import chart_svg
+from apps.core.dashboard import Columns, dashboard_for
 from apps.core.ratelimit import rate_limit
 
 
@@ -36,6 +38,27 @@ class ShopAdminSite(admin.AdminSite):
     def login(self, request, extra_context=None):
         return super().login(request, extra_context)
 
+    def index(self, request, extra_context=None):
+        """The first page is the dashboard of each role the staff member holds."""
+        sections = [
+            {
+                "role": section.role,
+                "label": section.label,
+                "panels": [
+                    {
+                        "key": panel.key,
+                        "title": panel.title,
+                        "content": content,
+                        "charts": [_chart_view(chart) for chart in content.charts],
+                    }
+                    for panel, content in section.panels
+                ],
+            }
+            for section in dashboard_for(request.user)
+        ]
+        context = {"title": _("Dashboard"), "dashboard": sections, **(extra_context or {})}
+        return super().index(request, context)
+
     def has_permission(self, request):
         if not super().has_permission(request):
             return False
@@ -58,3 +81,14 @@ class ShopAdminSite(admin.AdminSite):
                 {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
             )
         return super().register(model_or_iterable, admin_class, **options)
+
+
+def _chart_view(chart) -> dict:
+    if isinstance(chart, Columns):
+        empty = not any(any(stack.values) for stack in chart.stacks)
+        legend = [stack.label for stack in chart.stacks]
+    else:
+        values = chart.values if hasattr(chart, "values") else [f.value for f in chart.figures]
+        empty = not values
+        legend = []
+    return {"title": chart.title, "svg": chart_svg(chart), "legend": legend, "empty": empty}

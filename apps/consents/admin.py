@@ -3,10 +3,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404, HttpResponse
-from django.urls import path
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.consents import selectors, services
+from apps.consents.forms import OfflineConsentForm
 from apps.consents.models import (
     ConsentEvent,
     ConsentState,
@@ -77,9 +80,57 @@ class ConsentEventAdmin(ReadOnlyAdmin):
     search_fields = ["=customer__id"]
     date_hierarchy = "occurred_at"
     show_full_result_count = False
+    change_list_template = "admin/consents/consentevent/change_list.html"
     fields = ["customer", "visitor_id", "purpose", "action", "policy_version", "source",
               "occurred_at", "actor", "wording_text", "wording_sha256"]  # fmt: skip
     readonly_fields = fields
+
+    def get_urls(self):
+        return [
+            path(
+                "record-offline/",
+                self.admin_site.admin_view(self.record_offline_view),
+                name="consents_consentevent_record_offline",
+            ),
+            *super().get_urls(),
+        ]
+
+    def record_offline_view(self, request):
+        """A consent given by phone, letter or at the shop counter, entered by staff (support
+        and the privacy officer). The ledger stays append-only: this adds an event through the
+        ledger's service, it never edits one."""
+        if not request.user.has_perm("consents.add_consentevent"):
+            raise PermissionDenied
+        form = OfflineConsentForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                event = services.consent_record_offline(
+                    customer=data["customer"],
+                    purpose=data["purpose"],
+                    granted=data["action"] == "grant",
+                    channel=data["channel"],
+                    wording=data["wording"],
+                    actor=request.user,
+                )
+            except ValidationError as exc:
+                form_apply_errors(form, exc)
+            else:
+                self.message_user(
+                    request, _("Recorded in the consent ledger as event #%s.") % event.pk
+                )
+                return redirect("admin:consents_consentevent_change", event.pk)
+        return TemplateResponse(
+            request,
+            "admin/consents/consentevent/offline_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Record a consent given offline"),
+                "form": form,
+                "opts": self.model._meta,
+                "back": reverse("admin:consents_consentevent_changelist"),
+            },
+        )
 
     @admin.display(description=_("exact wording shown"))
     def wording_text(self, obj):

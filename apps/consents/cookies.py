@@ -1,4 +1,6 @@
-"""The cookie-consent cookie: which categories a browser agreed to, and its anonymous id."""
+"""The cookie-consent cookie: which categories a browser agreed to, and its anonymous id; and
+`choices_for`, the one answer tags and the banner use (the ledger for a member, this cookie for a
+visitor)."""
 
 import uuid
 
@@ -37,10 +39,30 @@ def write(response, *, choices: dict[str, bool], visitor_id: uuid.UUID, secure: 
     response.set_signed_cookie(VISITOR_COOKIE, str(visitor_id), max_age=MAX_AGE * 2, **common)
 
 
+def choices_for(request) -> dict[str, bool] | None:
+    """Which tag categories this request may load; None when nobody has answered yet (the
+    banner shows). For a logged-in member the ledger's current state decides, so a withdrawal
+    on My Page stops the tags on every browser at once; the cookie speaks for visitors (and
+    staff without a member profile). Looked up once per request, in one indexed query, and
+    only when a page asks."""
+    if not hasattr(request, "cookie_choices"):
+        from apps.consents.selectors import cookie_choices_for_user
+
+        user = getattr(request, "user", None)
+        member_choices = (
+            cookie_choices_for_user(user_id=user.pk)
+            if user is not None and user.is_authenticated
+            else None
+        )
+        if member_choices is None:
+            request.cookie_choices = read_choices(request)
+        else:
+            request.cookie_choices = member_choices.get("choices")
+    return request.cookie_choices
+
+
 def consented(request, category: str) -> bool:
     if category == "necessary":
         return True
-    choices = getattr(request, "cookie_choices", None)
-    if choices is None:
-        choices = read_choices(request)
+    choices = choices_for(request)
     return bool(choices and choices.get(category))

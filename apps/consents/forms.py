@@ -1,8 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.consents.models import Purpose
+from apps.consents.models import OFFLINE_CHANNELS, Purpose, Source
 from apps.consents.selectors import purposes_active
+from apps.customers.models import Customer
 
 
 def consent_wording(purpose) -> str:
@@ -96,3 +97,38 @@ class ConsentToggleForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["purpose"].queryset = purposes_active().filter(requires_opt_in=True)
+
+
+class OfflineConsentForm(forms.Form):
+    """Staff recording a consent given by phone, letter or at the shop counter."""
+
+    customer = forms.IntegerField(
+        label=_("customer number"), min_value=1, help_text=_("The number shown on the customer.")
+    )
+    purpose = forms.ModelChoiceField(
+        label=_("purpose"), queryset=Purpose.objects.none(), to_field_name="code"
+    )
+    action = forms.ChoiceField(
+        label=_("answer"), choices=[("grant", _("Granted")), ("withdraw", _("Withdrawn"))]
+    )
+    channel = forms.ChoiceField(
+        label=_("channel"), choices=[(c.value, c.label) for c in map(Source, OFFLINE_CHANNELS)]
+    )
+    wording = forms.CharField(
+        label=_("wording read out or signed"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        help_text=_("The exact words the person heard or signed, as they were."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["purpose"].queryset = purposes_active().filter(requires_opt_in=True)
+
+    def clean_customer(self):
+        customer = Customer.objects.filter(
+            pk=self.cleaned_data["customer"], status=Customer.Status.ACTIVE
+        ).first()
+        if customer is None:
+            raise forms.ValidationError(_("No active customer has this number."))
+        return customer

@@ -121,6 +121,13 @@ class Source(models.TextChoices):
     EMAIL_CONFIRMATION = "email_confirmation", _("E-mail address confirmed")
     # Sent by the shop's storefront or shop system through the API, where it named no place.
     STOREFRONT = "storefront", _("Shop's storefront (API)")
+    # Given offline and recorded by staff (the event's actor), with the wording read or signed.
+    PHONE = "phone", _("By phone (recorded by staff)")
+    LETTER = "letter", _("By letter or signed form (recorded by staff)")
+    SHOP_COUNTER = "shop_counter", _("At the shop counter (recorded by staff)")
+
+
+OFFLINE_CHANNELS = (Source.PHONE, Source.LETTER, Source.SHOP_COUNTER)
 
 
 class Wording(models.Model):

@@ -6,6 +6,7 @@ import datetime
 
 from django.db.models import Exists, Min, OuterRef, QuerySet
 
+from apps.consents.cookies import CATEGORIES
 from apps.consents.models import (
     ConsentEvent,
     ConsentState,
@@ -45,6 +46,31 @@ def customers_who_may(*, purpose: Purpose) -> QuerySet[Customer]:
         ).values("customer_id")
         people = people.filter(pk__in=granted)
     return people
+
+
+def cookie_choices_for_user(*, user_id: int) -> dict | None:
+    """The cookie categories a member's ledger allows, for tags and the banner: None when the
+    login has no member profile (staff), else {"choices": None} when the member never answered
+    (the banner asks), or {"choices": {category: granted}}. A category whose purposes are not
+    all granted (withdrawn, or pending after a widening policy change) is off.
+
+    One query on the unique user id and the (customer, purpose) index: the member's profile
+    left-joined to their states of cookie purposes."""
+    rows = list(
+        Customer.objects.filter(user_id=user_id).values_list(
+            "consent_states__purpose__cookie_category", "consent_states__status"
+        )
+    )
+    if not rows:
+        return None
+    granted: dict[str, bool] = {}
+    for category, status in rows:
+        if category:  # empty: a purpose that is not about cookies, or no state at all
+            ok = status == ConsentState.Status.GRANTED
+            granted[category] = granted.get(category, True) and ok
+    if not granted:
+        return {"choices": None}
+    return {"choices": {c: granted.get(c, False) for c in CATEGORIES}}
 
 
 def consent_states_for(*, customer: Customer) -> dict[int, ConsentState]:

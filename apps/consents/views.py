@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,6 +16,7 @@ from apps.consents.forms import (
     consent_wording,
 )
 from apps.consents.models import ConsentEvent, ExternalTag, PolicyVersion, Source, new_visitor_id
+from apps.consents.notice_cache import notice_generation, settings_digest
 from apps.core.ratelimit import rate_limit
 from apps.core.security import client_ip, user_agent
 from apps.customers.decorators import member_required
@@ -35,8 +37,9 @@ def _safe_next(request, fallback="/"):
 
 def privacy_notice(request):
     """/privacy/: the current policy and the matters APPI Art. 32 says we must publish."""
+    # Read only when the cached body is missing (apps/consents/notice_cache.py).
     context = {
-        "policy": selectors.policy_current(),
+        "policy": SimpleLazyObject(selectors.policy_current),
         "purposes": selectors.purposes_active(),
         "shop": {
             "name": settings.SHOP_NAME,
@@ -47,9 +50,15 @@ def privacy_notice(request):
         },
         "fee_yen": getattr(settings, "PRIVACY_REQUEST_FEE_YEN", 1000),
         "due_days": getattr(settings, "PRIVACY_REQUEST_DUE_DAYS", 14),
-        "data_countries": settings.SHOP_DATA_COUNTRIES,
-        "security_measures": settings.SHOP_SECURITY_MEASURES,
+        # The defaults are lazy translations: as text in this request's language, so that the
+        # cache key's digest is the same in every process.
+        "data_countries": [str(country) for country in settings.SHOP_DATA_COUNTRIES],
+        "security_measures": [str(measure) for measure in settings.SHOP_SECURITY_MEASURES],
     }
+    published = {k: v for k, v in context.items() if k not in ("policy", "purposes")}
+    generation = notice_generation()
+    context["notice_key"] = generation and f"{generation}:{settings_digest(published)}"
+    context["notice_cache_seconds"] = settings.PRIVACY_NOTICE_CACHE_SECONDS
     return render(request, "consents/privacy.html", context)
 
 

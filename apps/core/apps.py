@@ -20,11 +20,12 @@ class CoreConfig(AppConfig):
         # Beat's schedule is declared in apps/core/schedules.py; every migrate applies it.
         post_migrate.connect(schedules_after_migrate, sender=self)
         # Every app registers its personal-data exporter and eraser from its own privacy.py,
-        # and its retention rules from its own retention.py.
+        # and its retention rules from its own retention.py; its staff dashboard panels from
+        # its own dashboard.py; its part of the demo data from its own demo.py.
         for config in apps.get_app_configs():
             if not config.name.startswith("apps."):
                 continue
-            for module in ("privacy", "retention"):
+            for module in ("privacy", "retention", "dashboard", "demo"):
                 if module_has_submodule(config.module, module):
                     import_module(f"{config.name}.{module}")
         from apps.core.privacy import registry_close

@@ -39,3 +39,27 @@ def rules() -> list[RetentionRule]:
 
 def years_before(day: datetime.date, years: int) -> datetime.date:
     return add_years(day, -years)
+
+
+def purge_finished_jobs(*, today: datetime.date, dry_run: bool = False) -> int:
+    """Durable-work rows (ids only) that are done go JOB_DONE_KEEP_DAYS after they were done;
+    given-up rows stay for staff to retry or look into."""
+    from django.conf import settings
+
+    from apps.core.dates import start_of_day
+    from apps.core.models import Job
+
+    before = start_of_day(today - datetime.timedelta(days=settings.JOB_DONE_KEEP_DAYS))
+    done = Job.objects.filter(state=Job.State.DONE, done_at__lt=before)
+    if dry_run:
+        return done.count()
+    deleted, _ = done.delete()
+    return deleted
+
+
+register(
+    "finished_jobs",
+    description="Delete durable-work rows JOB_DONE_KEEP_DAYS after they were done.",
+    apply=purge_finished_jobs,
+    order=300,
+)

@@ -1,6 +1,24 @@
 from celery import shared_task
+from celery.signals import worker_init, worker_process_init
 
 from apps.core.services import retention_run
+
+
+@worker_init.connect
+@worker_process_init.connect
+def worker_warm_up(**_kwargs) -> None:
+    """Load once, when a worker (or a pool child) starts, what the first task would otherwise
+    load while a campaign chunk or a notice waits: the URL configuration (every mail links to
+    an unsubscribe or My Page URL) and the translation catalogues of the shop's languages."""
+    from django.conf import settings
+    from django.urls import get_resolver, reverse
+    from django.utils import translation
+
+    get_resolver().reverse_dict  # noqa: B018 (builds the reverse lookup tables)
+    reverse("mypage:overview")
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            translation.gettext("Privacy")
 
 
 @shared_task(time_limit=60 * 60, soft_time_limit=55 * 60, ignore_result=True)

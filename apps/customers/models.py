@@ -135,6 +135,8 @@ class Customer(models.Model):
         INQUIRY = "inquiry", _("Inquiry")
         SNS_LOGIN = "sns_login", _("SNS login")
         IMPORT = "import", _("Import")
+        # A visitor who asked for a mail magazine (and confirmed it by e-mail).
+        SUBSCRIPTION = "subscription", _("Mail magazine subscription")
 
     user = models.OneToOneField(
         User,

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -10,16 +10,26 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import csvsafe
 from apps.core.admin_actions import ServiceActionsMixin
-from apps.marketing import selectors, services, suppression
+from apps.customers.models import Customer
+from apps.marketing import evidence, selectors, services, suppression
 from apps.marketing.forms import (
     CampaignForm,
     CampaignPreviewForm,
+    EvidenceAddressForm,
     SuppressionAddForm,
     SuppressionCheckForm,
 )
 from apps.marketing.mail import PreparedCampaign, Recipient
-from apps.marketing.models import Campaign, MailMagazine, Subscription, SuppressedAddress
+from apps.marketing.models import (
+    Campaign,
+    Delivery,
+    MailMagazine,
+    Subscription,
+    SuppressedAddress,
+    SuppressionLift,
+)
 
 
 @admin.register(MailMagazine)
@@ -189,6 +199,68 @@ class CampaignAdmin(ServiceActionsMixin, admin.ModelAdmin):
         )
 
 
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """One mail to one person, read-only, and why it was allowed: the consent event the fan-out
+    recorded (the privacy officer; marketing has no permission on deliveries)."""
+
+    list_display = ["id", "campaign", "customer_id", "status", "sent_at", "consent_event_id"]
+    list_select_related = ["campaign"]
+    list_filter = ["status"]
+    search_fields = ["=campaign__id", "=customer__id"]
+    show_full_result_count = False
+    fields = ["campaign", "customer", "status", "skip_reason", "sent_at", "feedback",
+              "feedback_at", "allowed_by", "consent_source", "consent_occurred_at",
+              "consent_policy_version", "consent_actor", "consent_wording"]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("consent_event__wording", "consent_event__policy_version")
+        )
+
+    @admin.display(description=_("allowed by consent event"))
+    def allowed_by(self, obj):
+        if obj.consent_event_id is None:
+            return gettext("Not recorded (sent before the consent event was kept on deliveries)")
+        url = reverse("admin:consents_consentevent_change", args=[obj.consent_event_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.consent_event_id)
+
+    @admin.display(description=_("consent given through"))
+    def consent_source(self, obj):
+        return obj.consent_event.get_source_display() if obj.consent_event else "-"
+
+    @admin.display(description=_("consent given at"))
+    def consent_occurred_at(self, obj):
+        return obj.consent_event.occurred_at if obj.consent_event else "-"
+
+    @admin.display(description=_("under policy version"))
+    def consent_policy_version(self, obj):
+        event = obj.consent_event
+        return event.policy_version if event and event.policy_version else "-"
+
+    @admin.display(description=_("recorded by staff user"))
+    def consent_actor(self, obj):
+        return (
+            obj.consent_event.actor_id if obj.consent_event and obj.consent_event.actor_id else "-"
+        )
+
+    @admin.display(description=_("exact wording shown"))
+    def consent_wording(self, obj):
+        return obj.consent_event.wording.text if obj.consent_event else "-"
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ["id", "magazine", "customer_id", "status", "confirmed_at", "unsubscribed_at"]
@@ -197,16 +269,65 @@ class SubscriptionAdmin(admin.ModelAdmin):
                        "unsubscribed_at", "created_at"]  # fmt: skip
     exclude = ["confirm_token_hash"]
     actions = ["unsubscribe"]
+    change_list_template = "admin/marketing/subscription/change_list.html"
 
     def has_add_permission(self, request):
         return False
+
+    def get_urls(self):
+        return [
+            path(
+                "evidence/",
+                self.admin_site.admin_view(self.evidence_view),
+                name="marketing_subscription_evidence",
+            ),
+            *super().get_urls(),
+        ]
+
+    def evidence_view(self, request):
+        """The record of consent for one address, as CSV: the privacy officer only (the role
+        that may export personal data), recorded in the access log (``log_export``, added to
+        every admin by the audit app)."""
+        if not request.user.has_perm("audit.export_personal_data"):
+            raise PermissionDenied
+        form = EvidenceAddressForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            self.log_export(request, Customer, form.customer_ids)
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            stamp = timezone.localdate().isoformat()
+            response["Content-Disposition"] = (
+                f'attachment; filename="record-of-consent-{stamp}.csv"'
+            )
+            response.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
+            writer = csvsafe.writer(response)
+            writer.writerow([evidence.KEEP_UNTIL_RULE])
+            writer.writerow(evidence.HEADER)
+            rows = evidence.evidence_rows(
+                customer_ids=form.customer_ids, address=form.cleaned_data["email"]
+            )
+            for row in rows:
+                writer.writerow(row)
+            return response
+        return TemplateResponse(
+            request,
+            "admin/marketing/subscription/evidence_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Record of consent for an address (CSV)"),
+                "form": form,
+                "opts": self.model._meta,
+                "back": reverse("admin:marketing_subscription_changelist"),
+            },
+        )
 
     @admin.action(description=_("Unsubscribe (at the person's request)"))
     def unsubscribe(self, request, queryset):
         from apps.consents.models import Source
 
         for subscription in queryset:
-            services.subscription_unsubscribe(subscription=subscription, source=Source.ADMIN)
+            services.subscription_unsubscribe(
+                subscription=subscription, source=Source.ADMIN, actor=request.user
+            )
 
 
 @admin.register(SuppressedAddress)
@@ -290,3 +411,21 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
             submit=_("Check the address"),
             answer=answer,
         )
+
+
+@admin.register(SuppressionLift)
+class SuppressionLiftAdmin(admin.ModelAdmin):
+    """Evidence of each erasure suppression lifted by a confirmed re-subscription."""
+
+    list_display = ["id", "reason", "suppressed_at", "lifted_at", "magazine", "consent_event_id"]
+    readonly_fields = ["address_hash", "reason", "suppressed_at", "lifted_at", "magazine",
+                       "consent_event"]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

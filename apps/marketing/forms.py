@@ -115,3 +115,21 @@ class CampaignPreviewForm(forms.Form):
     """The sample name staff type on a campaign's preview page."""
 
     name = forms.CharField(label=_("Preview with the name"), required=False, max_length=100)
+
+
+class EvidenceAddressForm(forms.Form):
+    """The address whose record of consent the privacy officer exports (by POST: never in a
+    URL or a server log)."""
+
+    email = forms.EmailField(label=_("e-mail address"), max_length=254)
+
+    def clean_email(self):
+        from apps.marketing.evidence import people_for_address
+
+        address = self.cleaned_data["email"].strip().lower()
+        self.customer_ids = people_for_address(address=address)
+        if not self.customer_ids:
+            raise forms.ValidationError(
+                _("Nobody with this address is known: there is no record of consent for it.")
+            )
+        return address

@@ -39,6 +39,12 @@ class Subscription(models.Model):
         ACTIVE = "active", _("Active")
         UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
 
+    class ConfirmKind(models.TextChoices):
+        # What the pending confirmation mail says: a request through the form (or My Page), or
+        # an import of people who consented elsewhere (they asked nothing of us just now).
+        REQUEST = "request", _("Asked for by the person")
+        IMPORT = "import", _("Imported with an earlier consent")
+
     magazine = models.ForeignKey(MailMagazine, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=20, choices=Status.choices)
@@ -47,6 +53,9 @@ class Subscription(models.Model):
     email_hash = models.CharField(max_length=64)
     confirm_token_hash = models.CharField(max_length=64, blank=True)
     confirm_sent_at = models.DateTimeField(null=True, blank=True)
+    confirm_kind = models.CharField(
+        max_length=10, choices=ConfirmKind.choices, default=ConfirmKind.REQUEST, blank=True
+    )
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -217,3 +226,30 @@ class SuppressedAddress(models.Model):
 
     def __str__(self):
         return f"Suppressed #{self.pk}"
+
+
+class SuppressionLift(models.Model):
+    """Evidence that an erasure suppression was lifted: the person subscribed again with the
+    same address and confirmed it by the link mailed to it (double opt-in). Which confirmation
+    (the consent event it wrote, with its IP and time), for which magazine, and when the
+    address had been suppressed. Bounces and complaints are never lifted this way. Kept as long
+    as that consent event (the marketing retention job removes both together)."""
+
+    address_hash = models.CharField(max_length=64, db_index=True)
+    reason = models.CharField(max_length=20, choices=SuppressedAddress.Reason.choices)
+    suppressed_at = models.DateTimeField(_("suppressed at"))
+    lifted_at = models.DateTimeField(_("lifted at"), auto_now_add=True)
+    # Not the subscription: an erasure deletes those with one raw DELETE. The consent event
+    # names the person, and it is the confirmation itself (its time, IP and user agent).
+    magazine = models.ForeignKey(
+        MailMagazine, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    consent_event = models.ForeignKey(ConsentEvent, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("lifted suppression")
+        verbose_name_plural = _("lifted suppressions")
+        ordering = ["-lifted_at"]
+
+    def __str__(self):
+        return f"Lift #{self.pk}"

@@ -4,7 +4,8 @@
   which consent. It is kept for 3 years after the mail was sent (the Specified Electronic Mail
   Act asks for one month after the last mail; we keep 3 years), then deleted. A consent event
   for a magazine's purpose goes once it is older than 3 years, no longer decides the person's
-  current answer, and no remaining delivery was sent on it.
+  current answer, and no remaining delivery was sent on it; the record of a lifted erasure
+  suppression resting on it goes with it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from apps.consents.models import ConsentEvent, ConsentState
 from apps.consents.services import consent_events_purge
 from apps.core.dates import start_of_day
 from apps.core.retention import register, years_before
-from apps.marketing.models import Delivery, MailMagazine
+from apps.marketing.models import Delivery, MailMagazine, SuppressionLift
 
 KEEP_YEARS = 3
 CHUNK = 1000
@@ -59,6 +60,8 @@ def purge(*, today: datetime.date, dry_run: bool = False) -> int:
         with transaction.atomic():
             deleted += Delivery.objects.filter(pk__in=ids).delete()[0]
     while ids := list(_purgeable_events(cutoff).values_list("pk", flat=True)[:CHUNK]):
+        # A lifted erasure suppression is evidence as long as the confirmation it rests on.
+        SuppressionLift.objects.filter(consent_event_id__in=ids).delete()
         purged = consent_events_purge(event_ids=ids)
         deleted += purged
         if not purged:

@@ -90,6 +90,15 @@ def magazines_active() -> QuerySet[MailMagazine]:
     return MailMagazine.objects.filter(is_active=True).select_related("purpose")
 
 
+def suppression_reasons(*, address: str) -> set[str]:
+    """Why an address is suppressed for every magazine (empty: it is not)."""
+    return set(
+        SuppressedAddress.objects.filter(
+            magazine__isnull=True, address_hash=address_hash(address)
+        ).values_list("reason", flat=True)
+    )
+
+
 def is_suppressed(*, address: str, magazine: MailMagazine | None = None) -> bool:
     query = Q(magazine__isnull=True)
     if magazine is not None:

@@ -97,7 +97,19 @@ def mypage_subscription(request):
                 ip_address=client_ip(request),
                 user_agent=user_agent(request),
             )
-            if subscription.status == Subscription.Status.PENDING:
+            if (
+                subscription.status == Subscription.Status.PENDING
+                and subscription.confirm_token_hash
+            ):
+                messages.info(
+                    request,
+                    _(
+                        "Your address was erased from our records at your request, so we sent "
+                        "a confirmation link to it: “%s” starts when you open it."
+                    )
+                    % magazine.name,
+                )
+            elif subscription.status == Subscription.Status.PENDING:
                 messages.info(
                     request,
                     _("Confirm your e-mail address first (see My Page): “%s” starts then.")

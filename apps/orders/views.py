@@ -1,14 +1,15 @@
 from django.http import Http404
 from django.shortcuts import render
 
+from apps.core.pagination import page_of
 from apps.customers.decorators import member_required
 from apps.orders import selectors
 
 
 @member_required
 def order_list(request):
-    orders = selectors.order_list_for(customer=request.customer)
-    return render(request, "orders/order_list.html", {"orders": orders})
+    page = page_of(request, selectors.order_list_for(customer=request.customer))
+    return render(request, "orders/order_list.html", {"orders": page.object_list, "page_obj": page})
 
 
 @member_required

@@ -311,6 +311,10 @@ class RequestEvent(models.Model):
         NO_DATA = "no_data", _("Answered: no data held")
         CARRY_OUT_STARTED = "carry_out_started", _("Carrying out started")
         CARRY_OUT_FAILED = "carry_out_failed", _("Could not be carried out; back in review")
+        WAITING_FOR_SYSTEMS = (
+            "waiting_for_systems",
+            _("Carried out here; waiting for the other systems"),
+        )
         COMPLETED = "completed", _("Completed")
         WITHDRAWN = "withdrawn", _("Withdrawn by the requester")
         NOTICE_SENT = "notice_sent", _("Notice e-mailed to the requester")

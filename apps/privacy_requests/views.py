@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import form_apply_errors
+from apps.core.pagination import page_of
 from apps.core.ratelimit import rate_limit
 from apps.customers.decorators import member_required
 from apps.customers.selectors import customer_field_label
@@ -36,8 +37,12 @@ def _own_or_404(request, reference):
 
 @member_required
 def request_list(request):
-    requests = selectors.privacy_request_list_for(customer=request.customer)
-    return render(request, "privacy_requests/list.html", {"privacy_requests": requests})
+    page = page_of(request, selectors.privacy_request_list_for(customer=request.customer))
+    return render(
+        request,
+        "privacy_requests/list.html",
+        {"privacy_requests": page.object_list, "page_obj": page},
+    )
 
 
 @member_required

@@ -248,6 +248,12 @@ RATE_LIMITS = {
     "privacy_link": env("RATE_LIMIT_PRIVACY_LINK", default="60/h"),
 }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# The body of /privacy/, the same for everyone in a language (apps/consents/notice_cache.py):
+# a change of policy or purpose shows at once; this bounds anything changed behind the ORM.
+PRIVACY_NOTICE_CACHE_SECONDS = env.int("PRIVACY_NOTICE_CACHE_SECONDS", default=600)
+# Admin change lists of tables at least this large show the planner's row estimate when
+# unfiltered instead of counting every row per page view (apps/core/admin_pagination.py).
+ADMIN_ESTIMATED_COUNT_ABOVE = env.int("ADMIN_ESTIMATED_COUNT_ABOVE", default=100_000)
 
 # External tags (apps/consents/external_tags.py): the exact host names a tag's https script URL
 # may point at, comma-separated. Empty (the default): no external script loads.
@@ -293,6 +299,8 @@ DURABLE_BACKOFF_SECONDS = env.int("DURABLE_BACKOFF_SECONDS", default=30)
 DURABLE_BACKOFF_MAX_SECONDS = env.int("DURABLE_BACKOFF_MAX_SECONDS", default=3600)
 DURABLE_ENQUEUE_GRACE_SECONDS = env.int("DURABLE_ENQUEUE_GRACE_SECONDS", default=60)
 DURABLE_SWEEP_BATCH = env.int("DURABLE_SWEEP_BATCH", default=500)
+# Durable-work rows that are done are deleted this many days later (given-up ones stay).
+JOB_DONE_KEEP_DAYS = env.int("JOB_DONE_KEEP_DAYS", default=30)
 
 # ---------------------------------------------------------------- retention (apps/*/retention.py)
 # Guests (customers without a login) with no order or inquiry for this many years are anonymised.
@@ -489,6 +497,12 @@ WEBHOOK_RETRY_SCHEDULE = [
 ]
 # An endpoint whose every attempt failed for this long is disabled and the privacy officer mailed.
 WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=24)
+# A given-up delivery keeps its body this many days after its last attempt (staff can still
+# resend it), then the body goes and the log keeps ids and states only.
+WEBHOOK_GIVEN_UP_KEEP_DAYS = env.int("WEBHOOK_GIVEN_UP_KEEP_DAYS", default=30)
+# Shopify's privacy webhooks keep the Shopify ids they named this many days after they were
+# handled (to answer a question about them), then those ids go; the row keeps topic and outcome.
+SHOPIFY_WEBHOOK_IDS_KEEP_DAYS = env.int("SHOPIFY_WEBHOOK_IDS_KEEP_DAYS", default=30)
 # After a secret is rotated, the old one keeps signing beside the new one this long.
 WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS", default=24)
 # A propagation task still open this many days after it was created (or past its request's due

@@ -41,3 +41,16 @@ STORAGES = {
 
 # Static files straight from the app server, compressed and with far-future cache headers.
 MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
+
+# Each template parsed once per process (Django's default with DEBUG off, written down so that
+# no later edit of TEMPLATES drops it by accident).
+TEMPLATES[0]["APP_DIRS"] = False  # noqa: F405
+TEMPLATES[0]["OPTIONS"]["loaders"] = [  # noqa: F405
+    (
+        "django.template.loaders.cached.Loader",
+        [
+            "django.template.loaders.filesystem.Loader",
+            "django.template.loaders.app_directories.Loader",
+        ],
+    )
+]

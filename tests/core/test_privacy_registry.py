@@ -58,6 +58,9 @@ NOT_PERSONAL = {
     "marketing.MailMagazine": {"name", "from_name", "from_email"},
     # Kept on purpose after erasure: a keyed hash, so the address is never mailed again.
     "marketing.SuppressedAddress": {"address_hash"},
+    # The same keyed hash, as evidence that an erasure suppression was lifted by a confirmed
+    # re-subscription (kept as long as the consent event it rests on, apps/marketing/retention).
+    "marketing.SuppressionLift": {"address_hash"},
     # <c{campaign}.d{delivery}@shop-domain>: ids only.
     "marketing.Delivery": {"message_id"},
     # The hash of a short-lived one-time code, not of anything about the person.

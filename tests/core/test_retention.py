@@ -50,6 +50,11 @@ def test_every_rule_is_registered():
         "expired_sessions",
         "privacy_request_files",
         "api_idempotency",
+        "webhook_given_up_bodies",
+        "privacy_links",
+        "shopify_webhook_ids",
+        "external_consent_orphans",
+        "finished_jobs",
     ]
 
 
@@ -169,7 +174,9 @@ def test_a_second_run_finds_nothing_left(caplog):
     assert first == {"inactive_guests": 1, "expired_tax_holds": 1,
                      "marketing_consent_records": 0, "provision_records": 0,
                      "expired_sessions": 0, "privacy_request_files": 0,
-                     "api_idempotency": 0}  # fmt: skip
+                     "api_idempotency": 0, "webhook_given_up_bodies": 0,
+                     "privacy_links": 0, "shopify_webhook_ids": 0,
+                     "external_consent_orphans": 0, "finished_jobs": 0}  # fmt: skip
     assert set(retention_run(today=TODAY).values()) == {0}
     # The log says what was done with counts and ids, never personal data.
     assert "retention rule=inactive_guests dry_run=False today=2030-06-15 count=1" in caplog.text
@@ -207,3 +214,25 @@ def test_sessions_go_the_day_after_they_expired():
     assert Session.objects.count() == 2
     assert retention_run(today=TODAY)["expired_sessions"] == 1
     assert [s.expire_date for s in Session.objects.all()] == [at(TODAY, 0)]
+
+
+def test_done_jobs_go_after_the_keeping_period_and_given_up_ones_stay(settings):
+    from apps.core.models import Job
+
+    settings.JOB_DONE_KEEP_DAYS = 30
+    limit = timezone.make_aware(
+        datetime.datetime.combine(TODAY - datetime.timedelta(days=30), datetime.time(0, 1))
+    )
+
+    def job(state, done_at):
+        return Job.objects.create(
+            task="apps.core.tasks.example", args=[1], state=state, next_attempt_at=done_at,
+            done_at=done_at,
+        )  # fmt: skip
+
+    kept = job(Job.State.DONE, limit)
+    gone = job(Job.State.DONE, limit - datetime.timedelta(days=1))
+    given_up = job(Job.State.FAILED, limit - datetime.timedelta(days=400))
+    assert retention_run(today=TODAY)["finished_jobs"] == 1
+    assert set(Job.objects.values_list("pk", flat=True)) == {kept.pk, given_up.pk}
+    assert gone.pk not in set(Job.objects.values_list("pk", flat=True))

@@ -81,7 +81,7 @@ def test_seed_demo_is_idempotent_and_prints_logins(capsys):
     assert (User.objects.count(), Customer.objects.count(), Order.objects.count()) == first
     out = capsys.readouterr().out
     assert "member@example.com" in out and "marketing@example.com" in out
-    assert first[1] == 51 and first[2] == 3
+    assert first[1] == 51 + 7 and first[2] == 3  # the crowd, the member, 7 requesters
 
 
 # ---------------------------------------------------------------------- least privilege per role

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from apps.consents.models import ConsentEvent, ConsentState
-from apps.consents.services import consent_withdraw
+from apps.consents.services import consent_grant, consent_withdraw
 from apps.core.privacy import RestrictionScope, personal_data_erase, personal_data_restrict
 from apps.customers.services import customer_restrict
 from apps.marketing import selectors, services
@@ -170,10 +170,12 @@ def test_import_skips_suppressed_and_asks_the_rest_to_confirm(
     mag, django_capture_on_commit_callbacks
 ):
     fine, bounced, empty = CustomerFactory(), CustomerFactory(), CustomerFactory(email="")
+    for person in (fine, bounced, empty):  # the import is for people who consented
+        consent_grant(purpose=mag.purpose, source="import", customer=person)
     services.suppression_add(reason="bounced", address=bounced.email)
     with django_capture_on_commit_callbacks(execute=True):
         result = services.subscription_import(magazine=mag, customers=[fine, bounced, empty])
-    assert result == {"requested": 1, "suppressed": 1, "no_address": 1}
+    assert result == {"requested": 1, "suppressed": 1, "no_address": 1, "no_consent": 0}
     assert Subscription.objects.get().customer == fine
 
 

@@ -216,3 +216,25 @@ def test_a_row_left_delivering_by_a_killed_worker_is_sent_after_its_lease(storef
     deliveries_send(endpoint_id=endpoint.pk)
     row.refresh_from_db()
     assert row.status == Status.DELIVERED and len(receiver.requests) == 1
+
+
+def test_sending_loads_no_row_one_by_one(storefront, receiver):
+    """The claim reads every column the send and the record use: recording a batch costs a
+    few statements, never one per row (a deferred column read later costs a query per row)."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    endpoint, _secret = storefront
+    for customer_id in range(1, 31):
+        publish(customer_id)
+    with CaptureQueriesContext(connection) as queries:
+        report = deliveries_send(endpoint_id=endpoint.pk)
+    assert report.delivered == 30
+    table = WebhookDelivery._meta.db_table
+    one_by_one = [
+        q["sql"] for q in queries
+        if q["sql"].startswith("SELECT") and re.search(rf'FROM "{table}" WHERE "{table}"."id" = ', q["sql"])
+    ]  # fmt: skip
+    assert one_by_one == []

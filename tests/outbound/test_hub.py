@@ -215,3 +215,51 @@ def test_the_endpoints_are_read_once_per_transaction_and_again_in_the_next(
         make_storefront(receiver.url, event_types=["consent.changed"], name="Second")
         event_publish("consent.changed", customer_id=2, data={"purpose": "p"})
     assert WebhookDelivery.objects.count() == 10 + 2
+
+
+def test_withdrawing_every_consent_tells_the_systems_of_each_purpose(
+    shop, receiver, django_capture_on_commit_callbacks
+):
+    """A member's "withdraw everything" (and an erasure's) is as many withdrawals as purposes:
+    each reaches the storefront as its own consent.changed."""
+    from apps.consents.services import consent_grant, consent_withdraw_all
+
+    _client, _endpoint, secret = shop
+    customer = CustomerFactory()
+    codes = ["analytics", "remarketing"]
+    for code in codes:
+        consent_grant(purpose=Purpose.objects.get(code=code), source="mypage", customer=customer)
+    WebhookDelivery.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        count = consent_withdraw_all(customer=customer, source="mypage", wording="all off")
+    received = [body for body in bodies(receiver, secret) if body["type"] == "consent.changed"]
+    assert count == len(received) == 2
+    assert sorted(b["data"]["purpose"] for b in received) == codes
+    assert {b["data"]["status"] for b in received} == {"withdrawn"}
+    assert {b["data"]["customer"]["id"] for b in received} == {customer.pk}
+
+
+def test_a_completed_privacy_request_reaches_a_system_that_wants_it(
+    receiver, loopback_allowed, django_capture_on_commit_callbacks
+):
+    from apps.core import roles
+    from apps.privacy_requests.services import (
+        privacy_request_answer_no_data,
+        privacy_request_create_from_mypage,
+    )
+    from tests.privacy_requests.conftest import staff
+
+    _endpoint, secret = make_storefront(receiver.url, event_types=["privacy_request.completed"])
+    customer = CustomerFactory()
+    request = privacy_request_create_from_mypage(customer=customer, kind="stop_of_use")
+    assert not WebhookDelivery.objects.exists()  # received is not what this endpoint wants
+    with django_capture_on_commit_callbacks(execute=True):
+        privacy_request_answer_no_data(
+            privacy_request=request, by=staff(roles.PRIVACY_OFFICER), reasons="nothing held"
+        )
+    [body] = bodies(receiver, secret)
+    assert body["type"] == "privacy_request.completed"
+    assert body["data"]["request_id"] == request.pk
+    assert body["data"]["kind"] == "stop_of_use" and body["data"]["outcome"] == "no_data"
+    assert body["data"]["customer"]["id"] == customer.pk
+    assert customer.email not in receiver.requests[0]["body"].decode()

@@ -105,6 +105,8 @@ def test_erasure_completes_only_after_the_webhook_and_the_manual_task(
 
     assert pr.status == Status.CARRYING_OUT
     assert pr.erasure_report  # the erasure itself is done and recorded
+    # The timeline says why it is still open.
+    assert list(pr.events.values_list("step", flat=True))[-1] == "waiting_for_systems"
     tasks = {t.system.name: t for t in PropagationTask.objects.select_related("system")}
     assert {name: t.state for name, t in tasks.items()} == {
         "Storefront": State.SENT,

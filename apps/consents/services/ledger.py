@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.consents.models import (
+    OFFLINE_CHANNELS,
     ConsentEvent,
     ConsentEventContext,
     ConsentState,
@@ -257,6 +258,33 @@ def consent_set(
 
 
 @transaction.atomic
+def consent_record_offline(
+    *,
+    customer: Customer,
+    purpose: Purpose,
+    granted: bool,
+    channel: str,
+    wording: str,
+    actor: User,
+) -> ConsentEvent:
+    """A consent given or withdrawn by phone, letter or at the shop counter, recorded by staff:
+    the staff user is the event's actor, the channel its source, and the words read out or
+    signed its wording. Always appends an event, even when the answer is unchanged: a renewed
+    consent is evidence worth keeping."""
+    if channel not in OFFLINE_CHANNELS:
+        raise ValidationError({"channel": _("Choose phone, letter or shop counter.")})
+    if not (wording or "").strip():
+        raise ValidationError({"wording": _("Give the exact words read out or signed.")})
+    return _record(
+        action=Action.GRANT if granted else Action.WITHDRAW,
+        purpose=purpose,
+        source=channel,
+        customer=customer,
+        evidence=Evidence(wording=wording.strip(), actor=actor),
+    )
+
+
+@transaction.atomic
 def consent_withdraw_all(
     *,
     customer: Customer,
@@ -299,6 +327,14 @@ def consent_withdraw_all(
     for state, event in zip(states, events, strict=True):
         state.status, state.last_event, state.updated_at = Status.WITHDRAWN, event, now
     ConsentState.objects.bulk_update(states, ["status", "last_event", "updated_at"])
+    for state, event in zip(states, events, strict=True):
+        # Every system holding a copy hears of each withdrawal, as for a single one.
+        event_publish(
+            CONSENT_CHANGED,
+            customer_id=customer.pk,
+            data={"purpose": state.purpose.code, "status": Status.WITHDRAWN, "source": source,
+                  "consent_event_id": event.pk},
+        )  # fmt: skip
     logger.info(
         "consents withdrawn customer_id=%s count=%s source=%s", customer.pk, len(states), source
     )

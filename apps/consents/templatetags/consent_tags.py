@@ -13,7 +13,8 @@ def external_tags_placed(context):
     a URL that no longer passes the host allow-list is left out."""
     request = context.get("request")
     tags = []
-    if request is not None:
+    # Most visitors allowed no optional category: their pages need no read of the tag table.
+    if request is not None and any(cookies.consented(request, c) for c in cookies.CATEGORIES):
         tags = [
             tag
             for tag in ExternalTag.objects.filter(is_active=True).exclude(script_url="")

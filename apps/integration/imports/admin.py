@@ -160,7 +160,11 @@ class CustomerImportAdminMixin:
             )
         try:
             report = customers_import(
-                client=client, file=upload.file, file_format=pending["format"], dry_run=False
+                client=client,
+                file=upload.file,
+                file_format=pending["format"],
+                dry_run=False,
+                actor=request.user,
             )
         except ImportFileError as exc:  # the same file read before: only if the code changed
             form.add_error("file", str(exc))

@@ -133,7 +133,13 @@ def _columns(fmt: ExportFormat, errors: dict[str, list[str]]) -> dict[str, list[
 
 
 def _import_chunk(
-    *, client: ApiClient, fmt: ExportFormat, rows: list[ParsedRow], report: ImportReport, apply
+    *,
+    client: ApiClient,
+    fmt: ExportFormat,
+    rows: list[ParsedRow],
+    report: ImportReport,
+    apply,
+    actor=None,
 ) -> None:
     ready: list[ParsedRow] = []
     for row in rows:
@@ -174,7 +180,7 @@ def _import_chunk(
             owners.append(row)
     if not events:
         return
-    outcomes = consent_events_apply(client=client, items=events, dry_run=not apply())
+    outcomes = consent_events_apply(client=client, items=events, dry_run=not apply(), actor=actor)
     for row, event, outcome in zip(owners, events, outcomes, strict=True):
         if outcome.status == "recorded":
             if event.action == "grant":
@@ -197,11 +203,13 @@ def customers_import(
     file_format: str,
     dry_run: bool,
     chunk_size: int | None = None,
+    actor=None,
 ) -> ImportReport:
     """Import ``file`` (a binary file, in ``file_format``: ecube, shopify or generic) as
     ``client``'s customers; the file's customer ids are the client's external ids. Raises
     ``ImportFileError`` (nothing changed) when the file cannot be read as that format. See the
-    module's docstring for what is applied when."""
+    module's docstring for what is applied when. ``actor``: the staff user running it from the
+    admin, named on the consent events it writes."""
     fmt = FORMATS[file_format](purposes=set(Purpose.objects.values_list("code", flat=True)))
     report = ImportReport(format=file_format, client=client.name, dry_run=dry_run)
     size = chunk_size or settings.IMPORT_CHUNK_SIZE
@@ -213,7 +221,9 @@ def customers_import(
 
     with transaction.atomic():
         for chunk in _chunks(fmt.rows(file), size):
-            _import_chunk(client=client, fmt=fmt, rows=chunk, report=report, apply=apply)
+            _import_chunk(
+                client=client, fmt=fmt, rows=chunk, report=report, apply=apply, actor=actor
+            )
         report.applied = apply()
         if not report.applied:
             transaction.set_rollback(True)

@@ -46,7 +46,7 @@ from apps.consents.models import (
 )
 from apps.consents.services import Evidence as LedgerEvidence
 from apps.consents.services import LedgerEntry, consent_events_record
-from apps.customers.models import Customer
+from apps.customers.models import Customer, User
 from apps.integration.ingest.types import ConsentEventIn, Evidence, ItemResult
 from apps.integration.models import ApiClient, ExternalConsentEvent, ExternalCustomer
 from apps.marketing.models import MailMagazine, SuppressedAddress
@@ -96,13 +96,18 @@ class _Current:
 
 
 def consent_events_apply(
-    *, client: ApiClient, items: Sequence[ConsentEventIn], dry_run: bool = False
+    *,
+    client: ApiClient,
+    items: Sequence[ConsentEventIn],
+    dry_run: bool = False,
+    actor: User | None = None,
 ) -> list[ItemResult]:
     """Record ``items`` (grants and withdrawals from ``client``'s system) in the consent ledger,
     in order, one result per item: ``recorded`` (an event was written; ``object_id`` is the
     ledger event), ``unchanged`` (the answer already stood), ``refused`` (a grant without
     complete evidence, or older than the current answer), ``conflict`` (a grant for an erased or
-    restricted person), ``error`` (unknown customer or purpose, invalid values).
+    restricted person), ``error`` (unknown customer or purpose, invalid values). ``actor``: the
+    staff user who ran an import from the admin, recorded on each event (an API call has none).
 
     With ``dry_run`` nothing is written and the results say what would happen. The batch is one
     transaction; items are independent (one item's refusal does not stop the others)."""
@@ -110,6 +115,7 @@ def consent_events_apply(
     # (one statement fewer each way for a single event).
     with transaction.atomic(savepoint=dry_run):
         batch = _Batch.load(client=client, items=items, lock=not dry_run)
+        batch.actor = actor
         results = [batch.apply(index, item) for index, item in enumerate(items)]
         if dry_run:
             transaction.set_rollback(True)
@@ -123,6 +129,7 @@ class _Batch:
 
     def __init__(self, client: ApiClient):
         self.client = client
+        self.actor: User | None = None
         self.now = timezone.now()
         self.customers: dict[str, Customer] = {}  # by external id
         self.purposes: dict[str, Purpose] = {}  # by code
@@ -293,6 +300,7 @@ class _Batch:
                 policy_version=self.policies[evidence.policy_version],
                 ip_address=evidence.ip_address or None,
                 user_agent=evidence.user_agent or "",
+                actor=self.actor,
             ),
         )
         return self._record(result, entry, at=evidence.at)
@@ -347,6 +355,7 @@ class _Batch:
                 policy_version=policy,
                 ip_address=(evidence.ip_address if evidence else None) or None,
                 user_agent=(evidence.user_agent if evidence else "") or "",
+                actor=self.actor,
             ),
         )
         return self._record(result, entry, at=at)

@@ -93,6 +93,11 @@ def secrets_in_force(endpoint_id: int, now: datetime.datetime) -> list[str]:
 
 
 def _claim(endpoint_id: int, limit: int) -> list[WebhookDelivery]:
+    """Take up to `limit` due rows of the endpoint for a lease: ``delivering`` until the lease
+    ends (a worker killed meanwhile leaves them to the sweep). The rows carry what sending and
+    recording read, no more."""
+    if connection.vendor == "postgresql":
+        return _claim_postgresql(endpoint_id, limit)
     with transaction.atomic():
         now = timezone.now()
         rows = list(
@@ -106,13 +111,46 @@ def _claim(endpoint_id: int, limit: int) -> list[WebhookDelivery]:
                 next_attempt_at__lte=now,
             )
             .order_by("next_attempt_at", "pk")
-            .only("pk", "msg_id", "payload", "attempts", "first_attempt_at", "status")[:limit]
+            .only(*_CLAIMED)[:limit]
         )
         if rows:
             WebhookDelivery.objects.filter(pk__in=[row.pk for row in rows]).update(
                 status=Status.DELIVERING, next_attempt_at=now + _lease()
             )
     return rows
+
+
+# The columns a claimed row carries: what sending and recording read (a column left out would
+# be read back one query per row).
+_CLAIMED = ("id", "msg_id", "payload", "attempts", "first_attempt_at", "event_type")
+
+
+def _claim_postgresql(endpoint_id: int, limit: int) -> list[WebhookDelivery]:
+    """The same claim as one statement (lock, lease and read), without the ORM's compiling: it
+    runs for every handful of webhooks sent."""
+    from apps.integration.outbound.models import DownstreamSystem
+
+    quote = connection.ops.quote_name
+    delivery = quote(WebhookDelivery._meta.db_table)
+    endpoint = quote(WebhookEndpoint._meta.db_table)
+    system = quote(DownstreamSystem._meta.db_table)
+    now = timezone.now()
+    # Names come from the models, values are parameters.
+    sql = (
+        "WITH picked AS ("  # noqa: S608
+        f" SELECT d.id FROM {delivery} d"
+        f" JOIN {endpoint} e ON e.id = d.endpoint_id JOIN {system} s ON s.id = e.system_id"
+        " WHERE d.endpoint_id = %s AND e.enabled AND s.is_active"
+        " AND d.status = ANY(%s) AND d.next_attempt_at <= %s"
+        " ORDER BY d.next_attempt_at, d.id LIMIT %s FOR UPDATE OF d SKIP LOCKED)"
+        f" UPDATE {delivery} AS d SET status = %s, next_attempt_at = %s FROM picked"
+        f" WHERE d.id = picked.id RETURNING {', '.join('d.' + quote(c) for c in _CLAIMED)}"
+    )
+    params = [endpoint_id, list(DUE_STATUSES), now, limit, Status.DELIVERING, now + _lease()]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = sorted(cursor.fetchall())  # in the order published
+    return [WebhookDelivery(**dict(zip(_CLAIMED, values, strict=True))) for values in found]
 
 
 # ---------------------------------------------------------------------- sending
@@ -183,7 +221,22 @@ class _Sender:
 # ---------------------------------------------------------------------- recording
 
 
-def _record(endpoint_id: int, done: list[tuple[WebhookDelivery, Outcome]]) -> dict[str, int]:
+@dataclass
+class _Health:
+    """What this run last wrote on the endpoint's row, so a run of many batches writes it at most
+    once a second (the row is every sender's; the UPDATE's own filters keep it right when
+    another run wrote meanwhile)."""
+
+    failing: bool
+    success_written: float = float("-inf")  # time.monotonic() of this run's last write
+
+    def success_is_news(self) -> bool:
+        return self.failing or time.monotonic() - self.success_written >= 1.0
+
+
+def _record(
+    endpoint_id: int, done: list[tuple[WebhookDelivery, Outcome]], health: _Health | None = None
+) -> dict[str, int]:
     counts = {"delivered": 0, "failed": 0, "given_up": 0, "gone": 0}
     now = timezone.now()
     fields = ["status", "attempts", "next_attempt_at", "first_attempt_at", "last_attempt_at",
@@ -218,7 +271,7 @@ def _record(endpoint_id: int, done: list[tuple[WebhookDelivery, Outcome]]) -> di
                 counts["failed"] += 1
             row.delivered_at = None
         _write([row for row, _ in done], fields)
-        _endpoint_health(endpoint_id, counts, now)
+        _endpoint_health(endpoint_id, counts, now, health)
         _propagations_delivered(done)
     return counts
 
@@ -268,18 +321,23 @@ def _write(rows: list[WebhookDelivery], fields: list[str]) -> None:
         cursor.execute(sql, params)
 
 
-def _endpoint_health(endpoint_id: int, counts: dict[str, int], now: datetime.datetime) -> None:
+def _endpoint_health(
+    endpoint_id: int, counts: dict[str, int], now: datetime.datetime, health: _Health | None = None
+) -> None:
+    health = health or _Health(failing=True)
     endpoints = WebhookEndpoint.objects.filter(pk=endpoint_id)
-    if counts["delivered"]:
+    if counts["delivered"] and health.success_is_news():
         # At most one write a second on the endpoint's row, which every sender shares.
         endpoints.filter(
             Q(failing_since__isnull=False)
             | Q(last_success_at__isnull=True)
             | Q(last_success_at__lt=now - datetime.timedelta(seconds=1))
         ).update(failing_since=None, last_success_at=now)
+        health.failing, health.success_written = False, time.monotonic()
     failures = counts["failed"] + counts["given_up"] + counts["gone"]
     if failures and not counts["delivered"]:
         endpoints.filter(failing_since__isnull=True).update(failing_since=now)
+        health.failing = True
     reason = ""
     if counts["gone"]:
         reason = "the receiver answered 410 Gone"
@@ -326,6 +384,7 @@ def deliveries_send(*, endpoint_id: int, budget_seconds: float | None = None) ->
     concurrency = max(1, settings.WEBHOOK_CONCURRENCY)
     deadline = time.monotonic() + (budget_seconds or settings.WEBHOOK_DRAIN_SECONDS)
     sender = _Sender(endpoint, secrets, concurrency)
+    health = _Health(failing=endpoint.failing_since is not None)
     in_flight: dict = {}
     exhausted = False
     earliest_retry: datetime.datetime | None = None
@@ -353,7 +412,7 @@ def deliveries_send(*, endpoint_id: int, budget_seconds: float | None = None) ->
                 if not finished:
                     continue
                 done = [(in_flight.pop(future), future.result()) for future in finished]
-                counts = _record(endpoint_id, done)
+                counts = _record(endpoint_id, done, health)
                 report.sent += len(done)
                 report.delivered += counts["delivered"]
                 report.failed += len(done) - counts["delivered"]

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections import defaultdict
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from apps.core import events
@@ -125,13 +125,42 @@ def deliveries_for_event(event: events.Event) -> list[WebhookDelivery]:
         )
         for endpoint in endpoints
     ]
-    WebhookDelivery.objects.bulk_create(rows)
+    _insert(rows)
     from apps.integration.outbound.tasks import send_on_commit
 
     for endpoint in endpoints:
         if endpoint.enabled:
             send_on_commit(endpoint.pk)
     return rows
+
+
+def _insert(rows: list[WebhookDelivery]) -> None:
+    """One INSERT for the event's rows. On PostgreSQL a plain ``INSERT … VALUES`` of every
+    column: it is on the path of every consent change and unsubscribe (and of each event of a
+    bulk call), and Django's bulk_create compiled it for 2.5 times its whole cost."""
+    if connection.vendor != "postgresql":
+        WebhookDelivery.objects.bulk_create(rows)
+        return
+    fields = _insert_fields()
+    quote = connection.ops.quote_name
+    one = "(" + ", ".join("%s::jsonb" if isinstance(f, models.JSONField) else "%s"
+                          for f in fields) + ")"  # fmt: skip
+    params: list = []
+    for row in rows:
+        for field in fields:
+            value = getattr(row, field.attname)
+            params.append(json.dumps(value) if isinstance(field, models.JSONField) else value)
+    # Names come from the model, values are parameters.
+    sql = (
+        f"INSERT INTO {quote(WebhookDelivery._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(f.column) for f in fields)}) VALUES {', '.join([one] * len(rows))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _insert_fields() -> list[models.Field]:
+    return [field for field in WebhookDelivery._meta.concrete_fields if not field.primary_key]
 
 
 def subscribe() -> None:

@@ -18,16 +18,19 @@ from django.utils.translation import gettext as _
 
 from apps.consents import services as consent_services
 from apps.consents.models import ConsentState, Source
+from apps.consents.selectors import customers_who_may
 from apps.core.durable import durable_enqueue
 from apps.core.events import SUBSCRIPTION_CHANGED, event_publish
 from apps.core.locks import person_lock
 from apps.core.mail import send_mail
 from apps.customers.models import Customer, User
 from apps.customers.selectors import customer_for_email
+from apps.marketing import selectors
 from apps.marketing.models import (
     MailMagazine,
     Subscription,
     SuppressedAddress,
+    SuppressionLift,
 )
 from apps.marketing.selectors import address_hash, is_suppressed
 
@@ -66,17 +69,48 @@ def suppression_add(
 # ------------------------------------------------------------------ subscriptions
 
 
+def only_erased(address: str) -> bool:
+    """Suppressed for every magazine only because the person's data was erased at their
+    request: they may subscribe again, by double opt-in (a bounce or complaint stays)."""
+    return selectors.suppression_reasons(address=address) == {SuppressedAddress.Reason.ERASED}
+
+
+def _lift_erasure(subscription: Subscription, *, event) -> None:
+    """The person confirmed by the link mailed to this address: the erasure suppression goes,
+    and its lifting is kept as evidence (which confirmation, when)."""
+    erased = SuppressedAddress.objects.filter(
+        address_hash=subscription.email_hash,
+        magazine__isnull=True,
+        reason=SuppressedAddress.Reason.ERASED,
+    ).first()
+    if erased is None:
+        return
+    SuppressionLift.objects.create(
+        address_hash=erased.address_hash,
+        reason=erased.reason,
+        suppressed_at=erased.created_at,
+        magazine=subscription.magazine,
+        consent_event=event,
+    )
+    erased.delete()
+    logger.info(
+        "erasure suppression lifted on a confirmed re-subscription subscription_id=%s",
+        subscription.pk,
+    )
+
+
 def _activate(
     subscription: Subscription,
     *,
     source: str,
     ip_address: str | None = None,
     user_agent: str = "",
+    confirmed_by_link: bool = False,
 ) -> Subscription:
     magazine = subscription.magazine
     # The consents service decides whether this is news: a consent already in force (or given
     # and waiting for the address to be confirmed) gets no second event.
-    consent_services.consent_set(
+    event = consent_services.consent_set(
         purpose=magazine.purpose,
         granted=True,
         source=source,
@@ -92,6 +126,14 @@ def _activate(
         magazine=magazine,
         reason=SuppressedAddress.Reason.UNSUBSCRIBED,
     ).delete()
+    if confirmed_by_link:
+        if event is None:  # already in force: the state's last event is the one that counts
+            event = (
+                ConsentState.objects.select_related("last_event")
+                .get(customer=subscription.customer, purpose=magazine.purpose)
+                .last_event
+            )
+        _lift_erasure(subscription, event=event)
     subscription.status = Subscription.Status.ACTIVE
     subscription.confirmed_at = timezone.now()
     subscription.confirm_token_hash = ""
@@ -127,7 +169,8 @@ def subscription_subscribe_member(
     address is confirmed (the member does nothing more)."""
     if not customer.email:
         raise ValidationError(_("Add an e-mail address to your profile first."))
-    if is_suppressed(address=customer.email):
+    erased_before = only_erased(customer.email)
+    if not erased_before and is_suppressed(address=customer.email):
         raise ValidationError(
             _("We cannot send mail to this address (it bounced or was reported). Contact us.")
         )
@@ -141,6 +184,10 @@ def subscription_subscribe_member(
         },
     )
     subscription.email_hash = address_hash(customer.email)
+    if erased_before:
+        # This address was erased at the person's request: only a fresh consent confirmed by
+        # the link mailed to it starts mail again (and lifts the suppression, with evidence).
+        return _send_confirmation(subscription, address=customer.email)
     if _address_unconfirmed(customer):
         if subscription.status == Subscription.Status.ACTIVE:
             return subscription
@@ -211,12 +258,12 @@ def subscription_request(
     """A visitor asks to subscribe: a pending subscription and a confirmation mail (double
     opt-in). Suppressed addresses get nothing, and the answer looks the same either way."""
     email = User.objects.normalize_email(email).strip().lower()
-    if is_suppressed(address=email):
+    if is_suppressed(address=email) and not only_erased(email):
         logger.info("subscription request for a suppressed address ignored")
         return None
     customer = customer_for_email(email=email)
     if customer is None:
-        customer = Customer(email=email, acquired_via=Customer.AcquiredVia.INQUIRY)
+        customer = Customer(email=email, acquired_via=Customer.AcquiredVia.SUBSCRIPTION)
         customer.full_clean()
         customer.save()
     elif person_lock(customer_id=customer.pk).customer.status == Customer.Status.ERASED:
@@ -240,9 +287,15 @@ def subscription_confirm_token(subscription: Subscription) -> str:
     return signing.Signer(salt=_CONFIRM_SALT).sign(f"{subscription.pk}.{nonce}")
 
 
-def _send_confirmation(subscription: Subscription, *, address: str) -> Subscription:
+def _send_confirmation(
+    subscription: Subscription,
+    *,
+    address: str,
+    kind: str = Subscription.ConfirmKind.REQUEST,
+) -> Subscription:
     from apps.marketing.tasks import subscription_confirmation_task
 
+    subscription.confirm_kind = kind
     subscription.status = Subscription.Status.PENDING
     subscription.email_hash = address_hash(address)
     subscription.confirm_sent_at = timezone.now()
@@ -279,7 +332,12 @@ def subscription_confirmation_send(*, subscription_id: int) -> bool:
     if subscription.confirm_token_hash != _token_hash(token):
         return False
     confirm_url = settings.SITE_URL.rstrip("/") + reverse("marketing:confirm", args=[token])
-    context = {"magazine": subscription.magazine, "confirm_url": confirm_url, "settings": settings}
+    context = {
+        "magazine": subscription.magazine,
+        "confirm_url": confirm_url,
+        "settings": settings,
+        "imported": subscription.confirm_kind == Subscription.ConfirmKind.IMPORT,
+    }
     send_mail(
         subject=render_to_string("marketing/email/confirm_subject.txt", context).strip(),
         message=render_to_string("marketing/email/confirm.txt", context),
@@ -323,12 +381,18 @@ def subscription_confirm(*, token: str, ip_address=None, user_agent="") -> Subsc
         source=Source.SUBSCRIBE_FORM,
         ip_address=ip_address,
         user_agent=user_agent,
+        confirmed_by_link=True,
     )
 
 
 @transaction.atomic
 def subscription_unsubscribe(
-    *, subscription: Subscription, source: str = Source.UNSUBSCRIBE, ip_address=None, user_agent=""
+    *,
+    subscription: Subscription,
+    source: str = Source.UNSUBSCRIBE,
+    ip_address=None,
+    user_agent="",
+    actor: User | None = None,
 ) -> bool:
     """Stop the magazine for this person at once. Idempotent: False when already done.
 
@@ -361,7 +425,10 @@ def subscription_unsubscribe(
             source=source,
             customer=subscription.customer,
             evidence=consent_services.Evidence(
-                wording=subscription_wording(magazine), ip_address=ip_address, user_agent=user_agent
+                wording=subscription_wording(magazine),
+                ip_address=ip_address,
+                user_agent=user_agent,
+                actor=actor,
             ),
         )
     logger.info("unsubscribed subscription_id=%s source=%s", subscription.pk, source)
@@ -371,11 +438,20 @@ def subscription_unsubscribe(
 @transaction.atomic
 def subscription_import(*, magazine: MailMagazine, customers: list[Customer]) -> dict[str, int]:
     """Import existing opted-in customers as pending subscriptions (each gets a confirmation
-    mail); suppressed addresses and people without consent are left out."""
-    result = {"requested": 0, "suppressed": 0, "no_address": 0}
+    mail saying where their consent comes from); suppressed addresses and people without a
+    consent in force for the magazine's purpose get nothing (a mail asking for consent is itself
+    advertising mail under the Specified E-mail Act)."""
+    result = {"requested": 0, "suppressed": 0, "no_address": 0, "no_consent": 0}
+    consented = set(
+        customers_who_may(purpose=magazine.purpose)
+        .filter(pk__in=[c.pk for c in customers])
+        .values_list("pk", flat=True)
+    )
     for customer in customers:
         if not customer.email:
             result["no_address"] += 1
+        elif customer.pk not in consented:
+            result["no_consent"] += 1
         elif is_suppressed(address=customer.email, magazine=magazine):
             result["suppressed"] += 1
         else:
@@ -388,6 +464,8 @@ def subscription_import(*, magazine: MailMagazine, customers: list[Customer]) ->
                 },
             )
             if subscription.status != Subscription.Status.ACTIVE:
-                _send_confirmation(subscription, address=customer.email)
+                _send_confirmation(
+                    subscription, address=customer.email, kind=Subscription.ConfirmKind.IMPORT
+                )
                 result["requested"] += 1
     return result

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.audit.admin_mixins import _strip
 from apps.core.admin_actions import ServiceActionsMixin
 from apps.core.admin_extensions import ExtensibleAdminMixin
+from apps.core.admin_pagination import EstimatedCountPaginator
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.admin.actions import RequestActionsMixin
 from apps.privacy_requests.admin.display import RequestDisplayMixin
@@ -60,6 +61,7 @@ class PrivacyRequestAdmin(
     ordering = ["due_on", "pk"]
     inlines = [IdentityDocumentInline, NoticeInline, RequestEventInline]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fieldsets = [
         (
             None,

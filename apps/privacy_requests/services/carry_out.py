@@ -262,6 +262,9 @@ def _complete_or_wait(
         return
     if extra_fields:
         privacy_request.save(update_fields=[*extra_fields, "updated_at"])
+    # The timeline says why the request is still open: done here, not yet by every system that
+    # holds a copy (their tasks are listed on the request's page).
+    event_add(privacy_request=privacy_request, step=Step.WAITING_FOR_SYSTEMS, by=None, note=note)
     logger.info("privacy request waits for its gates request_id=%s", privacy_request.pk)
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.dates import add_months
 from apps.core.durable import durable_enqueue
+from apps.core.events import PRIVACY_REQUEST_COMPLETED, event_publish
 from apps.privacy_requests.models import (
     FEE_KINDS,
     FeeStatus,
@@ -153,6 +154,14 @@ def transition(
         fields.append("closed_at")
     privacy_request.save(update_fields=fields)
     event_add(privacy_request=privacy_request, step=step, by=by, note=note)
+    if to == Status.COMPLETED:
+        # The storefront closes its own copy of the request (ids and outcome only).
+        event_publish(
+            PRIVACY_REQUEST_COMPLETED,
+            customer_id=privacy_request.customer_id,
+            data={"request_id": privacy_request.pk, "reference": privacy_request.reference,
+                  "kind": privacy_request.kind, "outcome": privacy_request.outcome},
+        )  # fmt: skip
     logger.info(
         "privacy request %s -> %s request_id=%s", current, to, privacy_request.pk
     )  # ids and states only

@@ -12,7 +12,8 @@ process stands in for beat: it runs the sweep every second.
 
 Events are published as several web processes and a storefront's sync would: `--publishers`
 processes, each `--batch` events per transaction, each through ``event_publish`` (the hub writes
-the delivery rows).
+the delivery rows), as fast as they can, or at `--rate` events per second in all (an open
+loop, as a shop's traffic arrives: the first-attempt latency of a given load).
 
 Figures: ``lost`` counts events the receiver never acknowledged; ``duplicates_seen_by_receiver``
 counts deliveries of an event it had already acknowledged (a timed-out call that the receiver
@@ -54,6 +55,12 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=10, help="events per transaction")
         parser.add_argument(
             "--publishers", type=int, default=4, help="processes publishing (web processes)"
+        )
+        parser.add_argument(
+            "--rate",
+            type=float,
+            default=0,
+            help="events offered per second, all publishers together (0: as fast as they can)",
         )
         parser.add_argument("--concurrency", type=int, default=32, help="requests per worker")
         parser.add_argument("--fail", type=float, default=0.10)
@@ -122,8 +129,9 @@ class Command(BaseCommand):
             # Processes, as web processes are (threads would share one interpreter lock).
             connection.close()  # the children must not share this process's connection
             context = multiprocessing.get_context("fork")
+            rate = options["rate"] / publishers_n if options["rate"] > 0 else 0.0
             publishers = [
-                context.Process(target=_publish, args=(range(k, n, publishers_n), batch))
+                context.Process(target=_publish, args=(range(k, n, publishers_n), batch, rate))
                 for k in range(publishers_n)
             ]
             for publisher in publishers:
@@ -177,6 +185,8 @@ class Command(BaseCommand):
             "bad_signatures": stats["bad_signatures"],
             "attempts": attempts,
             "given_up": rows.filter(status=WebhookDelivery.Status.GIVEN_UP).count(),
+            "offered_events_per_s": options["rate"] or None,
+            "published_s": round(published, 2),
             "workers": options["workers"],
             "concurrency_per_worker": options["concurrency"],
             "timeout_s": TIMEOUT_S,
@@ -184,13 +194,19 @@ class Command(BaseCommand):
         }
 
 
-def _publish(ids, batch: int) -> None:
-    """One publisher (a web process): `batch` events per transaction."""
+def _publish(ids, batch: int, rate: float = 0.0) -> None:
+    """One publisher (a web process): `batch` events per transaction; with a `rate` (events per
+    second of this process), each transaction waits for the time its first event is due, as
+    a shop's traffic arrives (an open loop: a slow delivery does not slow the offered load)."""
     from apps.core.events import event_publish
 
     ids = list(ids)
+    started = time.perf_counter()
     try:
         for first in range(0, len(ids), batch):
+            if rate:
+                due = started + first / rate
+                time.sleep(max(0.0, due - time.perf_counter()))
             with transaction.atomic():
                 for i in ids[first : first + batch]:
                     event_publish(

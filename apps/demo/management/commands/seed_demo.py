@@ -11,7 +11,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = demo_seed(crowd=options["customers"])
-        self.stdout.write(f"Demo data ready ({result['crowd_added']} customers added).")
+        self.stdout.write(
+            f"Demo data ready ({result['crowd_added']} customers, {result['audience_added']} "
+            f"subscribers, {result['campaigns_added']} campaigns sent, "
+            f"{result['inquiries_added']} inquiries added)."
+        )
+        for name, counts in result["parts"].items():
+            added = ", ".join(f"{key} {value}" for key, value in counts.items())
+            self.stdout.write(f"  {name}: {added}")
         self.stdout.write(f"Demo logins (password for all: {result['password']}):")
         for email, role in result["staff"]:
             self.stdout.write(f"  staff   {email:<24} {role}   http://127.0.0.1:8000/admin/")

@@ -1,0 +1,77 @@
+"""Work every request did that it need not: the login read twice on My Page, the external-tag
+table read for visitors who allowed no tag, templates parsed again in production."""
+
+import subprocess
+import sys
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.factories import CustomerFactory
+from tests.security.test_settings import BASE_DIR, production_env
+
+pytestmark = pytest.mark.django_db
+
+
+def tables_read(client, url: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return [q["sql"].split(" FROM ", 1)[1].split()[0] for q in captured if " FROM " in q["sql"]]
+
+
+def test_my_page_reads_the_members_login_once(client):
+    customer = CustomerFactory()
+    client.force_login(customer.user)
+    client.get(reverse("mypage:overview"))
+    assert tables_read(client, reverse("mypage:overview")).count('"customers_user"') == 1
+
+
+def test_no_tag_query_for_a_visitor_who_allowed_no_tag(client):
+    assert '"consents_externaltag"' not in tables_read(client, reverse("consents:notice"))
+    client.post(reverse("consents:cookie_choice"), {"choice": "necessary"})
+    assert '"consents_externaltag"' not in tables_read(client, reverse("consents:notice"))
+    client.post(reverse("consents:cookie_choice"), {"choice": "all"})
+    assert '"consents_externaltag"' in tables_read(client, reverse("consents:notice"))
+
+
+def test_production_parses_each_template_once(tmp_path):
+    code = (
+        "import django; django.setup();"
+        "from django.template import engines;"
+        "print(type(engines['django'].engine.template_loaders[0]).__module__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.stdout.strip() == "django.template.loaders.cached", result.stderr
+
+
+def test_the_reconfirmation_check_runs_once_per_policy_generation(client):
+    from apps.consents.models import PolicyVersion
+    from apps.consents.services import consent_grant, policy_version_publish
+    from tests.consents.factories import purpose
+
+    customer = CustomerFactory()
+    newsletter = purpose("newsletter")
+    consent_grant(purpose=newsletter, source="signup", customer=customer)
+    client.force_login(customer.user)
+    client.get(reverse("mypage:overview"))
+    assert '"consents_consentstate"' not in tables_read(client, reverse("mypage:overview"))
+
+    # A widening policy is the one thing that makes consents pending: checked again at once.
+    version = PolicyVersion.objects.create(
+        version="2.0", title="v2", body_ja="x", widens_purposes=True
+    )
+    version.widened_purposes.set([newsletter])
+    policy_version_publish(version=version)
+    response = client.get(reverse("mypage:overview"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("consents:reconfirm"))
