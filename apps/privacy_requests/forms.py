@@ -1,5 +1,5 @@
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Fieldset, Layout, Submit
+from crispy_forms.layout import Div, Fieldset, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +15,13 @@ from apps.privacy_requests.models import (
     Kind,
     Law,
 )
+
+
+def show_if(name: str, values) -> dict:
+    """Attributes for a crispy wrapper that static/js/site.js shows only while the form's
+    field `name` holds one of `values`. Without JavaScript every wrapper shows, under its
+    heading, and the form's clean() keeps only the chosen kind's fields."""
+    return {"data_show_if_name": name, "data_show_if_values": " ".join(sorted(values))}
 
 
 def _helper(label) -> FormHelper:
@@ -89,23 +96,43 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
         addresses = address_list(customer=customer)
         self.fields["postal_address"].queryset = addresses
         self.fields["postal_address"].label_from_instance = lambda a: a.one_line
-        self.fields["postal_address"].initial = next(iter(addresses), None)
+        # No address is pre-selected: one goes on an envelope only for a paper disclosure,
+        # and then the member picks it.
         self.helper = _helper(_("Send request"))
         self.helper.layout = Layout(
             "kind",
             "law",
-            "disclosure_form",
-            "postal_address",
+            Fieldset(
+                _("Only for a disclosure: how we send it"),
+                "disclosure_form",
+                Div("postal_address", **show_if("disclosure_form", [DisclosureForm.PAPER])),
+                **show_if("kind", DISCLOSURE_KINDS),
+            ),
             "details",
             Fieldset(
                 _("Only for a correction or an addition: the new values"),
                 *self.CHANGE_FIELDS,
+                **show_if("kind", CHANGE_KINDS),
             ),
         )
+
+    def _drop_fields_of_other_kinds(self, kind) -> None:
+        """Fields of another kind (filled in without JavaScript, or left behind after changing
+        the kind) are neither validated nor kept."""
+        dropped = []
+        if kind not in DISCLOSURE_KINDS:
+            dropped += ["disclosure_form", "postal_address"]
+        if kind not in CHANGE_KINDS:
+            dropped += list(self.CHANGE_FIELDS)
+        for name in dropped:
+            self.errors.pop(name, None)
+            self.cleaned_data[name] = None if name in ("postal_address", "date_of_birth") else ""
 
     def clean(self):
         cleaned = super().clean()
         kind, law = cleaned.get("kind"), cleaned.get("law")
+        if kind:
+            self._drop_fields_of_other_kinds(kind)
         if kind in GDPR_ONLY_KINDS and law != Law.GDPR:
             self.add_error("law", _("Access, portability and objection are GDPR rights."))
         if kind in DISCLOSURE_KINDS and not cleaned.get("disclosure_form"):
