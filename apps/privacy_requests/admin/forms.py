@@ -93,3 +93,10 @@ class StaffRequestForm(forms.Form):
 # My Page, with the member form's labels and checks.
 for _name in MemberRequestForm.CHANGE_FIELDS:
     StaffRequestForm.base_fields[_name] = copy.deepcopy(MemberRequestForm.base_fields[_name])
+
+
+class PersonSearchForm(forms.Form):
+    """The person search of "record a request": what staff typed, parsed as any input is (a
+    control character or an over-long term is a message, not a query)."""
+
+    customer_search = forms.CharField(max_length=100, required=False, strip=True)

@@ -18,7 +18,7 @@ from apps.core.dates import start_of_day
 from apps.core.forms import form_apply_errors
 from apps.customers.selectors import customers_find
 from apps.privacy_requests import selectors, services
-from apps.privacy_requests.admin.forms import StaffRequestForm
+from apps.privacy_requests.admin.forms import PersonSearchForm, StaffRequestForm
 from apps.privacy_requests.admin.perms import DECIDE, VIEW_DOCUMENTS
 from apps.privacy_requests.forms import DocumentForm
 from apps.privacy_requests.models import IdentityDocument, Kind, Notice, PrivacyRequest
@@ -38,8 +38,14 @@ class RequestViewsMixin:
         if request.method == "POST" and "_find" in request.POST:
             # A search, not a save: the form comes back as typed, with the people found.
             form = StaffRequestForm(initial=request.POST.dict())
-            found = self._find_people(request, request.POST.get("customer_search", ""))
-            form.show_found(found, label=self._person_label(request))
+            search = PersonSearchForm(request.POST)
+            if search.is_valid():
+                found = self._find_people(request, search.cleaned_data["customer_search"])
+                form.show_found(found, label=self._person_label(request))
+            else:
+                found = []
+                for errors in search.errors.values():
+                    self.message_user(request, " ".join(errors), messages.ERROR)
         elif request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             received = start_of_day(data["received_on"])
@@ -86,7 +92,7 @@ class RequestViewsMixin:
     def _find_people(self, request, term: str) -> list:
         """The customers a search finds, on the access log as a view of them (ids only; the
         term itself is neither logged nor put in a URL)."""
-        found = customers_find(term=term[:100])
+        found = customers_find(term=term)
         customer_model = PrivacyRequest._meta.get_field("customer").related_model
         self.log_view(request, customer_model, [customer.pk for customer in found])
         return found
