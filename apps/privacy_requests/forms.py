@@ -9,11 +9,9 @@ from apps.customers.validators import validate_date_of_birth
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
     DISCLOSURE_KINDS,
-    GDPR_ONLY_KINDS,
     DisclosureForm,
     IdentityDocument,
     Kind,
-    Law,
 )
 
 
@@ -31,12 +29,6 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
         label=_("What do you request?"),
         choices=[("", _("Choose…")), *Kind.choices],
         error_messages={"required": _("Choose what you request.")},
-    )
-    law = forms.ChoiceField(
-        label=_("Under which law?"),
-        choices=Law.choices,
-        initial=Law.APPI,
-        help_text=_("Choose GDPR if you live in the EU/EEA."),
     )
     disclosure_form = forms.ChoiceField(
         label=_("How should we disclose it?"),
@@ -93,7 +85,6 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
         self.helper = _helper(_("Send request"))
         self.helper.layout = Layout(
             "kind",
-            "law",
             "disclosure_form",
             "postal_address",
             "details",
@@ -105,9 +96,9 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        kind, law = cleaned.get("kind"), cleaned.get("law")
-        if kind in GDPR_ONLY_KINDS and law != Law.GDPR:
-            self.add_error("law", _("Access, portability and objection are GDPR rights."))
+        # Whether the GDPR's own rights apply is the shop's rule (the address on file), checked
+        # by the service; its message comes back on "kind".
+        kind = cleaned.get("kind")
         if kind in DISCLOSURE_KINDS and not cleaned.get("disclosure_form"):
             self.add_error("disclosure_form", _("Choose electronic or paper form."))
         paper = kind in DISCLOSURE_KINDS and cleaned.get("disclosure_form") == DisclosureForm.PAPER
@@ -241,7 +232,15 @@ class InquiryToRequestForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"), choices=[c for c in Kind.choices if c[0] not in CHANGE_KINDS]
     )
-    law = forms.ChoiceField(label=_("Law"), choices=Law.choices, initial=Law.APPI)
+    in_eea = forms.BooleanField(
+        label=_("The person is in the EU/EEA"),
+        required=False,
+        help_text=_(
+            "APPI always applies; the GDPR as well for a person in the EU/EEA (an address on "
+            "file there counts without this). Tick only what the request shows, e.g. a letter "
+            "from Germany."
+        ),
+    )
     disclosure_form = forms.ChoiceField(
         label=_("Disclosure form"), choices=DisclosureForm.choices, required=False
     )

@@ -46,8 +46,50 @@ RESTRICTION_KINDS = {Kind.STOP_OF_USE, Kind.STOP_OF_PROVISION, Kind.GDPR_OBJECTI
 
 
 class Law(models.TextChoices):
+    """Decided by the shop's rules (services/receipt.py ``law_for``), never picked by the
+    requester: APPI always applies to the shop; "gdpr" means the GDPR applies as well, the person
+    being in the EU/EEA."""
+
     APPI = "appi", _("APPI (Japan)")
-    GDPR = "gdpr", _("GDPR (EU/EEA)")
+    GDPR = "gdpr", _("APPI and GDPR (person in the EU/EEA)")
+
+
+# GDPR Art. 3(2) reaches people in the EU and, through the EEA Agreement, Iceland, Liechtenstein
+# and Norway (ISO 3166-1 alpha-2, as Address.country holds them).
+EEA_COUNTRIES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+        "IS",
+        "LI",
+        "NO",
+    ]
+)
 
 
 class Channel(models.TextChoices):
@@ -136,6 +178,9 @@ class PrivacyRequest(models.Model):
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     law = models.CharField(_("law"), max_length=10, choices=Law.choices, default=Law.APPI)
+    # Staff's record that the person is in the EU/EEA when no address on file says so (a letter
+    # from Germany, a phone call): it makes the GDPR apply as well.
+    in_eea = models.BooleanField(_("person in the EU/EEA (recorded by staff)"), default=False)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     requester_type = models.CharField(
         _("requester"), max_length=30, choices=RequesterType.choices, default=RequesterType.PERSON

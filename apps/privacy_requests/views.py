@@ -54,7 +54,6 @@ def request_create(request):
             privacy_request = services.privacy_request_create_from_mypage(
                 customer=request.customer,
                 kind=data["kind"],
-                law=data["law"],
                 details=data["details"],
                 requested_changes=form.requested_changes(),
                 disclosure_form=data["disclosure_form"],

@@ -10,7 +10,6 @@ from apps.privacy_requests.models import (
     Channel,
     DisclosureForm,
     Kind,
-    Law,
     PrivacyRequest,
     RequesterType,
 )
@@ -20,7 +19,15 @@ class StaffRequestForm(forms.Form):
     """A request received by letter, e-mail or phone, entered by staff."""
 
     kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices)
-    law = forms.ChoiceField(label=_("Law"), choices=Law.choices, initial=Law.APPI)
+    in_eea = forms.BooleanField(
+        label=_("The person is in the EU/EEA"),
+        required=False,
+        help_text=_(
+            "APPI always applies; the GDPR as well for a person in the EU/EEA (an address on "
+            "file there counts without this). Tick only what the request shows, e.g. a letter "
+            "from Germany."
+        ),
+    )
     channel = forms.ChoiceField(
         label=_("Received by"),
         choices=[(c.value, c.label) for c in Channel if c != Channel.MYPAGE],

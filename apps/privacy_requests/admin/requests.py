@@ -66,7 +66,7 @@ class PrivacyRequestAdmin(
             {
                 "fields": [
                     "reference",
-                    ("kind", "law", "channel"),
+                    ("kind", "law", "in_eea", "channel"),
                     ("status", "deadline"),
                     ("extended_at", "extension_reasons"),
                     ("customer", "person_on_file"),

@@ -39,7 +39,7 @@ class RequestViewsMixin:
             try:
                 created = services.privacy_request_create(
                     kind=data["kind"],
-                    law=data["law"],
+                    in_eea=data["in_eea"],
                     channel=data["channel"],
                     requester_type=data["requester_type"],
                     customer=data["customer"],

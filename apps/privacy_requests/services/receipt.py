@@ -16,11 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.events import PRIVACY_REQUEST_RECEIVED, event_publish
-from apps.customers.selectors import customer_for_email
+from apps.customers.selectors import address_default, address_list, customer_for_email
 from apps.customers.services import inquiry_mark_answered
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
     DISCLOSURE_KINDS,
+    EEA_COUNTRIES,
     GDPR_ONLY_KINDS,
     Channel,
     DisclosureForm,
@@ -92,12 +93,29 @@ def validate_changes(*, customer: Customer | None, changes: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in cleaned.items()}
 
 
+def law_for(*, customer: Customer | None, in_eea: bool = False) -> str:
+    """The shop's rule, not the requester's pick: APPI always applies to the shop; the GDPR as
+    well when the person is in the EU/EEA, as staff recorded (``in_eea``) or as the address on
+    file says (the default one, else any: a person with one address in Berlin is there)."""
+    if in_eea:
+        return Law.GDPR
+    if customer is None:
+        return Law.APPI
+    address = address_default(customer=customer)
+    countries = (
+        {address.country}
+        if address is not None
+        else set(address_list(customer=customer).values_list("country", flat=True))
+    )
+    return Law.GDPR if countries & EEA_COUNTRIES else Law.APPI
+
+
 @transaction.atomic
 def privacy_request_create(
     *,
     kind: str,
     channel: str,
-    law: str = Law.APPI,
+    in_eea: bool = False,
     requester_type: str = RequesterType.PERSON,
     customer: Customer | None = None,
     requester_name: str = "",
@@ -115,8 +133,17 @@ def privacy_request_create(
     """Record a request as received, number it, start its clock and acknowledge it."""
     if kind not in Kind.values:
         raise ValidationError({"kind": _("Choose what is requested.")})
+    law = law_for(customer=customer, in_eea=in_eea)
     if kind in GDPR_ONLY_KINDS and law != Law.GDPR:
-        raise ValidationError({"kind": _("Access, portability and objection are GDPR rights.")})
+        raise ValidationError(
+            {
+                "kind": _(
+                    "Access, portability and objection are GDPR rights, for people in the "
+                    "EU/EEA: under Japanese law, ask for a disclosure, a stop of use or an "
+                    "erasure."
+                )
+            }
+        )
     if channel not in Channel.values:
         raise ValidationError({"channel": _("Choose how the request arrived.")})
     if requester_type != RequesterType.PERSON and not representative_name.strip():
@@ -153,6 +180,7 @@ def privacy_request_create(
         reference=_next_reference(timezone.localdate(received_at).year),
         kind=kind,
         law=law,
+        in_eea=bool(in_eea),
         channel=channel,
         requester_type=requester_type,
         customer=customer,
@@ -194,7 +222,6 @@ def privacy_request_create_from_mypage(
     *,
     customer: Customer,
     kind: str,
-    law: str = Law.APPI,
     details: str = "",
     requested_changes: dict | None = None,
     disclosure_form: str = "",
@@ -208,7 +235,6 @@ def privacy_request_create_from_mypage(
 
     privacy_request = privacy_request_create(
         kind=kind,
-        law=law,
         channel=Channel.MYPAGE,
         customer=customer,
         requester_name=customer.full_name,
@@ -232,7 +258,7 @@ def privacy_request_create_from_inquiry(
     *,
     inquiry: Inquiry,
     kind: str,
-    law: str = Law.APPI,
+    in_eea: bool = False,
     disclosure_form: str = "",
     requested_changes: dict | None = None,
     by: User,
@@ -244,7 +270,7 @@ def privacy_request_create_from_inquiry(
         disclosure_form = DisclosureForm.ELECTRONIC
     privacy_request = privacy_request_create(
         kind=kind,
-        law=law,
+        in_eea=in_eea,
         channel=Channel.INQUIRY_FORM,
         customer=customer,
         requester_name=inquiry.name,

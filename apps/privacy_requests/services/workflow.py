@@ -97,11 +97,13 @@ def fee_applies(*, kind: str, law: str) -> bool:
 
 def due_date(received_at: datetime.datetime, law: str = Law.APPI) -> datetime.date:
     """APPI: the shop's configured number of days (after two weeks a requester may sue);
-    GDPR: one month (Art. 12(3))."""
+    GDPR: one month (Art. 12(3)). APPI always applies, so a GDPR request is due by the earlier
+    of the two."""
     received = timezone.localdate(received_at)
+    appi = received + datetime.timedelta(days=settings.PRIVACY_REQUEST_DUE_DAYS)
     if law == Law.GDPR:
-        return add_months(received, settings.PRIVACY_REQUEST_GDPR_DUE_MONTHS)
-    return received + datetime.timedelta(days=settings.PRIVACY_REQUEST_DUE_DAYS)
+        return min(appi, add_months(received, settings.PRIVACY_REQUEST_GDPR_DUE_MONTHS))
+    return appi
 
 
 def _actor(by: User | None) -> str:
