@@ -277,6 +277,9 @@ class PrivacyRequest(models.Model):
     answer = models.TextField(_("answer sent with the completion notice"), blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     contact_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The date the erasure notice promised this record is kept until (the person's erasure sets
+    # it); the retention rule "privacy_request_records" deletes the record the day after.
+    kept_until = models.DateField(_("record kept until"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
