@@ -271,6 +271,13 @@ class PrivacyRequest(models.Model):
         _("disclosure package"), storage=private_storage, blank=True, editable=False
     )
     package_expires_at = models.DateTimeField(_("download expires at"), null=True, blank=True)
+    # A requester without a login (a guest, a non-member) downloads through the link in the
+    # completion mail (services/disclosure_link.py): its token's SHA-256 only, and a one-time
+    # code to the address on file that opens it (hashed, expiring, few attempts).
+    link_token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    link_code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    link_code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    link_code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     # Counts and reasons from the erasers (never values): what was deleted, anonymised, kept.
     erasure_report = models.JSONField(_("erasure report"), default=dict, blank=True)
     restriction_result = models.JSONField(_("restriction result"), default=dict, blank=True)
@@ -365,6 +372,8 @@ class RequestEvent(models.Model):
         NOTICE_POSTED = "notice_posted", _("Notice posted to the requester")
         DOCUMENTS_PURGED = "documents_purged", _("Documents purged")
         PACKAGE_PURGED = "package_purged", _("Disclosure package purged")
+        DOWNLOAD_CODE_SENT = "download_code_sent", _("Download code sent to the address on file")
+        DOWNLOAD_UNLOCKED = "download_unlocked", _("Download opened with the one-time code")
         CONTACT_ERASED = "contact_erased", _("Requester contact details erased")
 
     class Actor(models.TextChoices):

@@ -10,6 +10,11 @@ from apps.privacy_requests.services.carry_out import (
     privacy_request_complete,
     privacy_request_execute,
 )
+from apps.privacy_requests.services.disclosure_link import (
+    disclosure_link_check_code,
+    disclosure_link_get,
+    disclosure_link_send_code,
+)
 from apps.privacy_requests.services.identity import (
     identity_document_add,
     privacy_request_check_code,
@@ -43,6 +48,9 @@ __all__ = [
     "IllegalTransition",
     "add_months",
     "carry_out_again_allowed",
+    "disclosure_link_check_code",
+    "disclosure_link_get",
+    "disclosure_link_send_code",
     "disclosure_package_bytes",
     "download_check",
     "download_token",
