@@ -9,6 +9,7 @@ from apps.customers.validators import validate_date_of_birth
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
     DISCLOSURE_KINDS,
+    Art35Ground,
     DisclosureForm,
     IdentityDocument,
     Kind,
@@ -29,6 +30,12 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
         label=_("What do you request?"),
         choices=[("", _("Choose…")), *Kind.choices],
         error_messages={"required": _("Choose what you request.")},
+    )
+    appi_ground = forms.ChoiceField(
+        label=_("Why (for a stop of use, an erasure or a stop of provision)"),
+        choices=[("", _("Not given")), *[c for c in Art35Ground.choices if c[0]]],
+        required=False,
+        help_text=_("The grounds the law (APPI Art. 35) gives for these requests."),
     )
     disclosure_form = forms.ChoiceField(
         label=_("How should we disclose it?"),
@@ -85,6 +92,7 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
         self.helper = _helper(_("Send request"))
         self.helper.layout = Layout(
             "kind",
+            "appi_ground",
             "disclosure_form",
             "postal_address",
             "details",
@@ -221,6 +229,19 @@ class AnswerForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6, "cols": 70}),
         max_length=10000,
         required=False,
+    )
+
+
+class AlternativeMeasureForm(forms.Form):
+    reasons = forms.CharField(
+        label=_("Why doing what was asked is difficult (sent to the requester)"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+        max_length=5000,
+    )
+    measure = forms.CharField(
+        label=_("What is done instead to protect the person (sent to the requester)"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+        max_length=5000,
     )
 
 

@@ -45,6 +45,25 @@ ERASURE_KINDS = {Kind.DELETION, Kind.ERASURE}
 RESTRICTION_KINDS = {Kind.STOP_OF_USE, Kind.STOP_OF_PROVISION, Kind.GDPR_OBJECTION}
 
 
+class Art35Ground(models.TextChoices):
+    """APPI Art. 35 (as amended in 2022): why a person may ask for a stop of use, an erasure or
+    a stop of provision."""
+
+    NONE = "", _("Not given")
+    # Art. 35(1), (3): handled against Art. 18, 19 (beyond the purpose, improperly) or provided
+    # against Art. 27(1), 28.
+    UNLAWFUL_USE = "unlawful_use", _("Used or provided unlawfully (Art. 18, 19, 27, 28)")
+    # Art. 35(1): acquired against Art. 20.
+    IMPROPER_ACQUISITION = "improper_acquisition", _("Acquired improperly (Art. 20)")
+    # Art. 35(5): the rest since 2022.
+    NO_LONGER_NEEDED = "no_longer_needed", _("No longer needed by the shop")
+    BREACH = "breach", _("Concerned by a reportable breach (Art. 26)")
+    HARM_TO_RIGHTS = "harm_to_rights", _("Handling likely to harm the person's rights or interests")
+
+
+ART35_KINDS = {"stop_of_use", "erasure", "stop_of_provision"}
+
+
 class Law(models.TextChoices):
     """Decided by the shop's rules (services/receipt.py ``law_for``), never picked by the
     requester: APPI always applies to the shop; "gdpr" means the GDPR applies as well, the person
@@ -146,6 +165,9 @@ class Outcome(models.TextChoices):
     PARTIAL = "partial", _("Granted in part")
     NO_DATA = "no_data", _("No data held")
     REJECTED = "rejected", _("Rejected")
+    # APPI Art. 35(2), (4), (6): doing what was asked is difficult (great cost, …), so a measure
+    # that protects the person's rights is taken instead.
+    ALTERNATIVE = "alternative", _("Alternative measure taken instead")
 
 
 class IdentityMethod(models.TextChoices):
@@ -258,6 +280,16 @@ class PrivacyRequest(models.Model):
 
     # Correction / addition: {field: new value}, validated like My Page at receipt and again
     # when applied. After carrying out, applied_changes holds {field: [old, new]}.
+    appi_ground = models.CharField(
+        _("ground (APPI Art. 35)"),
+        max_length=30,
+        choices=Art35Ground.choices,
+        blank=True,
+        default=Art35Ground.NONE,
+    )
+    alternative_measure = models.TextField(
+        _("alternative measure taken instead (told to the requester)"), blank=True
+    )
     requested_changes = models.JSONField(_("requested changes"), default=dict, blank=True)
     applied_changes = models.JSONField(_("applied changes"), default=dict, blank=True)
     disclosure_form = models.CharField(
@@ -308,6 +340,12 @@ class PrivacyRequest(models.Model):
                 condition=~Q(outcome__in=[Outcome.PARTIAL, Outcome.NO_DATA, Outcome.REJECTED])
                 | ~Q(decision_reasons=""),
                 name="privacyrequest_refusal_has_reasons",
+            ),
+            # An alternative measure says what was done instead (APPI Art. 35(2)).
+            models.CheckConstraint(
+                condition=~Q(outcome="alternative")
+                | (~Q(alternative_measure="") & ~Q(decision_reasons="")),
+                name="privacyrequest_alternative_is_described",
             ),
             # APPI has no extension: only a GDPR request's deadline can be extended.
             models.CheckConstraint(
@@ -364,6 +402,7 @@ class RequestEvent(models.Model):
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
         NO_DATA = "no_data", _("Answered: no data held")
+        ALTERNATIVE_MEASURE = "alternative_measure", _("Alternative measure taken (APPI Art. 35)")
         CARRY_OUT_STARTED = "carry_out_started", _("Carrying out started")
         CARRY_OUT_FAILED = "carry_out_failed", _("Could not be carried out; back in review")
         COMPLETED = "completed", _("Completed")

@@ -51,6 +51,10 @@ REQUEST_FIELDS = (
     # Staff's words to the requester, which may describe what was searched for or found.
     "decision_reasons",
     "extension_reasons",
+    "alternative_measure",
+    # A non-member's download link and its code (hashes): the erasure ends the link too.
+    "link_token_hash",
+    "link_code_hash",
 )
 CONTACT_FIELDS = REQUEST_FIELDS[:4]
 CONTENT_FIELDS = REQUEST_FIELDS[4:]
@@ -62,7 +66,11 @@ FREE_TEXT_STEPS = (RequestEvent.Step.WITHDRAWN, RequestEvent.Step.FEE_RECORDED)
 EMPTY = {
     **{name: {} if name.endswith("_changes") else "" for name in CONTENT_FIELDS},
     "decision_reasons": "—",
+    # As the reasons: a database check requires the measure on an "alternative measure" answer.
+    "alternative_measure": "—",
 }
+# Emptied to a dash, not to "": either counts as empty.
+DASHED = ("decision_reasons", "alternative_measure")
 
 
 def _profile_columns() -> tuple[Column, ...]:
@@ -161,8 +169,8 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     notices = Notice.objects.filter(privacy_request=OuterRef("pk"))
     has_content = reduce(
         or_,
-        (~Q(**{name: value}) for name, value in EMPTY.items() if name != "decision_reasons"),
-    ) | ~Q(decision_reasons__in=["", "—"])
+        (~Q(**{name: value}) for name, value in EMPTY.items() if name not in DASHED),
+    ) | reduce(or_, (~Q(**{f"{name}__in": ["", "—"]}) for name in DASHED))
     # Contact details stay while a notice is still to be sent (the erasure's own completion
     # notice among them); the notice task erases them after the last one.
     contact_done = (

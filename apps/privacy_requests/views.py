@@ -57,6 +57,7 @@ def request_create(request):
             privacy_request = services.privacy_request_create_from_mypage(
                 customer=request.customer,
                 kind=data["kind"],
+                appi_ground=data["appi_ground"],
                 details=data["details"],
                 requested_changes=form.requested_changes(),
                 disclosure_form=data["disclosure_form"],

@@ -35,7 +35,14 @@ def test_the_buttons_of_each_status_are_unchanged(client, customer, officer):
         "withdraw",
     ]
     appi_review = to_review(make_request(customer, kind=Kind.STOP_OF_USE), officer)
-    assert _buttons(client, appi_review) == ["approve", "reject", "answer_no_data", "withdraw"]
+    # APPI Art. 35: a stop of use may be answered with an alternative measure.
+    assert _buttons(client, appi_review) == [
+        "approve",
+        "reject",
+        "answer_no_data",
+        "take_alternative_measure",
+        "withdraw",
+    ]
     gdpr = to_review(make_request(customer, kind=Kind.GDPR_OBJECTION, in_eea=True), officer)
     assert _buttons(client, gdpr) == [
         "approve",

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.form_fields import JSONField
 from apps.customers.selectors import customers_not_erased
 from apps.privacy_requests.models import (
+    Art35Ground,
     Channel,
     DisclosureForm,
     Kind,
@@ -19,6 +20,12 @@ class StaffRequestForm(forms.Form):
     """A request received by letter, e-mail or phone, entered by staff."""
 
     kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices)
+    appi_ground = forms.ChoiceField(
+        label=_("Ground (APPI Art. 35)"),
+        choices=[("", _("Not given")), *[c for c in Art35Ground.choices if c[0]]],
+        required=False,
+        help_text=_("The grounds the law (APPI Art. 35) gives for these requests."),
+    )
     in_eea = forms.BooleanField(
         label=_("The person is in the EU/EEA"),
         required=False,

@@ -24,7 +24,7 @@ from apps.privacy_requests.admin.inlines import (
 from apps.privacy_requests.admin.perms import DECIDE, VIEW_DOCUMENTS
 from apps.privacy_requests.admin.views import RequestViewsMixin
 from apps.privacy_requests.forms import BackToRequestForm
-from apps.privacy_requests.models import Law, PrivacyRequest
+from apps.privacy_requests.models import ART35_KINDS, Law, PrivacyRequest
 from apps.privacy_requests.services.workflow import moves_from
 
 
@@ -103,7 +103,9 @@ class PrivacyRequestAdmin(
             {
                 "fields": [
                     ("outcome", "decided_at"),
+                    "appi_ground",
                     "decision_reasons",
+                    "alternative_measure",
                     "requested_changes",
                     "applied_changes",
                     "disclosure_form",
@@ -127,6 +129,7 @@ class PrivacyRequestAdmin(
         "approve",
         "reject",
         "answer_no_data",
+        "take_alternative_measure",
         "extend_deadline",
         "carry_out",
         "carry_out_again",
@@ -149,6 +152,8 @@ class PrivacyRequestAdmin(
     def _offered(self, name: str, obj) -> bool:
         if name == "extend_deadline":
             return obj.law == Law.GDPR
+        if name == "take_alternative_measure":
+            return obj.kind in ART35_KINDS
         if name == "complete":
             return self._printable(obj)  # otherwise its task completes it
         if name == "carry_out_again":

@@ -40,6 +40,7 @@ class RequestViewsMixin:
                 created = services.privacy_request_create(
                     kind=data["kind"],
                     in_eea=data["in_eea"],
+                    appi_ground=data["appi_ground"],
                     channel=data["channel"],
                     requester_type=data["requester_type"],
                     customer=data["customer"],

@@ -40,6 +40,7 @@ from apps.privacy_requests.services.workflow import (
     privacy_request_approve,
     privacy_request_extend,
     privacy_request_reject,
+    privacy_request_take_alternative_measure,
     privacy_request_withdraw,
 )
 
@@ -74,6 +75,7 @@ __all__ = [
     "privacy_request_reject",
     "privacy_request_send_code",
     "privacy_request_start_verification",
+    "privacy_request_take_alternative_measure",
     "privacy_request_verify_identity",
     "privacy_request_withdraw",
     "privacy_requests_purge",

@@ -19,10 +19,12 @@ from apps.core.events import PRIVACY_REQUEST_RECEIVED, event_publish
 from apps.customers.selectors import address_default, address_list, customer_for_email
 from apps.customers.services import inquiry_mark_answered
 from apps.privacy_requests.models import (
+    ART35_KINDS,
     CHANGE_KINDS,
     DISCLOSURE_KINDS,
     EEA_COUNTRIES,
     GDPR_ONLY_KINDS,
+    Art35Ground,
     Channel,
     DisclosureForm,
     FeeStatus,
@@ -116,6 +118,7 @@ def privacy_request_create(
     kind: str,
     channel: str,
     in_eea: bool = False,
+    appi_ground: str = "",
     requester_type: str = RequesterType.PERSON,
     customer: Customer | None = None,
     requester_name: str = "",
@@ -141,6 +144,17 @@ def privacy_request_create(
                     "Access, portability and objection are GDPR rights, for people in the "
                     "EU/EEA: under Japanese law, ask for a disclosure, a stop of use or an "
                     "erasure."
+                )
+            }
+        )
+    if appi_ground not in Art35Ground.values:
+        raise ValidationError({"appi_ground": _("Choose one of the grounds of APPI Art. 35.")})
+    if appi_ground and kind not in ART35_KINDS:
+        raise ValidationError(
+            {
+                "appi_ground": _(
+                    "A ground of APPI Art. 35 is given only for a stop of use, an erasure or a "
+                    "stop of provision."
                 )
             }
         )
@@ -181,6 +195,7 @@ def privacy_request_create(
         kind=kind,
         law=law,
         in_eea=bool(in_eea),
+        appi_ground=appi_ground,
         channel=channel,
         requester_type=requester_type,
         customer=customer,
@@ -222,6 +237,7 @@ def privacy_request_create_from_mypage(
     *,
     customer: Customer,
     kind: str,
+    appi_ground: str = "",
     details: str = "",
     requested_changes: dict | None = None,
     disclosure_form: str = "",
@@ -235,6 +251,7 @@ def privacy_request_create_from_mypage(
 
     privacy_request = privacy_request_create(
         kind=kind,
+        appi_ground=appi_ground,
         channel=Channel.MYPAGE,
         customer=customer,
         requester_name=customer.full_name,

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from apps.core.dates import add_months
 from apps.core.durable import durable_enqueue
 from apps.privacy_requests.models import (
+    ART35_KINDS,
     FEE_KINDS,
     FeeStatus,
     Law,
@@ -65,6 +66,8 @@ MOVES: tuple[Move, ...] = (
     _move("approve", [Status.REVIEW], [Status.APPROVED]),
     _move("reject", _ASKED, [Status.REJECTED]),
     _move("answer_no_data", [Status.REVIEW], [Status.COMPLETED]),
+    # APPI Art. 35: a stop of use, erasure or stop of provision answered by another measure.
+    _move("take_alternative_measure", [Status.REVIEW], [Status.COMPLETED]),
     _move("carry_out", [Status.APPROVED], [Status.CARRYING_OUT]),
     _move("extend_deadline", [Status.REVIEW, Status.APPROVED]),  # for GDPR requests only
     # Carrying out waits on a worker: "carry out again" when it was lost or gave up.
@@ -264,6 +267,43 @@ def privacy_request_answer_no_data(
         status=Status.COMPLETED,
         step=Step.NO_DATA,
     )
+
+
+@transaction.atomic
+def privacy_request_take_alternative_measure(
+    *, privacy_request: PrivacyRequest, by: User, measure: str, reasons: str
+) -> PrivacyRequest:
+    """APPI Art. 35(2), (4), (6): where stopping the use, erasing or stopping the provision is
+    difficult (it would cost a great deal, …), the shop may instead take a measure that
+    protects the person's rights and interests. Staff record why (``reasons``) and what is done
+    instead (``measure``); the decision notice tells both, and the request is complete."""
+    measure = (measure or "").strip()
+    if not measure:
+        raise ValidationError(
+            {"measure": _("Say what is done instead: it is sent to the requester.")}
+        )
+    reasons = _require_reasons(reasons)
+    privacy_request = lock(privacy_request)
+    if privacy_request.kind not in ART35_KINDS:
+        raise ValidationError(
+            _(
+                "An alternative measure answers only a stop of use, an erasure or a stop of "
+                "provision (APPI Art. 35)."
+            )
+        )
+    privacy_request.outcome = Outcome.ALTERNATIVE
+    privacy_request.decision_reasons = reasons
+    privacy_request.alternative_measure = measure
+    privacy_request.decided_at = timezone.now()
+    transition(
+        privacy_request,
+        Status.COMPLETED,
+        step=Step.ALTERNATIVE_MEASURE,
+        by=by,
+        extra_fields=("outcome", "decision_reasons", "alternative_measure", "decided_at"),
+    )
+    notice_queue(privacy_request=privacy_request, kind=Notice.Kind.DECISION)
+    return privacy_request
 
 
 @transaction.atomic
