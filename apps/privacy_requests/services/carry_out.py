@@ -399,7 +399,12 @@ def _csv_rows(rows: tuple[dict, ...]) -> str:
 def disclosure_package_bytes(*, customer_id: int, privacy_request: PrivacyRequest) -> bytes:
     """A zip of everything held about the person: JSON and CSV for machines, HTML to read
     (`package` tells the page that the machine-readable copies are beside it)."""
+    from apps.privacy_requests.selectors import disclosure_scope
+
     sections: list[tuple[str, Section]] = personal_data_sections(customer_id=customer_id)
+    scope = disclosure_scope(kind=privacy_request.kind)
+    if scope is not None:  # e.g. the provision records only (APPI Art. 33(5))
+        sections = [(app, section) for app, section in sections if (app, section.key) in scope]
     data = sections_as_data(sections)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
