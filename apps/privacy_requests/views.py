@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 from apps.core.forms import form_apply_errors
 from apps.core.ratelimit import rate_limit
 from apps.customers.decorators import member_required
-from apps.customers.selectors import customer_field_label
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.forms import (
     CodeForm,
@@ -25,6 +24,7 @@ from apps.privacy_requests.forms import (
     WithdrawConfirmForm,
 )
 from apps.privacy_requests.models import Status
+from apps.privacy_requests.services.corrections import change_label
 from apps.privacy_requests.services.workflow import TRANSITIONS
 
 
@@ -96,7 +96,7 @@ def request_detail(request, reference):
         "code_form": CodeForm() if privacy_request.code_hash else None,
         # What was asked, in the profile's own words (the values are the member's own data).
         "changes": [
-            (customer_field_label(name=name), value)
+            (change_label(name), value)
             for name, value in (privacy_request.requested_changes or {}).items()
         ],
     }

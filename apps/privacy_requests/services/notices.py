@@ -19,13 +19,14 @@ from django.utils.translation import gettext as _
 from apps.core.completion import request_informed
 from apps.core.mail import send_mail
 from apps.core.privacy import erasure_label
-from apps.customers.selectors import customer_field_label, customer_is_erased
+from apps.customers.selectors import customer_is_erased
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
     Notice,
     PrivacyRequest,
     RequestEvent,
 )
+from apps.privacy_requests.services.corrections import change_label
 from apps.privacy_requests.services.disclosure_link import (
     disclosure_link_issue,
     disclosure_link_needed,
@@ -74,7 +75,7 @@ def notice_context(privacy_request: PrivacyRequest) -> dict:
         # The other systems told of it (apps/core/completion.py: the apps that gate completion).
         "informed": request_informed(request_id=privacy_request.pk),
         "changes": [
-            {"field": customer_field_label(name=name), "old": old, "new": new}
+            {"field": change_label(name), "old": old, "new": new}
             for name, (old, new) in sorted(privacy_request.applied_changes.items())
         ],
         "deleted": [

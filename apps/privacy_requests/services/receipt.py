@@ -36,6 +36,7 @@ from apps.privacy_requests.models import (
     ReferenceSequence,
     RequesterType,
 )
+from apps.privacy_requests.services.corrections import changes_apply_scoped, changes_split
 from apps.privacy_requests.services.workflow import (
     Step,
     due_date,
@@ -73,13 +74,24 @@ def validate_changes(*, customer: Customer | None, changes: dict) -> dict:
         raise ValidationError(
             {"requested_changes": _("Say which data should be changed and to what.")}
         )
+    # Addresses and orders' shipping snapshots too (services/corrections.py).
+    changes, addresses, orders = changes_split(changes)
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError(
             {"requested_changes": _("These fields cannot be changed: %s") % ", ".join(unknown)}
         )
+    scoped = {
+        f"{kind}:{target}:{name}": str(value).strip()
+        for kind, by_target in (("address", addresses), ("order", orders))
+        for target, fields in by_target.items()
+        for name, value in fields.items()
+    }
     if customer is None:
-        return {k: str(v) for k, v in changes.items()}
+        return {**{k: str(v) for k, v in changes.items()}, **scoped}
+    changes_apply_scoped(customer=customer, addresses=addresses, orders=orders, dry_run=True)
+    if not changes:
+        return scoped
     current = {name: getattr(customer, name) for name in allowed}
     data = {k: ("" if v is None else v) for k, v in {**current, **changes}.items()}
     if isinstance(data.get("date_of_birth"), datetime.date):
@@ -92,7 +104,10 @@ def validate_changes(*, customer: Customer | None, changes: dict) -> dict:
         ]
         raise ValidationError({"requested_changes": messages})
     cleaned = {name: form.cleaned_data[name] for name in changes}
-    return {k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in cleaned.items()}
+    return {
+        **{k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in cleaned.items()},
+        **scoped,
+    }
 
 
 def law_for(*, customer: Customer | None, in_eea: bool = False) -> str:
