@@ -399,6 +399,7 @@ class RequestEvent(models.Model):
         FEE_RECORDED = "fee_recorded", _("Fee recorded")
         IN_REVIEW = "in_review", _("In review")
         EXTENDED = "extended", _("Deadline extended (GDPR)")
+        LAW_RECORDED = "law_recorded", _("Person in the EU/EEA recorded: the GDPR applies too")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
         NO_DATA = "no_data", _("Answered: no data held")

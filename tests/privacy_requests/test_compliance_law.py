@@ -117,3 +117,35 @@ def test_appi_only_refusals_do_not_cite_the_gdpr(officer, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True):
         services.privacy_request_reject(privacy_request=pr, by=officer, reasons="A dispute.")
     assert ART_12_4_EN not in mail.outbox[-1].body
+
+
+def test_staff_record_the_eea_on_an_open_request(client, customer, officer, settings):
+    settings.PRIVACY_REQUEST_FEE_YEN = 1000
+    settings.PRIVACY_REQUEST_DUE_DAYS = 60
+    pr = to_review(make_request(customer, kind=Kind.DISCLOSURE), officer)
+    pr = PrivacyRequest.objects.get(pk=pr.pk)
+    pr.fee_status, pr.status = FeeStatus.PENDING, "fee"  # as if still waiting for the fee
+    pr.save(update_fields=["fee_status", "status"])
+    due = pr.due_on
+    client.force_login(officer)
+    client.post(
+        reverse("admin:privacy_requests_privacyrequest_changelist"),
+        {"action": "record_in_eea", "_selected_action": [pr.pk]},
+    )
+    pr.refresh_from_db()
+    assert pr.law == Law.GDPR and pr.in_eea
+    assert (pr.fee_status, pr.fee_amount, pr.status) == (FeeStatus.NOT_APPLICABLE, 0, "review")
+    assert pr.due_on == min(due, add_months(timezone.localdate(pr.received_at), 1)) < due
+    assert pr.events.filter(step="law_recorded").exists()
+    services.privacy_request_withdraw(privacy_request=pr, by=officer)
+    with pytest.raises(ValidationError):
+        services.privacy_request_record_in_eea(privacy_request=pr, by=officer)
+
+
+def test_the_receipt_says_both_laws_apply(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_request(in_germany(CustomerFactory()), kind=Kind.DISCLOSURE, language="en")
+        make_request(CustomerFactory(), kind=Kind.ERASURE, language="en")
+    both, appi = mail.outbox
+    assert "GDPR" in both.body and "free of charge" in both.body
+    assert "GDPR" not in appi.body

@@ -166,6 +166,18 @@ class RequestActionsMixin:
         )
 
     @admin.action(
+        description=_("Record that the person is in the EU/EEA (the GDPR applies too)"),
+        permissions=["decide"],
+    )
+    def record_in_eea(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda pr: services.privacy_request_record_in_eea(privacy_request=pr, by=request.user),
+            _("Recorded: the GDPR applies too"),
+        )
+
+    @admin.action(
         description=_("Take an alternative measure instead (APPI Art. 35)"), permissions=["decide"]
     )
     def take_alternative_measure(self, request, queryset):

@@ -131,6 +131,7 @@ class PrivacyRequestAdmin(
         "answer_no_data",
         "take_alternative_measure",
         "extend_deadline",
+        "record_in_eea",
         "carry_out",
         "carry_out_again",
         "complete",

@@ -307,6 +307,38 @@ def privacy_request_take_alternative_measure(
 
 
 @transaction.atomic
+def privacy_request_record_in_eea(*, privacy_request: PrivacyRequest, by: User) -> PrivacyRequest:
+    """Staff record that the person is in the EU/EEA (a letter from Germany, a phone call), as
+    no address on file said: the GDPR applies as well (receipt.law_for). The request is then due
+    by the earlier of the two deadlines, and no fee is due (one it waited for is dropped)."""
+    privacy_request = lock(privacy_request)
+    if not privacy_request.is_open:
+        raise ValidationError(_("This request is closed."))
+    if privacy_request.in_eea and privacy_request.law == Law.GDPR:
+        return privacy_request
+    privacy_request.in_eea = True
+    privacy_request.law = Law.GDPR
+    privacy_request.due_on = min(
+        privacy_request.due_on, due_date(privacy_request.received_at, Law.GDPR)
+    )
+    fields = ["in_eea", "law", "due_on", "updated_at"]
+    if privacy_request.fee_status == FeeStatus.PENDING:
+        privacy_request.fee_status = FeeStatus.NOT_APPLICABLE
+        privacy_request.fee_amount = 0
+        fields += ["fee_status", "fee_amount"]
+    privacy_request.save(update_fields=fields)
+    event_add(
+        privacy_request=privacy_request,
+        step=Step.LAW_RECORDED,
+        by=by,
+        note=privacy_request.due_on.isoformat(),
+    )
+    if privacy_request.status == Status.FEE:
+        transition(privacy_request, Status.REVIEW, step=Step.IN_REVIEW, by=by)
+    return privacy_request
+
+
+@transaction.atomic
 def privacy_request_extend(
     *, privacy_request: PrivacyRequest, by: User, months: int, reasons: str
 ) -> PrivacyRequest:
