@@ -103,7 +103,10 @@ class RequestIn(serializers.Serializer):
         required=False,
         help_text="For a correction or addition: {field: new value}; fields: "
         + ", ".join(CHANGE_FIELDS)
-        + " (date_of_birth as YYYY-MM-DD).",
+        + " (date_of_birth as YYYY-MM-DD). A correction may also name one of the person's "
+        "addresses, address:<our address id>:<field> (recipient_name, country, postal_code, "
+        "prefecture, city, line1, line2, phone), or an order's shipping snapshot, "
+        "order:<order number>:<field> (ship_name, ship_postal_code, ship_address, ship_phone).",
     )
     disclosure_form = serializers.ChoiceField(
         choices=["electronic", "paper"],

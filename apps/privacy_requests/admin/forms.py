@@ -75,4 +75,9 @@ class StaffRequestForm(forms.Form):
     requested_changes = JSONField(
         label=_('Correction/addition: new values as JSON, e.g. {"phone": "03-1234-5678"}'),
         required=False,
+        help_text=_(
+            'An address or an order\'s shipping snapshot too: "address:<address id>:<field>" '
+            '(e.g. postal_code, line1), "order:<order number>:<field>" (ship_name, '
+            "ship_postal_code, ship_address, ship_phone)."
+        ),
     )
