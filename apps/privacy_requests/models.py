@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from apps.customers.models import Customer, Inquiry
+from apps.privacy_requests.law import Art35Ground
 from apps.privacy_requests.storage import private_storage
 
 # Open requests due within this many days are highlighted in the staff queue.
@@ -45,25 +46,6 @@ ERASURE_KINDS = {Kind.DELETION, Kind.ERASURE}
 RESTRICTION_KINDS = {Kind.STOP_OF_USE, Kind.STOP_OF_PROVISION, Kind.GDPR_OBJECTION}
 
 
-class Art35Ground(models.TextChoices):
-    """APPI Art. 35 (as amended in 2022): why a person may ask for a stop of use, an erasure or
-    a stop of provision."""
-
-    NONE = "", _("Not given")
-    # Art. 35(1), (3): handled against Art. 18, 19 (beyond the purpose, improperly) or provided
-    # against Art. 27(1), 28.
-    UNLAWFUL_USE = "unlawful_use", _("Used or provided unlawfully (Art. 18, 19, 27, 28)")
-    # Art. 35(1): acquired against Art. 20.
-    IMPROPER_ACQUISITION = "improper_acquisition", _("Acquired improperly (Art. 20)")
-    # Art. 35(5): the rest since 2022.
-    NO_LONGER_NEEDED = "no_longer_needed", _("No longer needed by the shop")
-    BREACH = "breach", _("Concerned by a reportable breach (Art. 26)")
-    HARM_TO_RIGHTS = "harm_to_rights", _("Handling likely to harm the person's rights or interests")
-
-
-ART35_KINDS = {"stop_of_use", "erasure", "stop_of_provision"}
-
-
 class Law(models.TextChoices):
     """Decided by the shop's rules (services/receipt.py ``law_for``), never picked by the
     requester: APPI always applies to the shop; "gdpr" means the GDPR applies as well, the person
@@ -71,44 +53,6 @@ class Law(models.TextChoices):
 
     APPI = "appi", _("APPI (Japan)")
     GDPR = "gdpr", _("APPI and GDPR (person in the EU/EEA)")
-
-
-# GDPR Art. 3(2) reaches people in the EU and, through the EEA Agreement, Iceland, Liechtenstein
-# and Norway (ISO 3166-1 alpha-2, as Address.country holds them).
-EEA_COUNTRIES = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-        "IS",
-        "LI",
-        "NO",
-    ]
-)
 
 
 class Channel(models.TextChoices):

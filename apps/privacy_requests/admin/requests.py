@@ -24,7 +24,8 @@ from apps.privacy_requests.admin.inlines import (
 from apps.privacy_requests.admin.perms import DECIDE, VIEW_DOCUMENTS
 from apps.privacy_requests.admin.views import RequestViewsMixin
 from apps.privacy_requests.forms import BackToRequestForm
-from apps.privacy_requests.models import ART35_KINDS, Law, PrivacyRequest
+from apps.privacy_requests.law import ART35_KINDS
+from apps.privacy_requests.models import Law, PrivacyRequest
 from apps.privacy_requests.services.workflow import moves_from
 
 

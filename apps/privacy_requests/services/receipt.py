@@ -18,11 +18,10 @@ from django.utils.translation import gettext as _
 from apps.core.events import PRIVACY_REQUEST_RECEIVED, event_publish
 from apps.customers.selectors import address_default, address_list, customer_for_email
 from apps.customers.services import inquiry_mark_answered
+from apps.privacy_requests.law import ART35_KINDS, EEA_COUNTRIES
 from apps.privacy_requests.models import (
-    ART35_KINDS,
     CHANGE_KINDS,
     DISCLOSURE_KINDS,
-    EEA_COUNTRIES,
     GDPR_ONLY_KINDS,
     Art35Ground,
     Channel,

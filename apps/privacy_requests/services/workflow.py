@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from apps.core.dates import add_months
 from apps.core.durable import durable_enqueue
+from apps.privacy_requests.law import ART35_KINDS
 from apps.privacy_requests.models import (
-    ART35_KINDS,
     FEE_KINDS,
     FeeStatus,
     Law,
