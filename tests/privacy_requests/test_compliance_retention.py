@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from apps.core import retention
 from apps.core.services import retention_run
@@ -52,3 +53,30 @@ def test_request_records_go_the_day_after_the_promised_date(
 def test_the_rule_is_registered_and_described():
     rule = next(r for r in retention.rules() if r.name == RULE)
     assert "kept until" in rule.description
+
+
+def test_rows_of_other_apps_pointing_at_the_record_go_with_it(customer, officer):
+    """A connected system's propagation task names the request (a PROTECT key): the purge
+    removes it with the request instead of failing."""
+    from apps.integration.outbound.models import DownstreamSystem, PropagationTask
+
+    pr = make_request(customer, kind=Kind.ERASURE)
+    system = DownstreamSystem.objects.create(
+        name="Carrier (by phone)",
+        kind=DownstreamSystem.Kind.CARRIER,
+        reached_by=DownstreamSystem.Reach.MANUAL,
+        holds_every_customer=True,
+    )
+    PropagationTask.objects.create(
+        system=system,
+        privacy_request_id=pr.pk,
+        customer_id=customer.pk,
+        action=PropagationTask.Action.ERASURE,
+        state=PropagationTask.State.DONE,
+    )
+    kept_until = timezone.localdate()
+    PrivacyRequest.objects.filter(pk=pr.pk).update(kept_until=kept_until)
+    assert retention_run(today=kept_until + datetime.timedelta(days=1))[RULE] == 1
+    assert not PrivacyRequest.objects.filter(pk=pr.pk).exists()
+    assert not PropagationTask.objects.filter(privacy_request_id=pr.pk).exists()
+    assert DownstreamSystem.objects.filter(pk=system.pk).exists()

@@ -202,8 +202,9 @@ def privacy_request_records_purge(*, today: datetime.date, dry_run: bool = False
                 rows = relation.related_model._base_manager.filter(
                     **{f"{relation.field.name}__in": pks}
                 )
-                # The timeline's own delete() refuses single rows: its end is this, in bulk.
-                rows._raw_delete(rows.db)
+                # In bulk (the timeline's own delete() refuses single rows: its end is this),
+                # with whatever points at those rows in turn.
+                rows.delete()
             PrivacyRequest.objects.filter(pk__in=pks).delete()
         deleted += len(pks)
     logger.info("privacy request records purged count=%s", deleted)
