@@ -38,6 +38,14 @@ def customer_field_label(*, name: str) -> str:
         return name
 
 
+def address_field_label(*, name: str) -> str:
+    """An address field as people read it (its verbose name), for a correction's notice."""
+    try:
+        return str(Address._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
 def customer_for_request(request) -> Customer | None:
     """The logged-in member's own profile, looked up once per request (the consent middleware
     and the My Page views both need it)."""

@@ -18,7 +18,9 @@ from apps.customers.services.accounts import (
     user_email_confirmation_resend,
 )
 from apps.customers.services.addresses import (
+    ADDRESS_CORRECTABLE_FIELDS,
     ADDRESS_EDITABLE_FIELDS,
+    address_correct,
     address_create,
     address_delete,
     address_set_default,
@@ -45,12 +47,14 @@ from apps.customers.services.restriction import (
 )
 
 __all__ = [
+    "ADDRESS_CORRECTABLE_FIELDS",
     "ADDRESS_EDITABLE_FIELDS",
     "EMAIL_CONFIRMATION_HOURS",
     "PROFILE_FIELDS",
     "AddressRecord",
     "CustomerRecord",
     "RecordUpdate",
+    "address_correct",
     "address_create",
     "address_delete",
     "address_set_default",

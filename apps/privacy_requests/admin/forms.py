@@ -9,10 +9,10 @@ from django.utils.translation import gettext_lazy as _
 from apps.customers.selectors import customers_not_erased
 from apps.privacy_requests.forms import MemberRequestForm
 from apps.privacy_requests.models import (
+    Art35Ground,
     Channel,
     DisclosureForm,
     Kind,
-    Law,
     PrivacyRequest,
     RequesterType,
 )
@@ -22,7 +22,21 @@ class StaffRequestForm(forms.Form):
     """A request received by letter, e-mail or phone, entered by staff."""
 
     kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices)
-    law = forms.ChoiceField(label=_("Law"), choices=Law.choices, initial=Law.APPI)
+    appi_ground = forms.ChoiceField(
+        label=_("Ground (APPI Art. 35)"),
+        choices=[("", _("Not given")), *[c for c in Art35Ground.choices if c[0]]],
+        required=False,
+        help_text=_("The grounds the law (APPI Art. 35) gives for these requests."),
+    )
+    in_eea = forms.BooleanField(
+        label=_("The person is in the EU/EEA"),
+        required=False,
+        help_text=_(
+            "APPI always applies; the GDPR as well for a person in the EU/EEA (an address on "
+            "file there counts without this). Tick only what the request shows, e.g. a letter "
+            "from Germany."
+        ),
+    )
     channel = forms.ChoiceField(
         label=_("Received by"),
         choices=[(c.value, c.label) for c in Channel if c != Channel.MYPAGE],

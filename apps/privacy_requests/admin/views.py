@@ -52,7 +52,8 @@ class RequestViewsMixin:
             try:
                 created = services.privacy_request_create(
                     kind=data["kind"],
-                    law=data["law"],
+                    in_eea=data["in_eea"],
+                    appi_ground=data["appi_ground"],
                     channel=data["channel"],
                     requester_type=data["requester_type"],
                     customer=data["customer"],
