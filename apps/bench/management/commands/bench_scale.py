@@ -151,7 +151,8 @@ class Command(BaseCommand):
             # Warm: every worker process has loaded its templates and connected.
             for path in PAGES.values():
                 get_load(port=server.port, paths=[path], sessions=sessions[:20],
-                         clients=options["clients"], requests=60)  # fmt: skip
+                         clients=options["clients"],
+                         requests=min(60, options["page_requests"]))  # fmt: skip
             for name, path in PAGES.items():
                 load = get_load(
                     port=server.port, paths=[path],
@@ -242,6 +243,10 @@ class Command(BaseCommand):
             "eligible_count_first_s": round(timings[0], 3),
             "fanout_s": round(fanout_s, 2),
             "fanout_eligible": deliveries.count(),
+            # What one campaign adds to the database, per recipient (the table and its indexes).
+            "delivery_bytes_per_row": round(
+                self._relation_bytes("marketing_delivery") / max(deliveries.count(), 1)
+            ),
             "fanout_worker_peak_rss_mb": rss,
             # One solo worker on the same two cores as PostgreSQL, the sink and this process.
             "send_mails_per_s_1_worker": round(sent / window, 1) if window else None,
@@ -420,6 +425,11 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_database_size(current_database())")
             return round(cursor.fetchone()[0] / 1e6, 1)
+
+    def _relation_bytes(self, table: str) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_total_relation_size(%s)", [table])
+            return cursor.fetchone()[0]
 
     def _table_mb(self) -> dict:
         """The ten largest tables with their indexes (MB)."""
