@@ -340,22 +340,23 @@ class Command(BaseCommand):
         if not done:
             raise CommandError("the erasure did not run")
         self._send_notices(scale)
-        if scale.n <= self.options["scan_max"]:
+        own_rows_left = _own_rows_left(customer.pk)
+        scanned = scale.n <= self.options["scan_max"]
+        if scanned:
             hits = scan_database(needles)
             for hit in hits:  # where and what kind, never the value
                 self._log(f"LEFT: {hit}")
             leftover = sum(hit.count for hit in hits)
-        else:  # the person's own rows: a database-wide scan of millions of rows takes too long
-            leftover = _own_rows_left(customer.pk)
+        else:  # a database-wide scan of millions of rows takes too long: the person's own rows
+            leftover = own_rows_left
         return {
             "erasure_orders": orders,
             "erasure_queries": counter.total,
             "erasure_queries_by_part": dict(counter.by_part),
             "erasure_s": round(seconds, 2),
             "erasure_leftover_personal_values": leftover,
-            "erasure_leftover_scope": "database"
-            if scale.n <= self.options["scan_max"]
-            else "own rows",
+            "erasure_leftover_scope": "database" if scanned else "own rows",
+            "erasure_own_rows_left": own_rows_left,
         }
 
     def _send_notices(self, scale) -> None:
@@ -446,12 +447,14 @@ class Command(BaseCommand):
 
 
 def _own_rows_left(customer_id: int) -> int:
-    """Personal values left in the erased person's own rows: profile, login, addresses and the
-    shipping fields of their orders (kept for the tax hold without them)."""
+    """Personal values left in the erased person's own rows: profile, login, addresses, the
+    shipping fields of their orders (kept for the tax hold without them) and the contact
+    details of their requests."""
     from django.db.models import Q
 
     from apps.customers.models import Address, Customer
     from apps.orders.models import Order
+    from apps.privacy_requests.models import PrivacyRequest
 
     customer = Customer.objects.get(pk=customer_id)
     left = sum(
@@ -473,6 +476,12 @@ def _own_rows_left(customer_id: int) -> int:
         .filter(
             ~Q(ship_name="") | ~Q(ship_postal_code="") | ~Q(ship_address="") | ~Q(ship_phone="")
         )
+        .count()
+    )
+    # The requests' contact details go once their last notice is sent (sent by the benchmark).
+    left += (
+        PrivacyRequest.objects.filter(customer_id=customer_id)
+        .filter(~Q(requester_name="") | ~Q(requester_email="") | ~Q(requester_postal_address=""))
         .count()
     )
     return left
