@@ -22,7 +22,7 @@ KEYS = (
 def test_bench_scale_prints_its_figures_with_counts_that_agree(transactional_db):
     out, err = io.StringIO(), io.StringIO()
     call_command(
-        "bench_scale", customers=200, big_orders=300, page_requests=40, admin_requests=4,
+        "bench_scale", customers=200, big_orders=300, page_requests=20, admin_requests=2,
         sessions=20, clients=4, gunicorn_workers=1, gunicorn_threads=2, send_seconds=1,
         timeout=120, stdout=out, stderr=err,
     )  # fmt: skip

@@ -174,7 +174,7 @@ class Command(BaseCommand):
 
                         query = "?q=" + quote(term.format(order_number=order_number))
                     get_load(port=server.port, paths=[path + query], sessions=[officer],
-                             clients=1, requests=3)  # fmt: skip
+                             clients=1, requests=min(3, options["admin_requests"]))  # fmt: skip
                     load = get_load(
                         port=server.port, paths=[path + query], sessions=[officer], clients=2,
                         requests=options["admin_requests"], timeout=options["timeout"],
