@@ -305,6 +305,11 @@ JOB_DONE_KEEP_DAYS = env.int("JOB_DONE_KEEP_DAYS", default=30)
 # ---------------------------------------------------------------- retention (apps/*/retention.py)
 # Guests (customers without a login) with no order or inquiry for this many years are anonymised.
 RETENTION_GUEST_INACTIVE_YEARS = env.int("RETENTION_GUEST_INACTIVE_YEARS", default=3)
+# Inquiries of people without a login are deleted this many days after receipt.
+RETENTION_INQUIRY_DAYS = env.int("RETENTION_INQUIRY_DAYS", default=365)
+# A visitor's cookie choice lapses after 180 days (apps/consents/cookies.py); its IP address and
+# user agent are cleared after this many days.
+RETENTION_VISITOR_EVIDENCE_DAYS = env.int("RETENTION_VISITOR_EVIDENCE_DAYS", default=180)
 # Orders are tax records (Corporation Tax Act Art. 126, Enforcement Regulations Art. 59): kept
 # TAX_HOLD_YEARS from the day after the filing deadline of their business year, the deadline
 # being TAX_FILING_MONTHS after the year ends in FISCAL_YEAR_END_MONTH (1-12).
