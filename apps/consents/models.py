@@ -6,14 +6,16 @@ import hashlib
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from apps.consents import transfers
 from apps.consents.external_tags import script_host, validate_script_url
 from apps.core.append_only import AppendOnlyModel
-from apps.core.dates import add_years
+from apps.core.dates import add_months, add_years
 from apps.customers.models import Customer
 
 
@@ -408,6 +410,20 @@ class ProvisionRecord(models.Model):
         related_name="provisions",
         verbose_name=_("contractor"),
     )
+    # APPI Art. 28: a recipient abroad carries its country, that country's protection system and
+    # the recipient's measures (apps/consents/transfers.py).
+    recipient_country = models.CharField(
+        _("recipient's country (ISO code)"),
+        max_length=2,
+        default=transfers.HOME_COUNTRY,
+        validators=[transfers.validate_country_code],
+    )
+    country_system = models.TextField(
+        _("personal-information protection system of that country"), blank=True
+    )
+    recipient_measures = models.TextField(
+        _("measures the recipient takes to protect personal information"), blank=True
+    )
     provided_on = models.DateField(_("provided on"), default=timezone.localdate)
     customers = models.ManyToManyField(
         Customer, verbose_name=_("people concerned"), related_name="provision_records"
@@ -439,17 +455,69 @@ class ProvisionRecord(models.Model):
             "date": self.provided_on,
         }
 
+    def clean(self):
+        errors = transfers.foreign_transfer_errors(
+            country=self.recipient_country,
+            country_system=self.country_system,
+            recipient_measures=self.recipient_measures,
+            measures_field="recipient_measures",
+        )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_foreign(self) -> bool:
+        return transfers.is_foreign(self.recipient_country)
+
+
+class ConsignedData(models.TextChoices):
+    """Categories of personal data a contractor is consigned (for supervision and filtering)."""
+
+    IDENTITY = "identity", _("name and kana")
+    CONTACT = "contact", _("e-mail and phone")
+    ADDRESS = "address", _("postal addresses")
+    ORDERS = "orders", _("orders and shipping")
+    PAYMENT = "payment", _("payment details")
+    CONSENTS = "consents", _("consents and subscriptions")
+    ONLINE_IDS = "online_ids", _("cookies, device and advertising ids")
+
 
 class Contractor(models.Model):
-    """A consignee (業務委託先): who receives what, why, and under which safeguards."""
+    """A consignee (業務委託先): who receives what, why, and under which safeguards.
+
+    APPI Art. 25 makes the shop supervise its consignees: the register keeps when each was last
+    reviewed and when its contract ends, and a review older than CONTRACTOR_REVIEW_MONTHS (or a
+    contract that has ended while the contractor is still active) stands out in the admin."""
+
+    class Supervision(models.TextChoices):
+        OK = "ok", _("Reviewed")
+        REVIEW_OVERDUE = "review_overdue", _("Review overdue")
+        CONTRACT_ENDED = "contract_ended", _("Contract ended")
+        INACTIVE = "inactive", _("No longer used")
 
     name = models.CharField(_("name"), max_length=200)
     address = models.CharField(_("address"), max_length=300)
-    country = models.CharField(_("country where data is handled"), max_length=100, default="日本")
+    country = models.CharField(
+        _("country where data is handled (ISO code)"),
+        max_length=2,
+        default=transfers.HOME_COUNTRY,
+        validators=[transfers.validate_country_code],
+    )
+    country_system = models.TextField(
+        _("personal-information protection system of that country"),
+        blank=True,
+        help_text=_("Required for a contractor abroad (APPI Art. 28(2)), with the safeguards."),
+    )
     data_items = models.TextField(_("data items received"))
+    data_categories = models.JSONField(_("categories of data consigned"), default=list, blank=True)
     purpose = models.TextField(_("why they receive it"))
-    safeguards = models.TextField(_("contract safeguards"))
+    safeguards = models.TextField(
+        _("contract safeguards"),
+        help_text=_("For a contractor abroad: the measures it takes to protect personal data."),
+    )
     contract_signed_on = models.DateField(_("contract signed on"), null=True, blank=True)
+    contract_ends_on = models.DateField(_("contract ends on"), null=True, blank=True)
+    last_reviewed_on = models.DateField(_("last supervision review"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -459,6 +527,39 @@ class Contractor(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        errors = transfers.foreign_transfer_errors(
+            country=self.country,
+            country_system=self.country_system,
+            recipient_measures=self.safeguards,
+            measures_field="safeguards",
+        )
+        unknown = set(self.data_categories or []) - set(ConsignedData.values)
+        if not isinstance(self.data_categories, list) or unknown:
+            errors["data_categories"] = _("Choose the categories from the list.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_foreign(self) -> bool:
+        return transfers.is_foreign(self.country)
+
+    def review_due_on(self) -> datetime.date | None:
+        if self.last_reviewed_on is None:
+            return None
+        return add_months(self.last_reviewed_on, settings.CONTRACTOR_REVIEW_MONTHS)
+
+    def supervision(self, *, today: datetime.date | None = None) -> str:
+        today = today or timezone.localdate()
+        if not self.is_active:
+            return self.Supervision.INACTIVE
+        if self.contract_ends_on is not None and self.contract_ends_on < today:
+            return self.Supervision.CONTRACT_ENDED
+        due = self.review_due_on()
+        if due is None or due < today:
+            return self.Supervision.REVIEW_OVERDUE
+        return self.Supervision.OK
 
 
 class ReceiptRecord(models.Model):

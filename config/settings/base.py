@@ -310,6 +310,9 @@ RETENTION_INQUIRY_DAYS = env.int("RETENTION_INQUIRY_DAYS", default=365)
 # A visitor's cookie choice lapses after 180 days (apps/consents/cookies.py); its IP address and
 # user agent are cleared after this many days.
 RETENTION_VISITOR_EVIDENCE_DAYS = env.int("RETENTION_VISITOR_EVIDENCE_DAYS", default=180)
+# Contractors (consignees) are reviewed at least this often (APPI Art. 25 supervision); an older
+# review stands out in the admin.
+CONTRACTOR_REVIEW_MONTHS = env.int("CONTRACTOR_REVIEW_MONTHS", default=12)
 # Orders are tax records (Corporation Tax Act Art. 126, Enforcement Regulations Art. 59): kept
 # TAX_HOLD_YEARS from the day after the filing deadline of their business year, the deadline
 # being TAX_FILING_MONTHS after the year ends in FISCAL_YEAR_END_MONTH (1-12).
