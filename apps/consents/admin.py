@@ -41,7 +41,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Purpose)
 class PurposeAdmin(admin.ModelAdmin):
-    list_display = ["code", "name_ja", "name_en", "requires_opt_in", "cookie_category", "is_active"]
+    list_display = ["code", "name_ja", "name_en", "requires_opt_in", "legal_basis",
+                    "cookie_category", "is_active"]  # fmt: skip
     list_editable = ["is_active"]
     readonly_fields = ["scope_version"]
 

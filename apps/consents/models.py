@@ -27,6 +27,17 @@ class Purpose(models.Model):
         ANALYTICS = "analytics", _("Analytics")
         ADVERTISING = "advertising", _("Advertising / remarketing")
 
+    class LegalBasis(models.TextChoices):
+        """GDPR Art. 6(1): published per purpose on /privacy/ (Art. 13(1)(c))."""
+
+        CONSENT = "consent", _("Your consent (GDPR Art. 6(1)(a))")
+        CONTRACT = "contract", _("Performing our contract with you (GDPR Art. 6(1)(b))")
+        LEGAL_OBLIGATION = "legal_obligation", _("A legal obligation (GDPR Art. 6(1)(c))")
+        LEGITIMATE_INTERESTS = (
+            "legitimate_interests",
+            _("Our legitimate interests (GDPR Art. 6(1)(f))"),
+        )
+
     code = models.SlugField(_("code"), max_length=50, unique=True)
     name_ja = models.CharField(_("name (Japanese)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200)
@@ -39,6 +50,13 @@ class Purpose(models.Model):
     )
     cookie_category = models.CharField(
         _("cookie category"), max_length=20, blank=True, choices=CookieCategory.choices
+    )
+    legal_basis = models.CharField(
+        _("legal basis (GDPR)"),
+        max_length=30,
+        choices=LegalBasis.choices,
+        default=LegalBasis.CONSENT,
+        help_text=_("A purpose that needs opt-in consent has consent as its basis."),
     )
     # Consent given under a policy version published before this one does not cover the purpose
     # as it reads now (set when a widening version is published).
@@ -60,6 +78,12 @@ class Purpose(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if self.requires_opt_in and self.legal_basis != self.LegalBasis.CONSENT:
+            raise ValidationError(
+                {"legal_basis": _("A purpose that needs opt-in consent has consent as its basis.")}
+            )
 
     @property
     def name(self) -> str:

@@ -15,6 +15,7 @@ import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.consents.models import ConsentEventContext, ProvisionRecord, ReceiptRecord
 from apps.core.dates import start_of_day
@@ -37,6 +38,10 @@ register(
     description="Delete provision and receipt records the day after their keep-until date.",
     apply=delete_expired_records,
     order=60,
+    notice=lambda: _(
+        "Records of provision to third parties and of data received from them: 3 years, "
+        "then deleted."
+    ),
 )
 
 
@@ -55,4 +60,11 @@ register(
     description="Clear the IP and user agent of visitors' cookie choices when the choice lapses.",
     apply=clear_visitor_cookie_evidence,
     order=65,
+    notice=lambda: (
+        _(
+            "Cookie choices of visitors: the IP address and browser are cleared %(days)s days after "
+            "the choice; the choice itself is kept as the record of consent."
+        )
+        % {"days": settings.RETENTION_VISITOR_EVIDENCE_DAYS}
+    ),
 )

@@ -15,6 +15,7 @@ import datetime
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from apps.core.dates import start_of_day
 from apps.core.retention import register
@@ -51,4 +52,8 @@ register(
     description="Delete inquiries of people without a login RETENTION_INQUIRY_DAYS after receipt.",
     apply=purge_non_member_inquiries,
     order=85,
+    notice=lambda: (
+        _("Inquiries from people without an account: deleted %(days)s days after we receive them.")
+        % {"days": settings.RETENTION_INQUIRY_DAYS}
+    ),
 )

@@ -327,6 +327,10 @@ SHOP_POSTAL_ADDRESS = env("SHOP_POSTAL_ADDRESS", default="")
 SHOP_REPRESENTATIVE = env("SHOP_REPRESENTATIVE", default="")
 SHOP_CONTACT_EMAIL = env("SHOP_CONTACT_EMAIL", default="")
 SHOP_CONTACT_PHONE = env("SHOP_CONTACT_PHONE", default="")
+# Published on /privacy/ as the contact for data protection (GDPR Art. 13(1)(b)); empty: the
+# shop's contact e-mail. The EU representative (GDPR Art. 27), where the shop has one.
+SHOP_DATA_PROTECTION_CONTACT = env("SHOP_DATA_PROTECTION_CONTACT", default="")
+SHOP_EU_REPRESENTATIVE = env("SHOP_EU_REPRESENTATIVE", default="")
 # Published on /privacy/ (APPI Art. 32): where the data is stored and how it is protected.
 # The defaults are translated (one language per page); a shop's own list from the environment
 # is shown as written.
