@@ -350,6 +350,10 @@ SHOP_SECURITY_MEASURES = env.list(
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # Key of the suppression list's address hashes (HMAC-SHA256). Changing it forgets the list.
 SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="")
+# The key of the pseudonymised export's ids (APPI Art. 41, apps/orders/pseudonymised.py): kept
+# apart from the export (whoever holds it can link ids back to people), never rotated casually
+# (the ids of earlier exports would no longer match). Empty: the export refuses to run.
+PSEUDONYMISATION_KEY = env("PSEUDONYMISATION_KEY", default="")
 MARKETING_CHUNK_SIZE = env.int("MARKETING_CHUNK_SIZE", default=1000)
 # A row still `sending` after this long belongs to a lost worker. A row is claimed with its
 # half-batch just before it is sent, so it is `sending` for as long as two half-batches take;
