@@ -274,13 +274,15 @@ class ProvisionRecordAdmin(admin.ModelAdmin):
         writer = csvsafe.writer(response)
         writer.writerow(
             ["provided_on", "recipient", "recipient_address", "representative", "data_items",
-             "basis", "reference", "retain_until"]
+             "basis", "reference", "retain_until", "recipient_country", "country_system",
+             "recipient_measures"]
         )  # fmt: skip
         for record in selectors.provision_records_for(customer=customer):
             writer.writerow(
                 [record.provided_on, record.recipient_name, record.recipient_address,
                  record.recipient_representative, record.data_items, record.get_basis_display(),
-                 record.legal_reference, record.retain_until]
+                 record.legal_reference, record.retain_until, record.recipient_country,
+                 record.country_system, record.recipient_measures]
             )  # fmt: skip
         return response
 

@@ -93,7 +93,7 @@ def test_consent_on_wording_that_does_not_name_the_country_system_and_measures_i
     services.provision_record_create(customers=[uninformed], **domestic)
 
 
-def test_consignment_to_a_contractor_abroad_carries_its_country_system_and_measures():
+def test_consignment_to_a_contractor_abroad_carries_its_country_system_and_measures(client):
     contractor = _contractor()
     record = services.provision_record_create(
         customers=[CustomerFactory()], recipient_name=contractor.name,
@@ -105,6 +105,12 @@ def test_consignment_to_a_contractor_abroad_carries_its_country_system_and_measu
         US_SYSTEM,
         US_MEASURES,
     )
+    # The person's provision-record export names the country, its system and the measures.
+    client.force_login(make_staff(roles.PRIVACY_OFFICER))
+    export = client.get(
+        reverse("admin:consents_provisionrecord_export", args=[record.customers.get().pk])
+    ).content.decode("utf-8-sig")
+    assert '"US"' in export and US_SYSTEM in export and US_MEASURES in export
     with pytest.raises(ValidationError) as caught:
         services.provision_record_create(
             customers=[CustomerFactory()], recipient_name=contractor.name,
