@@ -180,8 +180,10 @@ class ProvisionRecordForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Left empty: the recipient is in Japan (most are), as before the field existed.
-        self.fields["recipient_country"].required = False
+        # Left empty: the recipient is in Japan (most are), as before the field existed. (A
+        # recorded provision opens read-only, without the field.)
+        if "recipient_country" in self.fields:
+            self.fields["recipient_country"].required = False
 
     def clean_recipient_country(self):
         return self.cleaned_data.get("recipient_country") or transfers.HOME_COUNTRY

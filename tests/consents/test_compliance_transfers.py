@@ -166,3 +166,15 @@ def test_admin_register_shows_supervision_and_filters_by_it_and_by_category(clie
     assert response.status_code == 200
     assert "country_system" in response.context["adminform"].form.errors
     assert not Contractor.objects.filter(name="Cloud").exists()
+
+
+def test_a_recorded_provision_abroad_opens_read_only_in_the_admin(client):
+    contractor = _contractor()
+    record = services.provision_record_create(
+        customers=[CustomerFactory()], recipient_name=contractor.name,
+        recipient_address=contractor.address, data_items="e-mail", basis="consignment",
+        contractor=contractor,
+    )  # fmt: skip
+    client.force_login(make_staff(roles.PRIVACY_OFFICER))
+    page = client.get(reverse("admin:consents_provisionrecord_change", args=[record.pk]))
+    assert page.status_code == 200 and US_SYSTEM in page.content.decode()
