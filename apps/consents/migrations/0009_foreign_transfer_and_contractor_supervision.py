@@ -26,7 +26,7 @@ def country_to_code(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("consents", "0007_consentevent_source_storefront"),
+        ("consents", "0008_consentevent_offline_channels"),
     ]
 
     operations = [
