@@ -122,3 +122,24 @@ def test_admin_shows_the_gdpr_deadline_and_the_communication(client):
         reverse("admin:incidents_incident_changelist"), {"involves_eu_people__exact": "1"}
     )
     assert [i.pk for i in eu_only.context["cl"].result_list] == [incident.pk]
+
+
+@pytest.mark.django_db
+def test_the_dashboard_lists_an_eu_incident_whose_appi_reports_are_done_or_not_required():
+    from apps.incidents.dashboard import incidents_panel, incidents_pending_report
+
+    today = timezone.localdate()
+    discovered = timezone.now() - datetime.timedelta(days=5)
+    gdpr_only = _incident(discovered_at=discovered, involves_eu_people=True)
+    appi_done = _incident(
+        discovered_at=discovered,
+        involves_eu_people=True,
+        card_data=True,
+        preliminary_reported_on=today,
+        final_reported_on=today,
+    )
+    pending = incidents_pending_report(today=today)
+    assert {(i.pk, s) for i, s in pending} == {(gdpr_only.pk, "overdue"), (appi_done.pk, "overdue")}
+    rows = {row[0].url: row for row in incidents_panel(today=today).table.rows}
+    gdpr_row = rows[reverse("admin:incidents_incident_change", args=[gdpr_only.pk])]
+    assert gdpr_row[1].text == "-" and gdpr_row[3].tone == "alert"
