@@ -22,7 +22,7 @@ def seed_bases(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("consents", "0009_foreign_transfer_and_contractor_supervision"),
+        ("consents", "0010_foreign_transfer_and_contractor_supervision"),
     ]
 
     operations = [

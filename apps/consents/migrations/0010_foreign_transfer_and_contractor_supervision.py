@@ -26,7 +26,7 @@ def country_to_code(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("consents", "0008_consentevent_offline_channels"),
+        ("consents", "0009_verbose_names"),
     ]
 
     operations = [
