@@ -63,8 +63,9 @@ def validate_country_code(value: str) -> None:
 
 
 def country_name(code: str) -> str:
+    """The country's name in the active language, or its code where we have no name for it."""
     name = COUNTRY_NAMES.get(code)
-    return f"{name} ({code})" if name is not None else code
+    return str(name) if name is not None else code
 
 
 def is_foreign(country: str) -> bool:
