@@ -8,3 +8,10 @@ class AuditConfig(AppConfig):
 
     name = "apps.audit"
     verbose_name = _("Audit")
+
+    def ready(self):
+        from apps.audit.services import access_log_record
+        from apps.core.access import access_recorder_register
+
+        # Exports outside the admin (apps.core.access) write the same log.
+        access_recorder_register(access_log_record)

@@ -6,13 +6,16 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from apps.consents import selectors, services
+from apps.consents import selectors, services, transfers
 from apps.consents.forms import OfflineConsentForm
 from apps.consents.models import (
     ConsentEvent,
     ConsentState,
+    ConsignedData,
     Contractor,
     ExternalTag,
     PolicyVersion,
@@ -38,7 +41,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Purpose)
 class PurposeAdmin(admin.ModelAdmin):
-    list_display = ["code", "name_ja", "name_en", "requires_opt_in", "cookie_category", "is_active"]
+    list_display = ["code", "name_ja", "name_en", "requires_opt_in", "legal_basis",
+                    "cookie_category", "is_active"]  # fmt: skip
     list_editable = ["is_active"]
     readonly_fields = ["scope_version"]
 
@@ -170,8 +174,19 @@ class ProvisionRecordForm(forms.ModelForm):
         model = ProvisionRecord
         fields = [
             "recipient_name", "recipient_address", "recipient_representative", "contractor",
+            "recipient_country", "country_system", "recipient_measures",
             "provided_on", "customers", "data_items", "basis", "legal_reference", "retain_until",
         ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left empty: the recipient is in Japan (most are), as before the field existed. (A
+        # recorded provision opens read-only, without the field.)
+        if "recipient_country" in self.fields:
+            self.fields["recipient_country"].required = False
+
+    def clean_recipient_country(self):
+        return self.cleaned_data.get("recipient_country") or transfers.HOME_COUNTRY
 
     def clean(self):
         cleaned = super().clean()
@@ -182,6 +197,9 @@ class ProvisionRecordForm(forms.ModelForm):
                     basis=cleaned.get("basis"),
                     legal_reference=cleaned.get("legal_reference", ""),
                     contractor=cleaned.get("contractor"),
+                    recipient_country=cleaned.get("recipient_country"),
+                    country_system=cleaned.get("country_system", ""),
+                    recipient_measures=cleaned.get("recipient_measures", ""),
                 )
             except ValidationError as exc:
                 form_apply_errors(self, exc)
@@ -191,8 +209,9 @@ class ProvisionRecordForm(forms.ModelForm):
 @admin.register(ProvisionRecord)
 class ProvisionRecordAdmin(admin.ModelAdmin):
     form = ProvisionRecordForm
-    list_display = ["id", "provided_on", "recipient_name", "basis", "retain_until"]
-    list_filter = ["basis"]
+    list_display = ["id", "provided_on", "recipient_name", "recipient_country", "basis",
+                    "retain_until"]  # fmt: skip
+    list_filter = ["basis", "recipient_country"]
     search_fields = ["recipient_name", "legal_reference", "=customers__id"]
     raw_id_fields = ["customers", "contractor"]
     date_hierarchy = "provided_on"
@@ -211,6 +230,9 @@ class ProvisionRecordAdmin(admin.ModelAdmin):
             recipient_address=data["recipient_address"],
             recipient_representative=data["recipient_representative"],
             contractor=data["contractor"],
+            recipient_country=data["recipient_country"],
+            country_system=data["country_system"],
+            recipient_measures=data["recipient_measures"],
             provided_on=data["provided_on"],
             retain_until=data["retain_until"],
             data_items=data["data_items"],
@@ -254,21 +276,88 @@ class ProvisionRecordAdmin(admin.ModelAdmin):
         writer = csvsafe.writer(response)
         writer.writerow(
             ["provided_on", "recipient", "recipient_address", "representative", "data_items",
-             "basis", "reference", "retain_until"]
+             "basis", "reference", "retain_until", "recipient_country", "country_system",
+             "recipient_measures"]
         )  # fmt: skip
         for record in selectors.provision_records_for(customer=customer):
             writer.writerow(
                 [record.provided_on, record.recipient_name, record.recipient_address,
                  record.recipient_representative, record.data_items, record.get_basis_display(),
-                 record.legal_reference, record.retain_until]
+                 record.legal_reference, record.retain_until, record.recipient_country,
+                 record.country_system, record.recipient_measures]
             )  # fmt: skip
         return response
 
 
+class SupervisionFilter(admin.SimpleListFilter):
+    title = _("supervision")
+    parameter_name = "supervision"
+
+    def lookups(self, request, model_admin):
+        return Contractor.Supervision.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Contractor.Supervision.values:
+            today = timezone.localdate()
+            # The register is small: the state is computed by the model, in one place.
+            ids = [c.pk for c in queryset if c.supervision(today=today) == self.value()]
+            return queryset.filter(pk__in=ids)
+        return queryset
+
+
+class ConsignedDataFilter(admin.SimpleListFilter):
+    title = _("categories of data consigned")
+    parameter_name = "data"
+
+    def lookups(self, request, model_admin):
+        return ConsignedData.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in ConsignedData.values:
+            # The JSON list's text holds each code in quotes, on SQLite and PostgreSQL alike.
+            return queryset.filter(data_categories__icontains=f'"{self.value()}"')
+        return queryset
+
+
+class ContractorForm(forms.ModelForm):
+    data_categories = forms.TypedMultipleChoiceField(
+        label=_("categories of data consigned"),
+        choices=ConsignedData.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = Contractor
+        fields = ["name", "address", "country", "country_system", "data_items",
+                  "data_categories", "purpose", "safeguards", "contract_signed_on",
+                  "contract_ends_on", "last_reviewed_on", "is_active"]  # fmt: skip
+
+
 @admin.register(Contractor)
 class ContractorAdmin(admin.ModelAdmin):
-    list_display = ["name", "country", "contract_signed_on", "is_active"]
-    list_filter = ["is_active", "country"]
+    form = ContractorForm
+    list_display = ["name", "country_display", "categories", "last_reviewed_on",
+                    "contract_ends_on", "supervision_flag", "is_active"]  # fmt: skip
+    list_filter = [SupervisionFilter, ConsignedDataFilter, "is_active", "country"]
+
+    class Media:
+        css = {"all": ["consents/admin.css"]}
+
+    @admin.display(description=_("country"), ordering="country")
+    def country_display(self, obj):
+        return transfers.country_name(obj.country)
+
+    @admin.display(description=_("categories of data consigned"))
+    def categories(self, obj):
+        labels = dict(ConsignedData.choices)
+        return ", ".join(str(labels.get(code, code)) for code in obj.data_categories) or "-"
+
+    @admin.display(description=_("supervision"))
+    def supervision_flag(self, obj):
+        state = obj.supervision()
+        label = Contractor.Supervision(state).label
+        return format_html('<span class="supervision supervision-{}">{}</span>', state, label)
 
 
 @admin.register(ReceiptRecord)

@@ -1,19 +1,28 @@
 """Purposes of use, the versioned policy, the append-only consent ledger with its current-state
 table, cookie consent, and the third-party provision / receipt records (APPI Art. 29, 30)."""
 
-import datetime
 import hashlib
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from apps.consents.external_tags import script_host, validate_script_url
+
+# The provision and receipt records and the contractor register live in their own module
+# (this one would pass 500 lines); importing them here registers them with the app.
+from apps.consents.record_models import (
+    ConsignedData,
+    Contractor,
+    ProvisionRecord,
+    ReceiptRecord,
+    three_years_from_today,
+)
 from apps.core.append_only import AppendOnlyModel
-from apps.core.dates import add_years
 from apps.customers.models import Customer
 
 
@@ -24,6 +33,17 @@ class Purpose(models.Model):
         NONE = "", _("Not a cookie purpose")
         ANALYTICS = "analytics", _("Analytics")
         ADVERTISING = "advertising", _("Advertising / remarketing")
+
+    class LegalBasis(models.TextChoices):
+        """GDPR Art. 6(1): published per purpose on /privacy/ (Art. 13(1)(c))."""
+
+        CONSENT = "consent", _("Your consent (GDPR Art. 6(1)(a))")
+        CONTRACT = "contract", _("Performing our contract with you (GDPR Art. 6(1)(b))")
+        LEGAL_OBLIGATION = "legal_obligation", _("A legal obligation (GDPR Art. 6(1)(c))")
+        LEGITIMATE_INTERESTS = (
+            "legitimate_interests",
+            _("Our legitimate interests (GDPR Art. 6(1)(f))"),
+        )
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
     name_ja = models.CharField(_("name (Japanese)"), max_length=200)
@@ -37,6 +57,13 @@ class Purpose(models.Model):
     )
     cookie_category = models.CharField(
         _("cookie category"), max_length=20, blank=True, choices=CookieCategory.choices
+    )
+    legal_basis = models.CharField(
+        _("legal basis (GDPR)"),
+        max_length=30,
+        choices=LegalBasis.choices,
+        default=LegalBasis.CONSENT,
+        help_text=_("A purpose that needs opt-in consent has consent as its basis."),
     )
     # Consent given under a policy version published before this one does not cover the purpose
     # as it reads now (set when a widening version is published).
@@ -58,6 +85,12 @@ class Purpose(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if self.requires_opt_in and self.legal_basis != self.LegalBasis.CONSENT:
+            raise ValidationError(
+                {"legal_basis": _("A purpose that needs opt-in consent has consent as its basis.")}
+            )
 
     @property
     def name(self) -> str:
@@ -379,123 +412,12 @@ class ExternalTag(models.Model):
         return script_host(self.script_url)
 
 
-def three_years_from_today() -> datetime.date:
-    return add_years(timezone.localdate(), 3)
-
-
-class ProvisionRecord(models.Model):
-    """A provision of personal data to a third party (APPI Art. 29 record), kept 3 years."""
-
-    class Basis(models.TextChoices):
-        CONSENT = "consent", _("The person's consent")
-        CONSIGNMENT = "consignment", _("Consignment to a contractor")
-        POLICE = "police", _("Inquiry from the police (Code of Criminal Procedure Art. 197(2))")
-        COURT = "court", _("Court order or inquiry")
-        BAR_ASSOCIATION = "bar", _("Lawyers' association inquiry (Attorney Act Art. 23-2)")
-
-    LEGAL_BASES = (Basis.POLICE, Basis.COURT, Basis.BAR_ASSOCIATION)
-
-    recipient_name = models.CharField(_("recipient"), max_length=200)
-    recipient_address = models.CharField(_("recipient address"), max_length=300)
-    recipient_representative = models.CharField(
-        _("recipient representative"), max_length=200, blank=True
-    )
-    contractor = models.ForeignKey(
-        "Contractor",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="provisions",
-        verbose_name=_("contractor"),
-    )
-    provided_on = models.DateField(_("provided on"), default=timezone.localdate)
-    customers = models.ManyToManyField(
-        Customer, verbose_name=_("people concerned"), related_name="provision_records"
-    )
-    data_items = models.TextField(_("data items provided"))
-    basis = models.CharField(_("basis"), max_length=20, choices=Basis.choices)
-    legal_reference = models.CharField(
-        _("reference of the inquiry / order"), max_length=200, blank=True
-    )
-    retain_until = models.DateField(_("keep until"), default=three_years_from_today)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("recorded by"),
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("third-party provision record")
-        verbose_name_plural = _("third-party provision records")
-        ordering = ["-provided_on", "-pk"]
-
-    def __str__(self):
-        return _("Provision to %(recipient)s on %(date)s") % {
-            "recipient": self.recipient_name,
-            "date": self.provided_on,
-        }
-
-
-class Contractor(models.Model):
-    """A consignee (業務委託先): who receives what, why, and under which safeguards."""
-
-    name = models.CharField(_("name"), max_length=200)
-    address = models.CharField(_("address"), max_length=300)
-    country = models.CharField(_("country where data is handled"), max_length=100, default="日本")
-    data_items = models.TextField(_("data items received"))
-    purpose = models.TextField(_("why they receive it"))
-    safeguards = models.TextField(_("contract safeguards"))
-    contract_signed_on = models.DateField(_("contract signed on"), null=True, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
-
-    class Meta:
-        verbose_name = _("contractor (consignee)")
-        verbose_name_plural = _("contractors (consignees)")
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
-
-
-class ReceiptRecord(models.Model):
-    """Personal data received from a third party (APPI Art. 30 confirmation record)."""
-
-    provider_name = models.CharField(_("provider"), max_length=200)
-    provider_address = models.CharField(_("provider address"), max_length=300)
-    provider_representative = models.CharField(
-        _("provider representative"), max_length=200, blank=True
-    )
-    how_acquired = models.TextField(_("how the provider acquired the data"))
-    received_on = models.DateField(_("received on"), default=timezone.localdate)
-    data_items = models.TextField(_("data items received"))
-    customers = models.ManyToManyField(
-        Customer, verbose_name=_("people concerned"), blank=True, related_name="receipt_records"
-    )
-    retain_until = models.DateField(_("keep until"), default=three_years_from_today)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("recorded by"),
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("receipt record (data from third parties)")
-        verbose_name_plural = _("receipt records (data from third parties)")
-        ordering = ["-received_on", "-pk"]
-
-    def __str__(self):
-        return _("Receipt from %(provider)s on %(date)s") % {
-            "provider": self.provider_name,
-            "date": self.received_on,
-        }
+__all__ = [
+    "ConsentEvent", "ConsentEventContext", "ConsentState", "ConsignedData", "Contractor",
+    "ExternalTag", "PersonRestriction", "PolicyVersion", "ProvisionRecord", "Purpose",
+    "ReceiptRecord", "Source", "VisitorLink", "Wording", "new_visitor_id",
+    "three_years_from_today",
+]  # fmt: skip
 
 
 def new_visitor_id() -> uuid.UUID:

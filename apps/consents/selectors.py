@@ -6,10 +6,12 @@ import datetime
 
 from django.db.models import Exists, Min, OuterRef, QuerySet
 
+from apps.consents import transfers
 from apps.consents.cookies import CATEGORIES
 from apps.consents.models import (
     ConsentEvent,
     ConsentState,
+    Contractor,
     PersonRestriction,
     PolicyVersion,
     ProvisionRecord,
@@ -107,6 +109,24 @@ def pending_confirmations_for(*, customer: Customer) -> QuerySet[ConsentState]:
         ConsentState.objects.filter(customer=customer, status=ConsentState.Status.PENDING)
         .exclude(last_event__action=ConsentEvent.Action.PENDING)
         .select_related("purpose")
+    )
+
+
+def contractors_abroad() -> QuerySet[Contractor]:
+    """Active contractors handling data outside Japan, for /privacy/ (APPI Art. 28, GDPR Art.
+    13(1)(f)): what they do, where, under which system and safeguards."""
+    return Contractor.objects.filter(is_active=True).exclude(country=transfers.HOME_COUNTRY)
+
+
+def provision_countries_abroad(*, today: datetime.date) -> list[tuple[str, str]]:
+    """The foreign countries (with their protection system) of the provision records still
+    kept: the recipients' names stay off the public page."""
+    return list(
+        ProvisionRecord.objects.filter(retain_until__gte=today)
+        .exclude(recipient_country=transfers.HOME_COUNTRY)
+        .order_by("recipient_country", "country_system")
+        .values_list("recipient_country", "country_system")
+        .distinct()
     )
 
 

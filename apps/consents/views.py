@@ -2,12 +2,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.consents import cookies, selectors, services
+from apps.consents import cookies, selectors, services, transfers
 from apps.consents.forms import (
     ConsentToggleForm,
     CookieChoiceForm,
@@ -18,6 +19,7 @@ from apps.consents.forms import (
 from apps.consents.models import ConsentEvent, ExternalTag, PolicyVersion, Source, new_visitor_id
 from apps.consents.notice_cache import notice_generation, settings_digest
 from apps.core.ratelimit import rate_limit
+from apps.core.retention import retention_notices
 from apps.core.security import client_ip, user_agent
 from apps.customers.decorators import member_required
 from apps.customers.selectors import customer_for_user
@@ -35,9 +37,31 @@ def _safe_next(request, fallback="/"):
     return fallback
 
 
+# Database rows the body shows: read only when the body is rendered, kept out of the digest.
+ROWS_READ_WHEN_RENDERED = ("policy", "purposes", "contractors_abroad", "provision_countries_abroad")
+
+
+def _contractors_abroad() -> list:
+    return [
+        (contractor, transfers.country_name(contractor.country))
+        for contractor in selectors.contractors_abroad()
+    ]
+
+
+def _provision_countries_abroad() -> list:
+    return [
+        (transfers.country_name(code), system)
+        for code, system in selectors.provision_countries_abroad(today=timezone.localdate())
+    ]
+
+
 def privacy_notice(request):
-    """/privacy/: the current policy and the matters APPI Art. 32 says we must publish."""
-    # Read only when the cached body is missing (apps/consents/notice_cache.py).
+    """/privacy/: the current policy, the matters APPI Art. 32 says we must publish, what GDPR
+    Art. 13 adds (legal basis per purpose, keeping periods from the retention registry,
+    recipients abroad and their safeguards, the contact, the right to complain) and the request
+    procedure (form, identity documents per requester, fee and how to pay)."""
+    # Read only when the cached body is missing (apps/consents/notice_cache.py); a saved or
+    # deleted contractor or provision record replaces the cache's generation (apps.py).
     context = {
         "policy": SimpleLazyObject(selectors.policy_current),
         "purposes": selectors.purposes_active(),
@@ -54,8 +78,17 @@ def privacy_notice(request):
         # cache key's digest is the same in every process.
         "data_countries": [str(country) for country in settings.SHOP_DATA_COUNTRIES],
         "security_measures": [str(measure) for measure in settings.SHOP_SECURITY_MEASURES],
+        # Sentences built from the settings of the retention rules: part of the digest.
+        "retention_notices": [str(notice) for notice in retention_notices()],
+        "data_protection_contact": settings.SHOP_DATA_PROTECTION_CONTACT
+        or settings.SHOP_CONTACT_EMAIL,
+        "eu_representative": settings.SHOP_EU_REPRESENTATIVE,
+        "fee_payment": getattr(settings, "PRIVACY_REQUEST_FEE_PAYMENT", ""),
+        "seal_certificate_required": getattr(settings, "PRIVACY_REQUIRE_SEAL_CERTIFICATE", True),
+        "contractors_abroad": SimpleLazyObject(_contractors_abroad),
+        "provision_countries_abroad": SimpleLazyObject(_provision_countries_abroad),
     }
-    published = {k: v for k, v in context.items() if k not in ("policy", "purposes")}
+    published = {k: v for k, v in context.items() if k not in ROWS_READ_WHEN_RENDERED}
     generation = notice_generation()
     context["notice_key"] = generation and f"{generation}:{settings_digest(published)}"
     context["notice_cache_seconds"] = settings.PRIVACY_NOTICE_CACHE_SECONDS

@@ -5,6 +5,10 @@ end it: ``apply(today=..., dry_run=...)`` finds what is past its limit on that d
 anonymises it (unless ``dry_run``) and returns how many things it found. Rules report counts,
 never values. ``apps.core.services.retention_run`` (daily, from Celery beat, or
 ``manage.py retention_run``) runs them all.
+
+A rule may also say, in the public's words, how long its data is kept (``notice``: a function
+returning a translated sentence, read when the page is drawn so it follows the settings):
+/privacy/ lists these (GDPR Art. 13(2)(a)), so the published periods are the ones applied.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from apps.core.dates import add_years
 
 Apply = Callable[..., int]
+Notice = Callable[[], str]
 
 
 @dataclass(frozen=True)
@@ -24,17 +29,27 @@ class RetentionRule:
     description: str
     apply: Apply
     order: int = 100
+    notice: Notice | None = None
 
 
 _registry: dict[str, RetentionRule] = {}
 
 
-def register(name: str, *, description: str, apply: Apply, order: int = 100) -> None:
-    _registry[name] = RetentionRule(name=name, description=description, apply=apply, order=order)
+def register(
+    name: str, *, description: str, apply: Apply, order: int = 100, notice: Notice | None = None
+) -> None:
+    _registry[name] = RetentionRule(
+        name=name, description=description, apply=apply, order=order, notice=notice
+    )
 
 
 def rules() -> list[RetentionRule]:
     return sorted(_registry.values(), key=lambda r: (r.order, r.name))
+
+
+def retention_notices() -> list[str]:
+    """The published keeping periods, one sentence per rule that has one, in the rules' order."""
+    return [rule.notice() for rule in rules() if rule.notice is not None]
 
 
 def years_before(day: datetime.date, years: int) -> datetime.date:

@@ -41,6 +41,11 @@ class IncidentForm(forms.ModelForm):
             "strongly_encrypted",
             "preliminary_reported_on",
             "final_reported_on",
+            "involves_eu_people",
+            "aware_at",
+            "eu_unlikely_risk",
+            "eu_high_risk",
+            "authority_notified_at",
         ]
 
     def clean(self):
@@ -49,6 +54,8 @@ class IncidentForm(forms.ModelForm):
             discovered_at=cleaned.get("discovered_at"),
             preliminary_reported_on=cleaned.get("preliminary_reported_on"),
             final_reported_on=cleaned.get("final_reported_on"),
+            aware_at=cleaned.get("aware_at"),
+            authority_notified_at=cleaned.get("authority_notified_at"),
         )
         for field, message in errors.items():
             self.add_error(field, message)
@@ -90,12 +97,19 @@ class IncidentAdmin(admin.ModelAdmin):
         "deadline_flag",
         "preliminary_due_display",
         "final_due_display",
+        "gdpr_authority_due_display",
         "report_required",
         "people",
         "discovered_on",
     ]
     list_display_links = ["title"]
-    list_filter = [DeadlineFilter, "sensitive_data", "card_data", "unauthorised_access"]
+    list_filter = [
+        DeadlineFilter,
+        "sensitive_data",
+        "card_data",
+        "unauthorised_access",
+        "involves_eu_people",
+    ]
     search_fields = ["title"]
     date_hierarchy = "discovered_at"
     readonly_fields = [
@@ -104,6 +118,8 @@ class IncidentAdmin(admin.ModelAdmin):
         "preliminary_due_display",
         "final_due_display",
         "people_notified",
+        "gdpr_authority_due_display",
+        "gdpr_communication",
     ]
     fieldsets = [
         (None, {"fields": ["title", "discovered_at", "description", "data_items"]}),
@@ -128,6 +144,19 @@ class IncidentAdmin(admin.ModelAdmin):
                     ("preliminary_due_display", "preliminary_reported_on"),
                     ("final_due_display", "final_reported_on"),
                     "people_notified",
+                ]
+            },
+        ),
+        (
+            _("People in the EU/EEA (GDPR Art. 33 and 34)"),
+            {
+                "fields": [
+                    "involves_eu_people",
+                    "aware_at",
+                    "eu_unlikely_risk",
+                    "eu_high_risk",
+                    ("gdpr_authority_due_display", "authority_notified_at"),
+                    "gdpr_communication",
                 ]
             },
         ),
@@ -168,6 +197,23 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.display(description=_("people affected"), ordering="people_affected")
     def people(self, obj):
         return obj.people_affected
+
+    @admin.display(description=_("supervisory authority due (GDPR, 72 h)"))
+    def gdpr_authority_due_display(self, obj):
+        if not (obj.pk and obj.gdpr_must_notify):
+            return "-"
+        return timezone.localtime(obj.gdpr_authority_due).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description=_("communication to the people (GDPR Art. 34)"))
+    def gdpr_communication(self, obj):
+        if not (obj.pk and obj.gdpr_must_communicate):
+            return _("Not required")
+        if incident_people_notified(incident=obj):
+            return _("Sent (see the notices below)")
+        return format_html(
+            '<span class="deadline deadline-overdue">{}</span>',
+            _("Required without undue delay: record the notice below"),
+        )
 
     @admin.display(description=_("people notified so far"))
     def people_notified(self, obj):

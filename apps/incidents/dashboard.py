@@ -1,8 +1,9 @@
 """The privacy officer's dashboard panel of incidents and their report deadlines
 (apps/core/dashboard.py, APPI Art. 26; the deadlines come from apps/incidents/rules.py).
 
-Only incidents whose final report is not yet sent are read (one query): the register is small
-and a deadline state is computed from a handful of facts, as the register's own filter does.
+Only incidents whose final report is not yet sent, or that involve people in the EU/EEA (the
+GDPR's 72 hours and communication, rules.py), are read (one query): the register is small and a
+deadline state is computed from a handful of facts, as the register's own filter does.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime
 from urllib.parse import urlencode
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -28,7 +30,8 @@ URGENCY = [State.OVERDUE, State.DUE_SOON, State.OPEN]
 def incidents_pending_report(*, today: datetime.date) -> list[tuple[Incident, str]]:
     """Incidents with a report still to send, the most urgent first, with their state."""
     pending = []
-    for incident in Incident.objects.filter(final_reported_on=None).order_by("discovered_at"):
+    candidates = Incident.objects.filter(Q(final_reported_on=None) | Q(involves_eu_people=True))
+    for incident in candidates.order_by("discovered_at"):
         state = incident.deadline_state(today=today)
         if state in URGENCY:
             pending.append((incident, state))
@@ -40,7 +43,11 @@ def _list(**params) -> str:
     return f"{url}?{urlencode(params)}"
 
 
-def _due(day: datetime.date, done: datetime.date | None, today: datetime.date) -> Cell:
+def _due(
+    day: datetime.date, done: datetime.date | None, today: datetime.date, *, required: bool
+) -> Cell:
+    if not required:  # only the GDPR's deadlines apply
+        return Cell("-")
     if done is not None:
         return Cell(gettext("sent %(date)s") % {"date": date_format(done, "SHORT_DATE_FORMAT")})
     tone = "alert" if day < today else ""
@@ -53,8 +60,15 @@ def incidents_panel(*, today: datetime.date) -> Content:
     rows = [
         [
             Cell(incident.title, reverse("admin:incidents_incident_change", args=[incident.pk])),
-            _due(incident.preliminary_due, incident.preliminary_reported_on, today),
-            _due(incident.final_due, incident.final_reported_on, today),
+            _due(
+                incident.preliminary_due,
+                incident.preliminary_reported_on,
+                today,
+                required=incident.must_report,
+            ),
+            _due(
+                incident.final_due, incident.final_reported_on, today, required=incident.must_report
+            ),
             Cell(str(State(state).label), _list(deadline=state), TONES.get(state, "")),
         ]
         for incident, state in pending[:ROWS]

@@ -47,6 +47,30 @@ class Incident(models.Model):
     strongly_encrypted = models.BooleanField(
         _("protected by strong encryption (key not leaked)"), default=False
     )
+    # GDPR Art. 33/34: only where people in the EU/EEA are among those affected.
+    involves_eu_people = models.BooleanField(
+        _("people in the EU/EEA are affected (GDPR applies)"), default=False
+    )
+    aware_at = models.DateTimeField(
+        _("aware of a personal-data breach at (GDPR)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the shop was reasonably certain that personal data was compromised: the "
+            "72 hours to the supervisory authority run from here. Empty: the discovery."
+        ),
+    )
+    eu_unlikely_risk = models.BooleanField(
+        _("unlikely to result in a risk to people (no GDPR notification)"),
+        default=False,
+        help_text=_("GDPR Art. 33(1): record why in the description."),
+    )
+    eu_high_risk = models.BooleanField(
+        _("likely to result in a high risk to people (GDPR Art. 34)"), default=False
+    )
+    authority_notified_at = models.DateTimeField(
+        _("supervisory authority notified at (GDPR)"), null=True, blank=True
+    )
     preliminary_reported_on = models.DateField(
         _("preliminary report sent on"), null=True, blank=True
     )
@@ -87,19 +111,52 @@ class Incident(models.Model):
     def final_due(self) -> datetime.date:
         return rules.final_due(self.discovered_on, unauthorised_access=self.unauthorised_access)
 
+    @property
+    def gdpr_aware_at(self) -> datetime.datetime:
+        return self.aware_at or self.discovered_at
+
+    @property
+    def gdpr_must_notify(self) -> bool:
+        return rules.gdpr_must_notify_authority(
+            involves_eu_people=self.involves_eu_people, unlikely_risk=self.eu_unlikely_risk
+        )
+
+    @property
+    def gdpr_authority_due(self) -> datetime.datetime:
+        return rules.gdpr_authority_due(self.gdpr_aware_at)
+
+    @property
+    def gdpr_must_communicate(self) -> bool:
+        return rules.gdpr_must_communicate_to_people(
+            involves_eu_people=self.involves_eu_people,
+            high_risk=self.eu_high_risk,
+            strongly_encrypted=self.strongly_encrypted,
+        )
+
+    def _pending_dues(self) -> list[datetime.date]:
+        pending = []
+        if self.must_report:
+            pending += [
+                due
+                for due, done in (
+                    (self.preliminary_due, self.preliminary_reported_on),
+                    (self.final_due, self.final_reported_on),
+                )
+                if done is None
+            ]
+        if self.gdpr_must_notify and self.authority_notified_at is None:
+            pending.append(timezone.localtime(self.gdpr_authority_due).date())
+        if self.gdpr_must_communicate and not (self.pk and self.notices.exists()):
+            # "Without undue delay": due from the day of awareness.
+            pending.append(timezone.localtime(self.gdpr_aware_at).date())
+        return pending
+
     def deadline_state(self, *, today: datetime.date | None = None, soon_days: int = 2) -> str:
-        """The most urgent state of the two reports."""
-        if not self.must_report:
+        """The most urgent state of the reports due (APPI, and GDPR where it applies)."""
+        if not (self.must_report or self.gdpr_must_notify or self.gdpr_must_communicate):
             return self.DeadlineState.NOT_REQUIRED
         today = today or timezone.localdate()
-        pending = [
-            due
-            for due, done in (
-                (self.preliminary_due, self.preliminary_reported_on),
-                (self.final_due, self.final_reported_on),
-            )
-            if done is None
-        ]
+        pending = self._pending_dues()
         if not pending:
             return self.DeadlineState.DONE
         next_due = min(pending)

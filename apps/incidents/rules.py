@@ -58,3 +58,36 @@ def preliminary_due(discovered_on: datetime.date) -> datetime.date:
 def final_due(discovered_on: datetime.date, *, unauthorised_access: bool) -> datetime.date:
     days = FINAL_DAYS_IMPROPER_PURPOSE if unauthorised_access else FINAL_DAYS
     return _day_n(discovered_on, days)
+
+
+# ---------------------------------------------------------------- GDPR Art. 33 and 34
+#
+# Where the people affected include people in the EU/EEA the GDPR applies beside the APPI:
+#
+#   Art. 33(1): the controller notifies the supervisory authority without undue delay and, where
+#   feasible, not later than 72 hours after having become aware of the breach, "unless the breach
+#   is unlikely to result in a risk to the rights and freedoms of natural persons". The 72 hours
+#   are clock hours from awareness (not days from discovery): the EDPB guidelines 9/2022 place
+#   awareness at a reasonable degree of certainty that personal data was compromised, which may
+#   come after the incident was discovered.
+#   Art. 34(1): where the breach is likely to result in a high risk, the people are told without
+#   undue delay; Art. 34(3)(a): not where the data was made unintelligible (strong encryption).
+#
+# "Without undue delay" has no number: the communication is due at once, so it counts as pending
+# (and stands out) from awareness until a notice is recorded.
+
+GDPR_AUTHORITY_HOURS = 72
+
+
+def gdpr_must_notify_authority(*, involves_eu_people: bool, unlikely_risk: bool) -> bool:
+    return involves_eu_people and not unlikely_risk
+
+
+def gdpr_authority_due(aware_at: datetime.datetime) -> datetime.datetime:
+    return aware_at + datetime.timedelta(hours=GDPR_AUTHORITY_HOURS)
+
+
+def gdpr_must_communicate_to_people(
+    *, involves_eu_people: bool, high_risk: bool, strongly_encrypted: bool
+) -> bool:
+    return involves_eu_people and high_risk and not strongly_encrypted

@@ -31,6 +31,11 @@ class IncidentFacts:
     card_data: bool | Unchanged = UNCHANGED
     unauthorised_access: bool | Unchanged = UNCHANGED
     strongly_encrypted: bool | Unchanged = UNCHANGED
+    involves_eu_people: bool | Unchanged = UNCHANGED
+    aware_at: datetime.datetime | Unchanged | None = UNCHANGED
+    eu_unlikely_risk: bool | Unchanged = UNCHANGED
+    eu_high_risk: bool | Unchanged = UNCHANGED
+    authority_notified_at: datetime.datetime | Unchanged | None = UNCHANGED
     preliminary_reported_on: datetime.date | Unchanged | None = UNCHANGED
     final_reported_on: datetime.date | Unchanged | None = UNCHANGED
 
@@ -46,6 +51,8 @@ def incident_errors(
     discovered_at: datetime.datetime | None,
     preliminary_reported_on: datetime.date | None = None,
     final_reported_on: datetime.date | None = None,
+    aware_at: datetime.datetime | None = None,
+    authority_notified_at: datetime.datetime | None = None,
 ) -> dict[str, str]:
     """The register's rules beyond field validation (also used by the admin form)."""
     errors = {}
@@ -60,6 +67,14 @@ def incident_errors(
     ):
         if day and day < discovered_on:
             errors[field] = _("A report cannot be sent before the incident was discovered.")
+    if aware_at and aware_at < discovered_at:
+        errors["aware_at"] = _("The shop cannot be aware of a breach before discovering it.")
+    elif aware_at and aware_at > timezone.now():
+        errors["aware_at"] = _("The awareness cannot be in the future.")
+    if authority_notified_at and authority_notified_at < discovered_at:
+        errors["authority_notified_at"] = _(
+            "A report cannot be sent before the incident was discovered."
+        )
     return errors
 
 
@@ -69,6 +84,8 @@ def _check(incident: Incident) -> None:
         discovered_at=incident.discovered_at,
         preliminary_reported_on=incident.preliminary_reported_on,
         final_reported_on=incident.final_reported_on,
+        aware_at=incident.aware_at,
+        authority_notified_at=incident.authority_notified_at,
     )
     if errors:
         raise ValidationError(errors)
@@ -82,7 +99,10 @@ def incident_create(*, facts: IncidentFacts, created_by_id: int | None = None) -
     _check(incident)
     incident.save()
     logger.info(
-        "incident recorded incident_id=%s must_report=%s", incident.pk, incident.must_report
+        "incident recorded incident_id=%s must_report=%s gdpr_notify=%s",
+        incident.pk,
+        incident.must_report,
+        incident.gdpr_must_notify,
     )
     return incident
 

@@ -14,6 +14,7 @@ import datetime
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
 
 from apps.consents.models import ConsentEvent, ConsentState
 from apps.consents.services import consent_events_purge
@@ -75,4 +76,8 @@ register(
     "that no longer decide anything and no delivery was sent on.",
     apply=purge,
     order=55,
+    notice=lambda: _(
+        "Records of mail magazines sent and the consents they were sent on: 3 years after the "
+        "mail, then deleted."
+    ),
 )

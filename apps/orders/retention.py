@@ -21,6 +21,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.core.dates import start_of_day
 from apps.core.privacy import personal_data_erase
@@ -75,10 +76,24 @@ register(
     description="anonymise guests with no order or inquiry for N years",
     apply=anonymise_inactive_guests,
     order=10,
+    notice=lambda: (
+        _(
+            "Guest purchasers (no account): anonymised %(years)s years after their last order or "
+            "inquiry."
+        )
+        % {"years": settings.RETENTION_GUEST_INACTIVE_YEARS}
+    ),
 )
 register(
     "expired_tax_holds",
     description="delete erased orders whose tax hold has expired",
     apply=release_expired_tax_holds,
     order=20,
+    notice=lambda: (
+        _(
+            "Orders of erased people: kept without name or contact details for %(years)s years "
+            "as tax records, then deleted."
+        )
+        % {"years": settings.TAX_HOLD_YEARS}
+    ),
 )

@@ -305,6 +305,14 @@ JOB_DONE_KEEP_DAYS = env.int("JOB_DONE_KEEP_DAYS", default=30)
 # ---------------------------------------------------------------- retention (apps/*/retention.py)
 # Guests (customers without a login) with no order or inquiry for this many years are anonymised.
 RETENTION_GUEST_INACTIVE_YEARS = env.int("RETENTION_GUEST_INACTIVE_YEARS", default=3)
+# Inquiries of people without a login are deleted this many days after receipt.
+RETENTION_INQUIRY_DAYS = env.int("RETENTION_INQUIRY_DAYS", default=365)
+# A visitor's cookie choice lapses after 180 days (apps/consents/cookies.py); its IP address and
+# user agent are cleared after this many days.
+RETENTION_VISITOR_EVIDENCE_DAYS = env.int("RETENTION_VISITOR_EVIDENCE_DAYS", default=180)
+# Contractors (consignees) are reviewed at least this often (APPI Art. 25 supervision); an older
+# review stands out in the admin.
+CONTRACTOR_REVIEW_MONTHS = env.int("CONTRACTOR_REVIEW_MONTHS", default=12)
 # Orders are tax records (Corporation Tax Act Art. 126, Enforcement Regulations Art. 59): kept
 # TAX_HOLD_YEARS from the day after the filing deadline of their business year, the deadline
 # being TAX_FILING_MONTHS after the year ends in FISCAL_YEAR_END_MONTH (1-12).
@@ -319,6 +327,10 @@ SHOP_POSTAL_ADDRESS = env("SHOP_POSTAL_ADDRESS", default="")
 SHOP_REPRESENTATIVE = env("SHOP_REPRESENTATIVE", default="")
 SHOP_CONTACT_EMAIL = env("SHOP_CONTACT_EMAIL", default="")
 SHOP_CONTACT_PHONE = env("SHOP_CONTACT_PHONE", default="")
+# Published on /privacy/ as the contact for data protection (GDPR Art. 13(1)(b)); empty: the
+# shop's contact e-mail. The EU representative (GDPR Art. 27), where the shop has one.
+SHOP_DATA_PROTECTION_CONTACT = env("SHOP_DATA_PROTECTION_CONTACT", default="")
+SHOP_EU_REPRESENTATIVE = env("SHOP_EU_REPRESENTATIVE", default="")
 # Published on /privacy/ (APPI Art. 32): where the data is stored and how it is protected.
 # The defaults are translated (one language per page); a shop's own list from the environment
 # is shown as written.
@@ -338,6 +350,10 @@ SHOP_SECURITY_MEASURES = env.list(
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # Key of the suppression list's address hashes (HMAC-SHA256). Changing it forgets the list.
 SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="")
+# The key of the pseudonymised export's ids (APPI Art. 41, apps/orders/pseudonymised.py): kept
+# apart from the export (whoever holds it can link ids back to people), never rotated casually
+# (the ids of earlier exports would no longer match). Empty: the export refuses to run.
+PSEUDONYMISATION_KEY = env("PSEUDONYMISATION_KEY", default="")
 MARKETING_CHUNK_SIZE = env.int("MARKETING_CHUNK_SIZE", default=1000)
 # A row still `sending` after this long belongs to a lost worker. A row is claimed with its
 # half-batch just before it is sent, so it is `sending` for as long as two half-batches take;

@@ -19,3 +19,4 @@ PRIVACY_REQUEST_FEE_PAYMENT = env(
 )
 
 SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="local-only-suppression-key")
+PSEUDONYMISATION_KEY = env("PSEUDONYMISATION_KEY", default="local-only-pseudonymisation-key")

@@ -22,6 +22,7 @@ STORAGES = {
 }
 
 SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="test-only-suppression-key")
+PSEUDONYMISATION_KEY = env("PSEUDONYMISATION_KEY", default="test-only-pseudonymisation-key")
 SITE_URL = "http://testserver"
 
 # A test-only app with personal data (tests/registry_app): proves that a new personal field

@@ -47,6 +47,8 @@ def test_every_rule_is_registered():
         "expired_tax_holds",
         "marketing_consent_records",
         "provision_records",
+        "visitor_cookie_evidence",
+        "non_member_inquiries",
         "expired_sessions",
         "privacy_request_files",
         "privacy_request_records",
@@ -174,6 +176,7 @@ def test_a_second_run_finds_nothing_left(caplog):
         first = retention_run(today=TODAY)
     assert first == {"inactive_guests": 1, "expired_tax_holds": 1,
                      "marketing_consent_records": 0, "provision_records": 0,
+                     "visitor_cookie_evidence": 0, "non_member_inquiries": 0,
                      "expired_sessions": 0, "privacy_request_files": 0,
                      "privacy_request_records": 0, "api_idempotency": 0,
                      "webhook_given_up_bodies": 0, "privacy_links": 0,

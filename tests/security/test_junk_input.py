@@ -336,6 +336,7 @@ class World:
             "object_id": self.member.pk,  # admin/r/<content_type_id>/<object_id>/
             "url": "no-such-page/",
             "customer_id": self.member.pk,
+            "kind": "orders",  # admin/orders/order/pseudonymised/<kind>.csv
         }
         if name in by_name:
             return str(by_name[name])

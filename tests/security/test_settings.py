@@ -180,6 +180,7 @@ def production_env(tmp_path, **overrides):
         "SHOP_CONTACT_EMAIL": "privacy@shop.test",
         "SITE_URL": "https://shop.example.com",
         "SUPPRESSION_HMAC_KEY": "a-long-random-key-for-the-suppression-list-hashes",
+        "PSEUDONYMISATION_KEY": "a-long-random-key-for-the-pseudonymised-export-ids",
     }
     env.update(overrides)
     return env

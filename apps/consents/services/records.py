@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from apps.consents import transfers
 from apps.consents.models import (
     ConsentEvent,
     ConsentState,
@@ -74,20 +75,63 @@ def _provision_refusals(customers: Iterable[Customer], basis: str) -> list[int]:
     return sorted(refused)
 
 
+def _uninformed_of_foreign_transfer(
+    customers: Iterable[Customer], *, country: str, country_system: str, recipient_measures: str
+) -> list[int]:
+    """People whose consent to third-party provision was given on wording that did not name
+    this foreign recipient's country, its protection system and the recipient's measures (APPI
+    Art. 28(2)): their consent does not cover provision abroad."""
+    states = ConsentState.objects.filter(
+        customer_id__in=[c.pk for c in customers],
+        purpose__code="third_party_provision",
+        status=Status.GRANTED,
+    ).select_related("last_event__wording")
+    return sorted(
+        state.customer_id
+        for state in states
+        if not transfers.foreign_wording_covers(
+            wording=state.last_event.wording.text,
+            country=country,
+            country_system=country_system,
+            recipient_measures=recipient_measures,
+        )
+    )
+
+
 def provision_record_check(
     *,
     customers: list[Customer],
     basis: str,
     legal_reference: str = "",
     contractor: Contractor | None = None,
+    recipient_country: str = transfers.HOME_COUNTRY,
+    country_system: str = "",
+    recipient_measures: str = "",
 ) -> None:
     """Raise ValidationError when this provision may not happen (forms call it to show why)."""
+    foreign = transfers.foreign_transfer_errors(
+        country=recipient_country,
+        country_system=country_system,
+        recipient_measures=recipient_measures,
+        measures_field="recipient_measures",
+    )
+    if foreign:
+        raise ValidationError(foreign)
     if not customers:
         raise ValidationError({"customers": _("Choose the people whose data is provided.")})
     if basis in ProvisionRecord.LEGAL_BASES and not legal_reference.strip():
         raise ValidationError({"legal_reference": _("Give the reference of the inquiry or order.")})
     if basis == ProvisionRecord.Basis.CONSIGNMENT and contractor is None:
         raise ValidationError({"contractor": _("Choose the contractor from the register.")})
+    if contractor is not None and contractor.country != recipient_country:
+        raise ValidationError(
+            {
+                "recipient_country": _(
+                    "The register has this contractor in %(country)s: give the same country."
+                )
+                % {"country": transfers.country_name(contractor.country)}
+            }
+        )
     refused = _provision_refusals(customers, basis)
     if refused:
         raise ValidationError(
@@ -99,6 +143,24 @@ def provision_record_check(
                 % {"ids": ", ".join(f"#{pk}" for pk in refused)}
             }
         )
+    if basis == ProvisionRecord.Basis.CONSENT and transfers.is_foreign(recipient_country):
+        uninformed = _uninformed_of_foreign_transfer(
+            customers,
+            country=recipient_country,
+            country_system=country_system,
+            recipient_measures=recipient_measures,
+        )
+        if uninformed:
+            raise ValidationError(
+                {
+                    "customers": _(
+                        "Provision abroad refused for customer(s) %(ids)s: the wording they "
+                        "consented to did not name the country, its protection system and the "
+                        "recipient's measures (APPI Art. 28(2))."
+                    )
+                    % {"ids": ", ".join(f"#{pk}" for pk in uninformed)}
+                }
+            )
 
 
 @transaction.atomic
@@ -112,20 +174,42 @@ def provision_record_create(
     recipient_representative: str = "",
     legal_reference: str = "",
     contractor: Contractor | None = None,
+    recipient_country: str | None = None,
+    country_system: str = "",
+    recipient_measures: str = "",
     provided_on: datetime.date | None = None,
     retain_until: datetime.date | None = None,
     by: User | None = None,
 ) -> ProvisionRecord:
     """Record a provision to a third party, refusing anyone who stopped provision (or did not
-    consent where the basis is consent)."""
+    consent where the basis is consent, or consented without being told what APPI Art. 28(2)
+    requires for a recipient abroad). Without a country, a contractor's register entry gives
+    the country, its system and the measures (its safeguards); otherwise the recipient is in
+    Japan."""
+    if recipient_country is None:
+        if contractor is not None:
+            recipient_country = contractor.country
+            country_system = country_system or contractor.country_system
+            recipient_measures = recipient_measures or contractor.safeguards
+        else:
+            recipient_country = transfers.HOME_COUNTRY
     provision_record_check(
-        customers=customers, basis=basis, legal_reference=legal_reference, contractor=contractor
+        customers=customers,
+        basis=basis,
+        legal_reference=legal_reference,
+        contractor=contractor,
+        recipient_country=recipient_country,
+        country_system=country_system,
+        recipient_measures=recipient_measures,
     )
     record = ProvisionRecord(
         recipient_name=recipient_name,
         recipient_address=recipient_address,
         recipient_representative=recipient_representative,
         contractor=contractor,
+        recipient_country=recipient_country,
+        country_system=country_system,
+        recipient_measures=recipient_measures,
         data_items=data_items,
         basis=basis,
         legal_reference=legal_reference,
