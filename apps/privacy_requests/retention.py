@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core.dates import start_of_day
 from apps.core.retention import register
@@ -39,6 +41,17 @@ register(
     description="Delete identity documents, expired disclosure packages and erased people's "
     "contact details kept for a notice, past their limits.",
     apply=purge_files_and_contacts,
+    notice=lambda: (
+        _(
+            "Identity documents sent with a privacy request: deleted once the identity is "
+            "verified, or %(days)s days after the request is closed. Disclosure packages: "
+            "deleted %(link_days)s days after they are made available."
+        )
+        % {
+            "days": settings.PRIVACY_DOCUMENT_RETENTION_DAYS,
+            "link_days": settings.PRIVACY_DISCLOSURE_LINK_DAYS,
+        }
+    ),
 )
 
 
@@ -47,4 +60,12 @@ register(
     description="Delete erased people's request records (and their timelines and notices) the "
     "day after the date their erasure notice said they are kept until.",
     apply=privacy_request_records_purge,
+    notice=lambda: (
+        _(
+            "Records of privacy requests (what was asked and answered): kept as evidence that "
+            "we answered; those of a person whose data we erased, %(years)s years after the "
+            "erasure, then deleted."
+        )
+        % {"years": settings.PRIVACY_REQUEST_RECORD_YEARS}
+    ),
 )
