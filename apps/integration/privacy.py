@@ -55,8 +55,17 @@ def export(customer_id: int) -> list[Section]:
 def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     """Replace each of the person's external ids by its keyed hash: two statements (a person
     has one id per connected system); running it again finds none left."""
+    return _erase([person.pk], dry_run=dry_run)
+
+
+def erase_many(people: list[Customer], *, dry_run: bool = False) -> ErasureReport:
+    """`erase` for a batch of people: the same two statements over all of their ids."""
+    return _erase([person.pk for person in people], dry_run=dry_run)
+
+
+def _erase(customer_ids: list[int], *, dry_run: bool) -> ErasureReport:
     rows = list(
-        ExternalCustomer.objects.filter(customer_id=person.pk)
+        ExternalCustomer.objects.filter(customer_id__in=customer_ids)
         .exclude(external_id__startswith=ERASED_PREFIX)
         .only("pk", "client_id", "external_id")
     )
@@ -75,6 +84,7 @@ register(
     "integration",
     exporter=export,
     eraser=erase,
+    erase_many=erase_many,
     covers={"integration.ExternalCustomer": EXTERNAL_CUSTOMER_FIELDS},
     sections=(SHOP_SYSTEMS,),
     runs_before=("customers",),

@@ -4,7 +4,9 @@
   ``RETENTION_GUEST_INACTIVE_YEARS`` years (default 3) is anonymised through every registered
   eraser, exactly as an erasure request would be: the tax records of their orders stay, without
   personal fields, until their hold expires. Restricted guests are left alone: the record
-  exists to prevent resale and is reviewed by staff.
+  exists to prevent resale and is reviewed by staff. They go ``RETENTION_GUEST_BATCH`` (500)
+  at a time, each batch in one transaction through every eraser's set-based form
+  (``personal_data_erase_many``): a fixed number of statements per batch, not per guest.
 - ``expired_tax_holds``: an order whose personal fields were erased was kept only for the tax
   hold. The day after ``hold_until`` the shop has no reason left to keep it, so the order is
   deleted with its lines and payment ("release" = delete; sales statistics are aggregated
@@ -23,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.core.dates import start_of_day
-from apps.core.privacy import personal_data_erase
+from apps.core.privacy import personal_data_erase_many
 from apps.core.retention import register, years_before
 from apps.customers.models import Customer
 from apps.orders.models import Order
@@ -48,11 +50,18 @@ def anonymise_inactive_guests(*, today: datetime.date, dry_run: bool = False) ->
     ids = inactive_guest_ids(today=today)
     if dry_run:
         return len(ids)
-    for customer_id in ids:
-        # One transaction per person (personal_data_erase is atomic): a failure leaves the
-        # others done, and the next run picks the rest up.
-        personal_data_erase(customer_id=customer_id)
-        logger.info("retention anonymised inactive guest customer_id=%s", customer_id)
+    size = settings.RETENTION_GUEST_BATCH
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
+        # One transaction per batch (personal_data_erase_many is atomic): a failure leaves the
+        # batches before it done, and the next run picks the rest up.
+        personal_data_erase_many(customer_ids=batch)
+        logger.info(
+            "retention anonymised inactive guests count=%s customer_ids=%s..%s",
+            len(batch),
+            batch[0],
+            batch[-1],
+        )
     return len(ids)
 
 

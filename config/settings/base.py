@@ -305,6 +305,8 @@ JOB_DONE_KEEP_DAYS = env.int("JOB_DONE_KEEP_DAYS", default=30)
 # ---------------------------------------------------------------- retention (apps/*/retention.py)
 # Guests (customers without a login) with no order or inquiry for this many years are anonymised.
 RETENTION_GUEST_INACTIVE_YEARS = env.int("RETENTION_GUEST_INACTIVE_YEARS", default=3)
+# Inactive guests anonymised per transaction (set-based SQL over the batch).
+RETENTION_GUEST_BATCH = env.int("RETENTION_GUEST_BATCH", default=500)
 # Orders are tax records (Corporation Tax Act Art. 126, Enforcement Regulations Art. 59): kept
 # TAX_HOLD_YEARS from the day after the filing deadline of their business year, the deadline
 # being TAX_FILING_MONTHS after the year ends in FISCAL_YEAR_END_MONTH (1-12).
