@@ -15,6 +15,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from apps.core.db import update_each
 from apps.core.privacy import Column, ErasureReport, Section, register
 from apps.customers.models import Customer
 from apps.integration.ingest.customers import ERASED_PREFIX, erased_external_id
@@ -76,7 +77,7 @@ def _erase(customer_ids: list[int], *, dry_run: bool) -> ErasureReport:
             row.external_id = erased_external_id(
                 client_id=row.client_id, external_id=row.external_id
             )
-        ExternalCustomer.objects.bulk_update(rows, ["external_id"])
+        update_each(rows, "external_id")
     return report
 
 

@@ -23,6 +23,7 @@ from apps.consents.models import (
     Wording,
 )
 from apps.consents.selectors import policy_current
+from apps.core.db import update_each
 from apps.core.events import CONSENT_CHANGED, event_publish, event_publish_many
 from apps.core.locks import person_lock
 from apps.customers.models import Customer, User
@@ -373,7 +374,7 @@ def consent_withdraw_all_many(*, customers: list[Customer], source: str, wording
     )
     for state, event in zip(states, events, strict=True):
         state.status, state.last_event, state.updated_at = Status.WITHDRAWN, event, now
-    ConsentState.objects.bulk_update(states, ["status", "last_event", "updated_at"])
+    update_each(states, "last_event", status=Status.WITHDRAWN, updated_at=now)
     # Every system holding a copy hears of each withdrawal, as for a single one.
     event_publish_many(
         [

@@ -182,9 +182,9 @@ def deliveries_for_events(published: list[events.Event]) -> list[WebhookDelivery
         for event, chosen in wanted
         for endpoint in chosen
     ]
-    # In slices that stay well under PostgreSQL's 65,535 parameters of one statement.
-    for start in range(0, len(rows), INSERT_SLICE):
-        _insert(rows[start : start + INSERT_SLICE])
+    # Django's bulk insert (on PostgreSQL one array per column, whatever the number of rows),
+    # in slices that keep one statement's size bounded.
+    WebhookDelivery.objects.bulk_create(rows, batch_size=INSERT_SLICE)
     from apps.integration.outbound.tasks import send_on_commit
 
     for endpoint_id in sorted({row.endpoint.pk for row in rows if row.endpoint.enabled}):
