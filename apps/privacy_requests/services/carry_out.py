@@ -13,13 +13,14 @@ import io
 import json
 import logging
 import secrets
+import tempfile
 import zipfile
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -371,10 +372,11 @@ def erasure_report_as_json(report: ErasureReport) -> dict:
 # ------------------------------------------------------------------ disclosure
 
 
-def _csv_rows(rows: tuple[dict, ...]) -> str:
-    """One section's raw values as CSV. Datetimes are written in the shop's time zone to the second and
-    nested values (order lines, payment) as JSON, so that a spreadsheet shows the times the
-    person knows and data another program can read, not UTC microseconds or Python reprs."""
+def _csv_write(rows, out) -> None:
+    """One section's raw values as CSV, written row by row to `out`. Datetimes are written in
+    the shop's time zone to the second and nested values (order lines, payment) as JSON, so that
+    a spreadsheet shows the times the person knows and data another program can read, not UTC
+    microseconds or Python reprs."""
 
     def plain(value):
         if isinstance(value, datetime.datetime):
@@ -391,27 +393,42 @@ def _csv_rows(rows: tuple[dict, ...]) -> str:
     columns: list[str] = []
     for row in rows:
         columns += [key for key in row if key not in columns]
-    out = io.StringIO()
     writer = csvsafe.writer(out)
     writer.writerow(columns)
     for row in rows:
         writer.writerow([cell(row.get(key)) for key in columns])
+
+
+def _csv_rows(rows: tuple[dict, ...]) -> str:
+    """`_csv_write` into a string."""
+    out = io.StringIO()
+    _csv_write(rows, out)
     return out.getvalue()
 
 
-def disclosure_package_bytes(*, customer_id: int, privacy_request: PrivacyRequest) -> bytes:
-    """A zip of everything held about the person: JSON and CSV for machines, HTML to read
-    (`package` tells the page that the machine-readable copies are beside it)."""
+def _member(archive: zipfile.ZipFile, name: str):
+    """A text member of `archive`, written (compressed) as it is given, UTF-8."""
+    return io.TextIOWrapper(archive.open(name, "w"), encoding="utf-8", newline="")
+
+
+def disclosure_package_write(
+    *, customer_id: int, privacy_request: PrivacyRequest, out: BinaryIO
+) -> None:
+    """A zip of everything held about the person, written to `out` (a file) member by member:
+    JSON and CSV for machines, each written piece by piece rather than built as one string, and
+    HTML to read (`package` tells the page that the machine-readable copies are beside it)."""
     sections: list[tuple[str, Section]] = personal_data_sections(customer_id=customer_id)
     data = sections_as_data(sections)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            "data.json", json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
-        )
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        with _member(archive, "data.json") as member:
+            encoder = DjangoJSONEncoder(ensure_ascii=False, indent=2)
+            for chunk in encoder.iterencode(data):
+                member.write(chunk)
         for app, section in sections:
             if section.rows:
-                archive.writestr(f"csv/{app}-{section.key}.csv", "\ufeff" + _csv_rows(section.rows))
+                with _member(archive, f"csv/{app}-{section.key}.csv") as member:
+                    member.write("\ufeff")
+                    _csv_write(section.rows, member)
         with translation.override(privacy_request.language):
             html = render_to_string(
                 "privacy_requests/disclosure.html",
@@ -422,18 +439,28 @@ def disclosure_package_bytes(*, customer_id: int, privacy_request: PrivacyReques
                     "package": True,
                 },
             )
-        archive.writestr("index.html", html)
+        with _member(archive, "index.html") as member:
+            member.write(html)
+
+
+def disclosure_package_bytes(*, customer_id: int, privacy_request: PrivacyRequest) -> bytes:
+    """`disclosure_package_write` into bytes (small packages, tests)."""
+    buffer = io.BytesIO()
+    disclosure_package_write(customer_id=customer_id, privacy_request=privacy_request, out=buffer)
     return buffer.getvalue()
 
 
 def _build_package(privacy_request: PrivacyRequest) -> None:
-    content = disclosure_package_bytes(
-        customer_id=privacy_request.customer_id, privacy_request=privacy_request
-    )
     storage = private_storage()
-    name = storage.save(
-        f"disclosures/{privacy_request.pk}/{secrets.token_hex(16)}.zip", ContentFile(content)
-    )
+    # Written to a temporary file and stored from it: the package is never one value in memory.
+    with tempfile.TemporaryFile(suffix=".zip") as package:
+        disclosure_package_write(
+            customer_id=privacy_request.customer_id, privacy_request=privacy_request, out=package
+        )
+        package.seek(0)
+        name = storage.save(
+            f"disclosures/{privacy_request.pk}/{secrets.token_hex(16)}.zip", File(package)
+        )
     old = privacy_request.package.name
     privacy_request.package = name
     privacy_request.package_expires_at = timezone.now() + datetime.timedelta(
