@@ -411,6 +411,22 @@ def _member(archive: zipfile.ZipFile, name: str):
     return io.TextIOWrapper(archive.open(name, "w"), encoding="utf-8", newline="")
 
 
+def _write_machine_readable(
+    archive: zipfile.ZipFile, *, sections: list[tuple[str, Section]], data: dict
+) -> None:
+    """data.json and a CSV file per section, each encoded and compressed as it is written:
+    neither is ever one string in memory, however many orders the person has."""
+    with _member(archive, "data.json") as member:
+        encoder = DjangoJSONEncoder(ensure_ascii=False, indent=2)
+        for chunk in encoder.iterencode(data):
+            member.write(chunk)
+    for app, section in sections:
+        if section.rows:
+            with _member(archive, f"csv/{app}-{section.key}.csv") as member:
+                member.write("\ufeff")
+                _csv_write(section.rows, member)
+
+
 def disclosure_package_write(
     *, customer_id: int, privacy_request: PrivacyRequest, out: BinaryIO
 ) -> None:
@@ -420,15 +436,7 @@ def disclosure_package_write(
     sections: list[tuple[str, Section]] = personal_data_sections(customer_id=customer_id)
     data = sections_as_data(sections)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        with _member(archive, "data.json") as member:
-            encoder = DjangoJSONEncoder(ensure_ascii=False, indent=2)
-            for chunk in encoder.iterencode(data):
-                member.write(chunk)
-        for app, section in sections:
-            if section.rows:
-                with _member(archive, f"csv/{app}-{section.key}.csv") as member:
-                    member.write("\ufeff")
-                    _csv_write(section.rows, member)
+        _write_machine_readable(archive, sections=sections, data=data)
         with translation.override(privacy_request.language):
             html = render_to_string(
                 "privacy_requests/disclosure.html",
