@@ -132,8 +132,7 @@ def left_of(person: Customer, *, email: str, external_id: str, client: ApiClient
             "email_is_its_id": user.email == f"erased-{user.pk}@erased.invalid",
             "usable_password": user.has_usable_password(),
             **{
-                k: getattr(user, k)
-                for k in ("is_active", "is_staff", "is_superuser", "last_login")
+                k: getattr(user, k) for k in ("is_active", "is_staff", "is_superuser", "last_login")
             },
             "email_confirmed_at": user.email_confirmed_at,
         },
@@ -269,9 +268,7 @@ def inactive_guests(n: int, shop) -> list[int]:
     )
     purposes = list(Purpose.objects.filter(requires_opt_in=True)[:2])
     policy = PolicyVersion.objects.order_by("pk").last()
-    wording, _ = Wording.objects.get_or_create(
-        sha256=Wording.hash_of("w"), defaults={"text": "w"}
-    )
+    wording, _ = Wording.objects.get_or_create(sha256=Wording.hash_of("w"), defaults={"text": "w"})
     events = ConsentEvent.objects.bulk_create(
         [
             ConsentEvent(
