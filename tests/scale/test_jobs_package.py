@@ -18,7 +18,8 @@ from apps.privacy_requests.services import (
     disclosure_package_bytes,
     privacy_request_create_from_mypage,
 )
-from apps.privacy_requests.services.carry_out import _build_package, _write_machine_readable
+from apps.privacy_requests.services.carry_out import _build_package
+from apps.privacy_requests.services.package_files import write_machine_readable
 from tests.factories import AddressFactory, CustomerFactory
 from tests.scale.helpers import orders_for
 
@@ -59,7 +60,7 @@ def test_data_json_and_the_csv_files_are_never_held_whole_in_memory(many_orders)
     with tempfile.TemporaryFile() as out, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         tracemalloc.start()
         try:
-            _write_machine_readable(zf, sections=sections, data=data)
+            write_machine_readable(zf, sections=sections, data=data)
             _size, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import json
 import logging
 import secrets
 import tempfile
@@ -21,13 +20,12 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.core import completion, csvsafe
+from apps.core import completion
 from apps.core.durable import durable_enqueue, job_is_running, job_latest, job_retry
 from apps.core.locks import person_lock
 from apps.core.privacy import (
@@ -51,6 +49,7 @@ from apps.privacy_requests.models import (
     RequestEvent,
     Status,
 )
+from apps.privacy_requests.services.package_files import text_member, write_machine_readable
 from apps.privacy_requests.services.workflow import (
     event_add,
     lock,
@@ -372,61 +371,6 @@ def erasure_report_as_json(report: ErasureReport) -> dict:
 # ------------------------------------------------------------------ disclosure
 
 
-def _csv_write(rows, out) -> None:
-    """One section's raw values as CSV, written row by row to `out`. Datetimes are written in
-    the shop's time zone to the second and nested values (order lines, payment) as JSON, so that
-    a spreadsheet shows the times the person knows and data another program can read, not UTC
-    microseconds or Python reprs."""
-
-    def plain(value):
-        if isinstance(value, datetime.datetime):
-            return timezone.localtime(value).replace(microsecond=0).isoformat()
-        return DjangoJSONEncoder().default(value)
-
-    def cell(value):
-        if isinstance(value, dict | list):
-            return json.dumps(value, default=plain, ensure_ascii=False)
-        if isinstance(value, datetime.datetime):
-            return plain(value)
-        return "" if value is None else value
-
-    columns: list[str] = []
-    for row in rows:
-        columns += [key for key in row if key not in columns]
-    writer = csvsafe.writer(out)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([cell(row.get(key)) for key in columns])
-
-
-def _csv_rows(rows: tuple[dict, ...]) -> str:
-    """`_csv_write` into a string."""
-    out = io.StringIO()
-    _csv_write(rows, out)
-    return out.getvalue()
-
-
-def _member(archive: zipfile.ZipFile, name: str):
-    """A text member of `archive`, written (compressed) as it is given, UTF-8."""
-    return io.TextIOWrapper(archive.open(name, "w"), encoding="utf-8", newline="")
-
-
-def _write_machine_readable(
-    archive: zipfile.ZipFile, *, sections: list[tuple[str, Section]], data: dict
-) -> None:
-    """data.json and a CSV file per section, each encoded and compressed as it is written:
-    neither is ever one string in memory, however many orders the person has."""
-    with _member(archive, "data.json") as member:
-        encoder = DjangoJSONEncoder(ensure_ascii=False, indent=2)
-        for chunk in encoder.iterencode(data):
-            member.write(chunk)
-    for app, section in sections:
-        if section.rows:
-            with _member(archive, f"csv/{app}-{section.key}.csv") as member:
-                member.write("\ufeff")
-                _csv_write(section.rows, member)
-
-
 def disclosure_package_write(
     *, customer_id: int, privacy_request: PrivacyRequest, out: BinaryIO
 ) -> None:
@@ -436,7 +380,7 @@ def disclosure_package_write(
     sections: list[tuple[str, Section]] = personal_data_sections(customer_id=customer_id)
     data = sections_as_data(sections)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        _write_machine_readable(archive, sections=sections, data=data)
+        write_machine_readable(archive, sections=sections, data=data)
         with translation.override(privacy_request.language):
             html = render_to_string(
                 "privacy_requests/disclosure.html",
@@ -447,7 +391,7 @@ def disclosure_package_write(
                     "package": True,
                 },
             )
-        with _member(archive, "index.html") as member:
+        with text_member(archive, "index.html") as member:
             member.write(html)
 
 
