@@ -52,7 +52,8 @@ class ErasureReport:
         what is kept is kept until the latest of their dates."""
         for mine, theirs in ((self.deleted, other.deleted), (self.anonymised, other.anonymised)):
             for key, count in theirs.items():
-                mine[key] = mine.get(key, 0) + count
+                # None: a delete that matched nothing by construction (SQLite's raw delete).
+                mine[key] = (mine.get(key) or 0) + (count or 0)
         for key, (count, why, until) in other.kept.items():
             if key in self.kept:
                 before, _, was = self.kept[key]
