@@ -34,16 +34,38 @@ logger = logging.getLogger(__name__)
 CHUNK = 500
 
 
-def inactive_guest_ids(*, today: datetime.date) -> list[int]:
+def _inactive_guests(*, today: datetime.date):
     years = settings.RETENTION_GUEST_INACTIVE_YEARS
     cutoff = start_of_day(years_before(today, years))
-    guests = (
+    return (
         Customer.objects.filter(user__isnull=True, created_at__lt=cutoff)
         .exclude(status__in=[Customer.Status.ERASED, Customer.Status.RESTRICTED])
         .exclude(orders__placed_at__gte=cutoff)
         .exclude(inquiries__created_at__gte=cutoff)
     )
-    return list(guests.order_by("pk").values_list("pk", flat=True).distinct())
+
+
+def inactive_guest_ids(*, today: datetime.date) -> list[int]:
+    return list(
+        _inactive_guests(today=today).order_by("pk").values_list("pk", flat=True).distinct()
+    )
+
+
+def anonymise_guest_batch(*, customer_ids: list[int], today: datetime.date) -> int:
+    """Anonymise those of `customer_ids` who are still inactive guests, in one transaction:
+    they are locked and checked again first, so a guest who ordered (or signed up) since they
+    were listed is left alone (an order takes the same lock before it is written). Returns how
+    many were anonymised."""
+    with transaction.atomic():
+        still = list(
+            _inactive_guests(today=today)
+            .filter(pk__in=customer_ids)
+            .select_for_update(of=("self",))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        personal_data_erase_many(customer_ids=still)
+    return len(still)
 
 
 def anonymise_inactive_guests(*, today: datetime.date, dry_run: bool = False) -> int:
@@ -51,18 +73,20 @@ def anonymise_inactive_guests(*, today: datetime.date, dry_run: bool = False) ->
     if dry_run:
         return len(ids)
     size = settings.RETENTION_GUEST_BATCH
+    done = 0
     for start in range(0, len(ids), size):
         batch = ids[start : start + size]
-        # One transaction per batch (personal_data_erase_many is atomic): a failure leaves the
-        # batches before it done, and the next run picks the rest up.
-        personal_data_erase_many(customer_ids=batch)
+        # One transaction per batch: a failure leaves the batches before it done, and the
+        # next run picks the rest up.
+        count = anonymise_guest_batch(customer_ids=batch, today=today)
+        done += count
         logger.info(
-            "retention anonymised inactive guests count=%s customer_ids=%s..%s",
-            len(batch),
+            "retention anonymised inactive guests count=%s of customer_ids=%s..%s",
+            count,
             batch[0],
             batch[-1],
         )
-    return len(ids)
+    return done
 
 
 def release_expired_tax_holds(*, today: datetime.date, dry_run: bool = False) -> int:

@@ -35,6 +35,7 @@ from apps.integration.outbound.models import DownstreamSystem, WebhookDelivery, 
 from apps.marketing.models import Subscription, SuppressedAddress
 from apps.marketing.selectors import address_hash
 from apps.orders.models import Order, Payment
+from apps.orders.retention import anonymise_guest_batch, inactive_guest_ids
 from apps.orders.services import LineItem, PaymentInput, order_place
 from tests.factories import AddressFactory, CustomerFactory, GuestFactory, ProductFactory
 from tests.marketing.helpers import magazine
@@ -325,3 +326,35 @@ def test_retention_anonymises_inactive_guests_at_200_a_second_or_more(shop, caps
     assert not Order.objects.filter(customer_id__in=ids).exclude(ship_name="").exists()
     # The whole retention run is timed (its other rules included): the target is 200/s.
     assert rate >= 200
+
+
+def test_a_guest_who_ordered_since_being_listed_is_left_alone(shop):
+    ids = inactive_guests(3, shop)
+    assert inactive_guest_ids(today=TODAY) == ids
+    # Between the listing and their batch, one of them orders again.
+    back = Customer.objects.get(pk=ids[1])
+    order_place(
+        customer=back,
+        items=[LineItem(shop[2].pk, 1)],
+        ship_to=AddressFactory(customer=back),
+        payment=PaymentInput(method="bank_transfer"),
+    )
+    Order.objects.filter(customer=back, ship_name="山田 花子").update(
+        placed_at=timezone.make_aware(datetime.datetime(2030, 6, 1, 12))
+    )
+    assert anonymise_guest_batch(customer_ids=ids, today=TODAY) == 2
+    statuses = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "status"))
+    assert statuses == {ids[0]: "erased", ids[1]: "active", ids[2]: "erased"}
+    assert Order.objects.filter(customer=back).exclude(ship_name="").count() == 2
+
+
+def test_guests_go_in_batches_of_the_configured_size(shop, settings, caplog):
+    settings.RETENTION_GUEST_BATCH = 2
+    ids = inactive_guests(5, shop)
+    with caplog.at_level("INFO", logger="apps.orders.retention"):
+        assert retention_run(today=TODAY)["inactive_guests"] == 5
+    assert set(Customer.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"erased"}
+    batches = [r for r in caplog.records if "anonymised inactive guests" in r.getMessage()]
+    assert [r.args[0] for r in batches] == [2, 2, 1]
+    # Counts and ids only: no name or address in the log.
+    assert "inactive0@" not in caplog.text and "山田" not in caplog.text
