@@ -49,7 +49,11 @@ from apps.privacy_requests.models import (
     RequestEvent,
     Status,
 )
-from apps.privacy_requests.services.package_files import text_member, write_machine_readable
+from apps.privacy_requests.services.package_files import (
+    text_member,
+    write_machine_readable,
+    write_page,
+)
 from apps.privacy_requests.services.workflow import (
     event_add,
     lock,
@@ -381,18 +385,11 @@ def disclosure_package_write(
     data = sections_as_data(sections)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         write_machine_readable(archive, sections=sections, data=data)
-        with translation.override(privacy_request.language):
-            html = render_to_string(
-                "privacy_requests/disclosure.html",
-                {
-                    "data": data,
-                    "privacy_request": privacy_request,
-                    "settings": settings,
-                    "package": True,
-                },
-            )
-        with text_member(archive, "index.html") as member:
-            member.write(html)
+        with (
+            translation.override(privacy_request.language),
+            text_member(archive, "index.html") as member,
+        ):
+            write_page(member, data=data, privacy_request=privacy_request)
 
 
 def disclosure_package_bytes(*, customer_id: int, privacy_request: PrivacyRequest) -> bytes:

@@ -7,13 +7,17 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import secrets
 import zipfile
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.core import csvsafe
 from apps.core.privacy import Section
+from apps.privacy_requests.templatetags.disclosure import disclosure_section_runs
 
 
 def csv_write(rows, out) -> None:
@@ -62,3 +66,33 @@ def write_machine_readable(
             with text_member(archive, f"csv/{app}-{section.key}.csv") as member:
                 member.write("\ufeff")
                 csv_write(section.rows, member)
+
+
+# Rows of a section rendered at a time on the package's page.
+PAGE_RUN = 50
+
+
+def write_page(out, *, data: dict, privacy_request) -> None:
+    """The package's page (index.html), written to `out` a run of rows at a time: the frame
+    of the disclosure page, then each section's runs in between, as the page shows them."""
+    marker = f"@@sections-{secrets.token_hex(8)}@@"
+    frame = render_to_string(
+        "privacy_requests/disclosure.html",
+        {
+            "data": {},
+            "privacy_request": privacy_request,
+            "settings": settings,
+            "package": True,
+            "sections_apart": marker,
+        },
+    )
+    head, tail = frame.split(marker)
+    out.write(head)
+    for section, first, last in disclosure_section_runs(data, size=PAGE_RUN):
+        out.write(
+            render_to_string(
+                "privacy_requests/_disclosure_section.html",
+                {"section": section, "first": first, "last": last},
+            )
+        )
+    out.write(tail)

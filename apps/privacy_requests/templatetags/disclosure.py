@@ -11,6 +11,7 @@ fallback, so a new exporter field can neither break the page nor go missing from
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,11 +84,12 @@ class _Formatter:
             self._labels[id(column)] = column.labels()
         return self._labels[id(column)]
 
-    def table(self, rows: list[dict], columns: tuple[Column, ...]) -> Table:
+    def table(
+        self, rows: list[dict], columns: tuple[Column, ...], keys: list[str] | None = None
+    ) -> Table:
         declared = {column.key: column for column in columns}
-        keys: list[str] = []
-        for row in rows:
-            keys += [key for key in row if key not in keys]
+        if keys is None:
+            keys = _keys(rows)
         used = [declared.get(key) or _fallback(key) for key in keys]
         return Table(
             headers=tuple(str(column.label) for column in used),
@@ -131,14 +133,54 @@ class _Formatter:
         return display_value(value, labels=self.labels(column), money=column.money)
 
 
-def _section(app: str, name: str, rows: list[dict], declared: Declared | None) -> Section:
+def _keys(rows: list[dict]) -> list[str]:
+    keys: list[str] = []
+    for row in rows:
+        keys += [key for key in row if key not in keys]
+    return keys
+
+
+def _section(
+    app: str,
+    name: str,
+    rows: list[dict],
+    declared: Declared | None,
+    keys: list[str] | None = None,
+    formatter: _Formatter | None = None,
+) -> Section:
     if declared is None:
         declared = Declared(name, f"{app} / {name}".replace("_", " ").capitalize())
     return Section(
         title=str(declared.title),
         explanation=str(declared.explanation),
-        table=_Formatter().table(rows, declared.columns),
+        table=(formatter or _Formatter()).table(rows, declared.columns, keys),
     )
+
+
+def disclosure_section_runs(
+    data: dict[str, dict[str, list[dict]]], *, size: int
+) -> Iterator[tuple[Section, bool, bool]]:
+    """The sections of `disclosure_sections`, in the same order, each as runs of at most
+    `size` rows: (section of the run, first run of it, last run of it). The package writes its
+    page a run at a time, so that a person with thousands of orders is never one page of
+    display values in memory; the runs render to the same page."""
+    present = {
+        (app, name): rows for app, sections in data.items() for name, rows in sections.items()
+    }
+    ordered = [
+        (app, section.key, present.pop((app, section.key)), section)
+        for app, section in declared_sections()
+        if (app, section.key) in present
+    ]
+    ordered += [(app, name, rows, None) for (app, name), rows in present.items()]
+    for app, name, rows, declared in ordered:
+        keys = _keys(rows)
+        formatter = _Formatter()
+        starts = range(0, len(rows), size) if rows else [0]
+        for start in starts:
+            run = rows[start : start + size]
+            section = _section(app, name, run, declared, keys=keys, formatter=formatter)
+            yield section, start == 0, start + size >= len(rows)
 
 
 @register.simple_tag
