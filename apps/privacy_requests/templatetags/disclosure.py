@@ -11,6 +11,7 @@ fallback, so a new exporter field can neither break the page nor go missing from
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -140,30 +141,12 @@ def _keys(rows: list[dict]) -> list[str]:
     return keys
 
 
-def _section(
-    app: str,
-    name: str,
-    rows: list[dict],
-    declared: Declared | None,
-    keys: list[str] | None = None,
-    formatter: _Formatter | None = None,
-) -> Section:
-    if declared is None:
-        declared = Declared(name, f"{app} / {name}".replace("_", " ").capitalize())
-    return Section(
-        title=str(declared.title),
-        explanation=str(declared.explanation),
-        table=(formatter or _Formatter()).table(rows, declared.columns, keys),
-    )
-
-
 def disclosure_section_runs(
     data: dict[str, dict[str, list[dict]]], *, size: int
 ) -> Iterator[tuple[Section, bool, bool]]:
-    """The sections of `disclosure_sections`, in the same order, each as runs of at most
-    `size` rows: (section of the run, first run of it, last run of it). The package writes its
-    page a run at a time, so that a person with thousands of orders is never one page of
-    display values in memory; the runs render to the same page."""
+    """`disclosure_sections`, each section as runs of at most `size` rows: (the run, whether
+    it opens the section, whether it closes it). The package writes its page a run at a time
+    (a person with thousands of orders); the runs render to the same page."""
     present = {
         (app, name): rows for app, sections in data.items() for name, rows in sections.items()
     }
@@ -172,15 +155,15 @@ def disclosure_section_runs(
         for app, section in declared_sections()
         if (app, section.key) in present
     ]
-    ordered += [(app, name, rows, None) for (app, name), rows in present.items()]
-    for app, name, rows, declared in ordered:
-        keys = _keys(rows)
-        formatter = _Formatter()
-        starts = range(0, len(rows), size) if rows else [0]
-        for start in starts:
-            run = rows[start : start + size]
-            section = _section(app, name, run, declared, keys=keys, formatter=formatter)
-            yield section, start == 0, start + size >= len(rows)
+    for app, name, rows, declared in ordered + [
+        (*key, rows, None) for key, rows in present.items()
+    ]:
+        declared = declared or Declared(name, f"{app} / {name}".replace("_", " ").capitalize())
+        keys, formatter = _keys(rows), _Formatter()
+        for start in range(0, len(rows), size) if rows else [0]:
+            table = formatter.table(rows[start : start + size], declared.columns, keys)
+            run = Section(str(declared.title), str(declared.explanation), table)
+            yield run, start == 0, start + size >= len(rows)
 
 
 @register.simple_tag
@@ -188,15 +171,7 @@ def disclosure_sections(data: dict[str, dict[str, list[dict]]]) -> list[Section]
     """`data` (from `personal_data_export`) as titled sections of display values, in the
     active language: the declared sections in the registry's page order, then any section no
     app declared."""
-    present = {
-        (app, name): rows for app, sections in data.items() for name, rows in sections.items()
-    }
-    shown = [
-        _section(app, section.key, present.pop((app, section.key)), section)
-        for app, section in declared_sections()
-        if (app, section.key) in present
-    ]
-    return shown + [_section(app, name, rows, None) for (app, name), rows in present.items()]
+    return [section for section, _, _ in disclosure_section_runs(data, size=sys.maxsize)]
 
 
 @register.simple_tag
