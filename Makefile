@@ -14,10 +14,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make run: SQLite, demo data, Celery eager, mail to the console, on http://127.0.0.1:8000
+## (another port: make run PORT=8001; links in mail follow it unless SITE_URL is set)
+PORT ?= 8000
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -28,6 +28,8 @@ urlpatterns = [
     path("mypage/", include("apps.customers.urls")),
     path("mypage/orders/", include("apps.orders.urls")),
     path("mypage/requests/", include("apps.privacy_requests.urls")),
+    # A non-member's disclosure download: the link mailed to them, opened with a one-time code.
+    path("disclosure/", include("apps.privacy_requests.public_urls")),
     path("", include("apps.core.urls")),
 ]
 

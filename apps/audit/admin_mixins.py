@@ -14,13 +14,21 @@ from __future__ import annotations
 import functools
 
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit.models import AccessLog
-from apps.audit.selectors import csv_rows, holds_personal_data, personal_fields_of
-from apps.audit.services import access_log_record
+from apps.audit.selectors import (
+    access_log_who_looked,
+    csv_rows,
+    holds_personal_data,
+    personal_fields_of,
+)
+from apps.audit.services import access_log_record, access_log_visit_key
 from apps.core.security import client_ip
+from apps.customers.models import Customer
 
 NEVER_EXPORTED = {"password"}
 
@@ -28,13 +36,27 @@ NEVER_EXPORTED = {"password"}
 def record(request, action: str, model, object_ids) -> int:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return 0
+    session = getattr(request, "session", None)
     return access_log_record(
         staff_user_id=request.user.pk,
         action=action,
         model_label=model._meta.label,
         object_ids=object_ids,
         ip_address=client_ip(request),
+        visit=access_log_visit_key(session.session_key if session is not None else None),
     )
+
+
+def _who_looked(object_id) -> dict:
+    """For the privacy officer on a customer's page: who looked at this person, and the link
+    to every row of the access log about them."""
+    if not str(object_id).isdigit() or len(str(object_id)) > 18:  # no such customer
+        return {}
+    url = reverse("admin:audit_accesslog_changelist") + "?" + urlencode({"customer": object_id})
+    return {
+        "who_looked": access_log_who_looked(customer_id=int(object_id)),
+        "who_looked_url": url,
+    }
 
 
 def _strip(fields, hidden):
@@ -123,6 +145,8 @@ class AuditedAdminMixin:
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if self.model is Customer and request.user.has_perm("audit.view_accesslog"):
+            extra_context = {**(extra_context or {}), **_who_looked(object_id)}
         response = super().change_view(request, object_id, form_url, extra_context)
         context = getattr(response, "context_data", None) or {}
         if response.status_code == 200 and context.get("original") is not None:

@@ -1,14 +1,26 @@
+from django.apps import apps
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.append_only import AppendOnlyError, AppendOnlyModel
 
-__all__ = ["AccessLog", "AppendOnlyError"]
+__all__ = ["AccessLog", "AppendOnlyError", "model_name"]
+
+
+def model_name(label: str) -> str:
+    """The translated name of a model given its label ("customers.Customer" -> 顧客): the log
+    stores the label, people read the name."""
+    try:
+        return str(apps.get_model(label)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return label
 
 
 class AccessLog(AppendOnlyModel):
-    """One staff access to one object holding personal data, through the admin.
+    """One staff access through the admin to objects holding personal data: one row per page
+    view or write, holding every id the page showed (a change list of 100 customers is one row,
+    not 100), and the visit (staff session) it belongs to.
 
     Ids only: never a name, an e-mail or a display string, so the log itself holds no personal
     data about customers. Rows are never changed or deleted: the model refuses it, the admin is
@@ -26,7 +38,14 @@ class AccessLog(AppendOnlyModel):
     staff_user_id = models.PositiveBigIntegerField(_("staff user id"), db_index=True)
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)
     model_label = models.CharField(_("model"), max_length=100)
-    object_id = models.CharField(_("object id"), max_length=64)
+    # The object when the row is about exactly one (a change form); blank for a list.
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    # Every id the row is about, comma-separated and comma-wrapped (",3,17,") so that "who
+    # looked at 17" is one ``contains`` on any database.
+    object_ids = models.TextField(_("object ids"), blank=True, default="")
+    # A keyed digest of the staff session: the rows of one visit share it; the session key
+    # itself (a credential) is never stored.
+    visit = models.CharField(_("visit"), max_length=16, blank=True, default="", db_index=True)
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     # The staff member's address, kept as a security record about staff (not customers).
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
@@ -49,5 +68,20 @@ class AccessLog(AppendOnlyModel):
             ),
         ]
 
+    @property
+    def ids(self) -> list[str]:
+        if self.object_ids:
+            return [i for i in self.object_ids.split(",") if i]
+        return [self.object_id] if self.object_id else []
+
+    @staticmethod
+    def about(object_id) -> models.Q:
+        """The rows about this object id: rows of one object and lists that showed it."""
+        return models.Q(object_ids__contains=f",{object_id},") | models.Q(object_id=str(object_id))
+
     def __str__(self):
-        return f"AccessLog #{self.pk}"
+        return _("%(at)s %(action)s: %(model)s") % {
+            "at": f"{timezone.localtime(self.at):%Y-%m-%d %H:%M}",
+            "action": self.get_action_display(),
+            "model": model_name(self.model_label),
+        }

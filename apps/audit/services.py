@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit.models import AccessLog
@@ -23,25 +24,34 @@ def access_log_record(
     model_label: str,
     object_ids: Iterable[object],
     ip_address: str | None = None,
+    visit: str = "",
 ) -> int:
-    """Append one row per object id; returns how many were written."""
+    """Append one row for one page view or write, holding every object id it was about;
+    returns how many ids it holds (no row when there are none)."""
     if action not in AccessLog.Action.values:
         raise ValueError(f"unknown access-log action {action!r}")
-    now = timezone.now()
-    rows = [
-        AccessLog(
-            staff_user_id=staff_user_id,
-            action=action,
-            model_label=model_label,
-            object_id=str(object_id),
-            at=now,
-            ip_address=ip_address or None,
-        )
-        for object_id in dict.fromkeys(object_ids)  # unique, in order
-        if object_id is not None
-    ]
-    AccessLog.objects.bulk_create(rows)
-    return len(rows)
+    ids = [str(object_id) for object_id in dict.fromkeys(object_ids) if object_id is not None]
+    if not ids:
+        return 0
+    AccessLog.objects.create(
+        staff_user_id=staff_user_id,
+        action=action,
+        model_label=model_label,
+        object_id=ids[0] if len(ids) == 1 else "",
+        object_ids="," + ",".join(ids) + ",",
+        visit=visit,
+        at=timezone.now(),
+        ip_address=ip_address or None,
+    )
+    return len(ids)
+
+
+def access_log_visit_key(session_key: str | None) -> str:
+    """The visit a staff request belongs to: a keyed digest of its session, so the rows of one
+    sitting group together while the log holds nothing that could resume the session."""
+    if not session_key:
+        return ""
+    return salted_hmac("apps.audit.visit", session_key).hexdigest()[:16]
 
 
 # ------------------------------------------------------------------ staff two-factor login

@@ -87,7 +87,7 @@ class PolicyVersion(models.Model):
         Purpose, verbose_name=_("widened purposes"), blank=True, related_name="+"
     )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("privacy policy version")
@@ -133,8 +133,8 @@ OFFLINE_CHANNELS = (Source.PHONE, Source.LETTER, Source.SHOP_COUNTER)
 class Wording(models.Model):
     """The exact text shown when consent was asked, stored once and referenced by its hash."""
 
-    sha256 = models.CharField(max_length=64, unique=True)
-    text = models.TextField()
+    sha256 = models.CharField(_("SHA-256 digest"), max_length=64, unique=True)
+    text = models.TextField(_("text"))
 
     class Meta:
         verbose_name = _("consent wording")
@@ -160,16 +160,28 @@ class ConsentEvent(AppendOnlyModel):
         PENDING = "pending", _("Given, pending e-mail confirmation")
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer"),
     )
-    visitor_id = models.UUIDField(null=True, blank=True, db_index=True)
-    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="+")
-    action = models.CharField(max_length=10, choices=Action.choices)
+    visitor_id = models.UUIDField(_("visitor id"), null=True, blank=True, db_index=True)
+    purpose = models.ForeignKey(
+        Purpose, on_delete=models.PROTECT, related_name="+", verbose_name=_("purpose")
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
     policy_version = models.ForeignKey(
-        PolicyVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        PolicyVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("policy version"),
     )
-    source = models.CharField(max_length=20, choices=Source.choices)
-    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("acting staff user"),
@@ -179,7 +191,9 @@ class ConsentEvent(AppendOnlyModel):
         related_name="+",
         db_constraint=False,
     )
-    wording = models.ForeignKey(Wording, on_delete=models.PROTECT, related_name="+")
+    wording = models.ForeignKey(
+        Wording, on_delete=models.PROTECT, related_name="+", verbose_name=_("wording")
+    )
 
     class Meta:
         verbose_name = _("consent event")
@@ -194,7 +208,8 @@ class ConsentEvent(AppendOnlyModel):
         ]
 
     def __str__(self):
-        return f"ConsentEvent #{self.pk}"
+        at = timezone.localtime(self.occurred_at)
+        return f"{self.purpose}: {self.get_action_display()} {at:%Y-%m-%d %H:%M}"
 
 
 class ConsentEventContext(models.Model):
@@ -202,17 +217,21 @@ class ConsentEventContext(models.Model):
     immutable ledger row and deleted on erasure, leaving the ledger with ids only."""
 
     event = models.OneToOneField(
-        ConsentEvent, on_delete=models.CASCADE, primary_key=True, related_name="context"
+        ConsentEvent,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="context",
+        verbose_name=_("event"),
     )
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("consent event context")
         verbose_name_plural = _("consent event contexts")
 
     def __str__(self):
-        return f"Context of event #{self.pk}"
+        return _("Where the consent record came from")
 
 
 class ConsentState(models.Model):
@@ -225,14 +244,27 @@ class ConsentState(models.Model):
         PENDING = "pending", _("Pending confirmation")
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="consent_states"
+        Customer,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="consent_states",
+        verbose_name=_("customer"),
     )
-    visitor_id = models.UUIDField(null=True, blank=True)
+    visitor_id = models.UUIDField(_("visitor id"), null=True, blank=True)
     # No plain index on purpose: the partial index below serves every query by purpose.
-    purpose = models.ForeignKey(Purpose, on_delete=models.CASCADE, related_name="+", db_index=False)
-    status = models.CharField(max_length=10, choices=Status.choices)
-    last_event = models.ForeignKey(ConsentEvent, on_delete=models.PROTECT, related_name="+")
-    updated_at = models.DateTimeField(auto_now=True)
+    purpose = models.ForeignKey(
+        Purpose,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("purpose"),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    last_event = models.ForeignKey(
+        ConsentEvent, on_delete=models.PROTECT, related_name="+", verbose_name=_("last event")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("consent state")
@@ -259,7 +291,7 @@ class ConsentState(models.Model):
         ]
 
     def __str__(self):
-        return f"ConsentState #{self.pk}"
+        return f"{self.purpose}: {self.get_status_display()}"
 
     @property
     def awaits_email_confirmation(self) -> bool:
@@ -273,32 +305,36 @@ class PersonRestriction(models.Model):
     """A person's stop of use / stop of third-party provision (APPI Art. 35). Selectors and the
     provision service obey it."""
 
-    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="restriction")
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, related_name="restriction", verbose_name=_("customer")
+    )
     stop_use = models.BooleanField(_("stop of use"), default=False)
     stop_provision = models.BooleanField(_("stop of third-party provision"), default=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("use restriction")
         verbose_name_plural = _("use restrictions")
 
     def __str__(self):
-        return f"Restriction of customer #{self.customer_id}"
+        return _("Restriction of customer No. %s") % f"{self.customer_id or 0:06d}"
 
 
 class VisitorLink(models.Model):
     """A cookie-banner visitor id that turned out to be a member (linked at login)."""
 
-    visitor_id = models.UUIDField(unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    linked_at = models.DateTimeField(auto_now_add=True)
+    visitor_id = models.UUIDField(_("visitor id"), unique=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+    )
+    linked_at = models.DateTimeField(_("linked at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("visitor link")
         verbose_name_plural = _("visitor links")
 
     def __str__(self):
-        return f"VisitorLink #{self.pk}"
+        return _("Browser linked to customer No. %s") % f"{self.customer_id or 0:06d}"
 
 
 class ExternalTag(models.Model):
@@ -365,7 +401,12 @@ class ProvisionRecord(models.Model):
         _("recipient representative"), max_length=200, blank=True
     )
     contractor = models.ForeignKey(
-        "Contractor", on_delete=models.PROTECT, null=True, blank=True, related_name="provisions"
+        "Contractor",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="provisions",
+        verbose_name=_("contractor"),
     )
     provided_on = models.DateField(_("provided on"), default=timezone.localdate)
     customers = models.ManyToManyField(
@@ -378,9 +419,14 @@ class ProvisionRecord(models.Model):
     )
     retain_until = models.DateField(_("keep until"), default=three_years_from_today)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("third-party provision record")
@@ -388,7 +434,10 @@ class ProvisionRecord(models.Model):
         ordering = ["-provided_on", "-pk"]
 
     def __str__(self):
-        return f"Provision #{self.pk}"
+        return _("Provision to %(recipient)s on %(date)s") % {
+            "recipient": self.recipient_name,
+            "date": self.provided_on,
+        }
 
 
 class Contractor(models.Model):
@@ -428,9 +477,14 @@ class ReceiptRecord(models.Model):
     )
     retain_until = models.DateField(_("keep until"), default=three_years_from_today)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("receipt record (data from third parties)")
@@ -438,7 +492,10 @@ class ReceiptRecord(models.Model):
         ordering = ["-received_on", "-pk"]
 
     def __str__(self):
-        return f"Receipt #{self.pk}"
+        return _("Receipt from %(provider)s on %(date)s") % {
+            "provider": self.provider_name,
+            "date": self.received_on,
+        }
 
 
 def new_visitor_id() -> uuid.UUID:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+import datetime
+
+from django.db.models import Exists, Min, OuterRef, QuerySet
 
 from apps.consents.cookies import CATEGORIES
 from apps.consents.models import (
@@ -84,6 +86,18 @@ def consent_history_for(*, customer: Customer) -> QuerySet[ConsentEvent]:
         .select_related("purpose", "policy_version")
         .order_by("-occurred_at", "-pk")
     )
+
+
+def consent_first_grants_for(*, customer: Customer) -> dict[int, datetime.datetime]:
+    """When the member first agreed to each purpose. A withdrawal before that (or with no
+    agreement at all, such as "necessary only" in the cookie banner) is a refusal, and the
+    member's page words it so."""
+    rows = (
+        ConsentEvent.objects.filter(customer=customer, action=ConsentEvent.Action.GRANT)
+        .values("purpose_id")
+        .annotate(first=Min("occurred_at"))
+    )
+    return {row["purpose_id"]: row["first"] for row in rows}
 
 
 def pending_confirmations_for(*, customer: Customer) -> QuerySet[ConsentState]:

@@ -15,7 +15,7 @@ from apps.consents.forms import (
     ReconfirmForm,
     consent_wording,
 )
-from apps.consents.models import ExternalTag, PolicyVersion, Source, new_visitor_id
+from apps.consents.models import ConsentEvent, ExternalTag, PolicyVersion, Source, new_visitor_id
 from apps.consents.notice_cache import notice_generation, settings_digest
 from apps.core.ratelimit import rate_limit
 from apps.core.security import client_ip, user_agent
@@ -50,8 +50,10 @@ def privacy_notice(request):
         },
         "fee_yen": getattr(settings, "PRIVACY_REQUEST_FEE_YEN", 1000),
         "due_days": getattr(settings, "PRIVACY_REQUEST_DUE_DAYS", 14),
-        "data_countries": settings.SHOP_DATA_COUNTRIES,
-        "security_measures": settings.SHOP_SECURITY_MEASURES,
+        # The defaults are lazy translations: as text in this request's language, so that the
+        # cache key's digest is the same in every process.
+        "data_countries": [str(country) for country in settings.SHOP_DATA_COUNTRIES],
+        "security_measures": [str(measure) for measure in settings.SHOP_SECURITY_MEASURES],
     }
     published = {k: v for k, v in context.items() if k not in ("policy", "purposes")}
     generation = notice_generation()
@@ -132,12 +134,27 @@ def mypage_privacy(request):
     states = selectors.consent_states_for(customer=customer)
     rows = [(purpose, states.get(purpose.pk)) for purpose in selectors.purposes_active()]
     restriction = getattr(customer, "restriction", None)
+    # "Necessary only" in the cookie banner records withdrawals; to someone who never agreed
+    # the page says "not consented", and "withdrawn" only after an agreement.
+    first_grants = selectors.consent_first_grants_for(customer=customer)
+    history = [
+        (
+            event,
+            event.action == ConsentEvent.Action.WITHDRAW
+            and not (
+                event.purpose_id in first_grants
+                and first_grants[event.purpose_id] <= event.occurred_at
+            ),
+        )
+        for event in selectors.consent_history_for(customer=customer)[:100]
+    ]
     return render(
         request,
         "consents/mypage_privacy.html",
         {
             "rows": rows,
-            "history": selectors.consent_history_for(customer=customer)[:100],
+            "history": history,
+            "never_agreed": {purpose.pk for purpose, _state in rows} - set(first_grants),
             "restriction": restriction,
             "extra_sections": privacy_page_sections(request, customer),
         },

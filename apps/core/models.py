@@ -47,7 +47,10 @@ class Job(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.task} {self.args} ({self.state})"
+        return _("%(task)s (%(state)s)") % {
+            "task": self.task.rsplit(".", 1)[-1],
+            "state": self.get_state_display(),
+        }
 
 
 class StaffAction(AppendOnlyModel):
@@ -89,4 +92,7 @@ class StaffAction(AppendOnlyModel):
         default_permissions = ("view",)
 
     def __str__(self):
-        return f"StaffAction #{self.pk}"
+        return _("%(at)s %(action)s") % {
+            "at": f"{timezone.localtime(self.at):%Y-%m-%d %H:%M}",
+            "action": self.get_action_display(),
+        }

@@ -12,6 +12,13 @@ client address (``apps.core.security.client_ip``) otherwise. Over the limit the 
 called, so nothing is written or sent: the client gets 429 with a clear page and
 ``Retry-After``. The cache key holds a keyed hash, never the address or the member's id.
 
+Where a refusal must not cost the visitor what they typed (the contact form), a scope can count
+only successful sends: ``@rate_limit("contact", count="success")`` checks the count before the
+view without adding to it, counts only a response that redirects (the form's success, PRG),
+and over the limit still calls the view with ``request.rate_limit_retry_after`` set: the view
+then renders its bound form with ``rate_limit_refusal`` (429, ``Retry-After``) and writes
+nothing. Two sends racing past the check may both count; the limit is a brake, not a quota.
+
 On a view that needs a login, put it below ``member_required``: an anonymous POST is sent to
 the login page before it counts against anyone.
 
@@ -74,10 +81,45 @@ def hit(scope: str, request) -> tuple[bool, int]:
     return count > limit, (window + 1) * period - now
 
 
-def rate_limit(scope: str, *, methods: tuple[str, ...] = ("POST",)):
+def peek(scope: str, request) -> tuple[bool, int]:
+    """Whether the client is already at the limit, without counting this attempt."""
+    limit, period = parse_rate(settings.RATE_LIMITS[scope])
+    now = int(time.time())
+    window = now // period
+    key = f"ratelimit:{scope}:{window}:{_client_key(request)}"
+    try:
+        count = cache.get(key) or 0
+    except Exception as exc:  # fail open, as hit() does
+        logger.warning(
+            "rate limit not checked, cache unreachable scope=%s error=%s",
+            scope,
+            type(exc).__name__,
+        )
+        return False, 0
+    return count >= limit, (window + 1) * period - now
+
+
+def rate_limit_refusal(response, retry_after: int):
+    """Mark a view's own refusal page (count="success") as the limiter's answer."""
+    response.status_code = 429
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def rate_limit(scope: str, *, methods: tuple[str, ...] = ("POST",), count: str = "every"):
+    if count not in ("every", "success"):
+        raise ValueError(f"count must be 'every' or 'success', not {count!r}")
+
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
+            if request.method in methods and count == "success":
+                limited, retry_after = peek(scope, request)
+                request.rate_limit_retry_after = retry_after if limited else None
+                response = view(request, *args, **kwargs)
+                if not limited and 300 <= response.status_code < 400:
+                    hit(scope, request)
+                return response
             if request.method in methods:
                 limited, retry_after = hit(scope, request)
                 if limited:

@@ -75,7 +75,7 @@ class CustomerAdmin(PostedSearchAdminMixin, ExtensibleAdminMixin, admin.ModelAdm
     """Apps above customers add their inlines through apps.core.admin_extensions. Searched by
     name, e-mail or phone through a posted form: the term stays out of URLs and logs."""
 
-    list_display = ["id", "family_name", "given_name", "status", "acquired_via", "created_at"]
+    list_display = ["number", "family_name", "given_name", "status", "acquired_via", "created_at"]
     list_filter = ["status", "acquired_via"]
     search_fields = [
         "family_name",
@@ -123,6 +123,13 @@ class CustomerAdmin(PostedSearchAdminMixin, ExtensibleAdminMixin, admin.ModelAdm
         return selectors.customers_matching(
             term=search_term, fields=fields, queryset=queryset
         ), False
+
+    class Media:
+        css = {"all": ["css/admin-layout.css"]}
+
+    @admin.display(description=_("customer No."), ordering="pk")
+    def number(self, obj):
+        return obj.number
 
     def get_readonly_fields(self, request, obj=None):
         # A member's e-mail is their login (see UserAdmin.get_readonly_fields); a guest's is

@@ -65,7 +65,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self):
-        return f"User #{self.pk}"
+        return _("Login No. %(number)s") % {"number": f"{self.pk or 0:06d}"}
 
     def clean(self):
         super().clean()
@@ -78,7 +78,7 @@ class Session(AbstractBaseSession):
     DELETE instead of decoding every session in the shop. Written by
     ``apps.customers.sessions.SessionStore`` (SESSION_ENGINE)."""
 
-    user_id = models.BigIntegerField(null=True, db_index=True)
+    user_id = models.BigIntegerField(_("login id"), null=True, db_index=True)
 
     class Meta(AbstractBaseSession.Meta):
         db_table = "customers_session"
@@ -118,7 +118,10 @@ class EmailConfirmation(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"])]
 
     def __str__(self):
-        return f"EmailConfirmation #{self.pk}"
+        return _("%(kind)s, sent %(date)s") % {
+            "kind": self.get_kind_display(),
+            "date": f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M}",
+        }
 
 
 class Customer(models.Model):
@@ -186,8 +189,14 @@ class Customer(models.Model):
         ]
 
     def __str__(self):
-        # Ids only: __str__ ends up in logs and admin history.
-        return f"Customer #{self.pk}"
+        # The member number, never the name: __str__ ends up in logs, admin history and pages
+        # of roles that may not see names (Marketing).
+        return _("Customer No. %(number)s") % {"number": self.number}
+
+    @property
+    def number(self) -> str:
+        """The number staff read out and search for: the id, zero-padded."""
+        return f"{self.pk or 0:06d}"
 
     @property
     def full_name(self) -> str:
@@ -220,8 +229,8 @@ class Address(models.Model):
     line2 = models.CharField(_("building, room"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=20, validators=[validate_phone])
     is_default = models.BooleanField(_("default address"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("address")
@@ -236,7 +245,7 @@ class Address(models.Model):
         ]
 
     def __str__(self):
-        return f"Address #{self.pk}"
+        return _("Address of customer No. %(number)s") % {"number": f"{self.customer_id or 0:06d}"}
 
     def clean(self):
         from django.core.exceptions import ValidationError
@@ -298,4 +307,8 @@ class Inquiry(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"Inquiry #{self.pk}"
+        return _("Inquiry received %(date)s") % {
+            "date": f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+            if self.created_at
+            else "-"
+        }

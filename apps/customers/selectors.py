@@ -38,6 +38,14 @@ def customer_field_label(*, name: str) -> str:
         return name
 
 
+def address_field_label(*, name: str) -> str:
+    """An address field as people read it (its verbose name), for a correction's notice."""
+    try:
+        return str(Address._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
 def customer_for_request(request) -> Customer | None:
     """The logged-in member's own profile, looked up once per request (the consent middleware
     and the My Page views both need it)."""
@@ -132,3 +140,15 @@ def customers_matching(
             match |= Q(**{f"{field}__istartswith": normalize_kana(word)})
         queryset = queryset.filter(match)
     return queryset
+
+
+def customers_find(*, term: str, limit: int = 20) -> list[Customer]:
+    """The people staff look for when a letter or a call comes in (the request admin's person
+    search): the admin's indexed search over every field (a name or reading by the start of
+    each word, a phone number on its digits, an e-mail address exactly). Erased customers are
+    never found."""
+    if not term.split():
+        return []
+    fields = (*SEARCH_NAME_FIELDS, *SEARCH_KANA_FIELDS, "email", "phone")
+    found = customers_matching(term=term, fields=fields, queryset=customers_not_erased())
+    return list(found.order_by("pk")[:limit])

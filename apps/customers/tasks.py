@@ -9,6 +9,7 @@ from apps.customers.services import (
     email_confirmation_send,
     inquiry_acknowledge,
     password_reset_send,
+    signup_existing_account_send,
 )
 
 MAIL_TASK = {"time_limit": 60, "soft_time_limit": 50}
@@ -32,3 +33,8 @@ def email_change_notice_task(confirmation_id: int) -> None:
 @durable_task(**MAIL_TASK)
 def password_reset_send_task(user_id: int) -> None:
     password_reset_send(user_id=user_id)
+
+
+@durable_task(**MAIL_TASK)
+def signup_existing_account_task(user_id: int) -> None:
+    signup_existing_account_send(user_id=user_id)

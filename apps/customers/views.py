@@ -2,11 +2,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import form_apply_errors
-from apps.core.ratelimit import rate_limit
+from apps.core.ratelimit import rate_limit, rate_limit_refusal
 from apps.customers import selectors, services
 from apps.customers.decorators import member_required
 from apps.customers.forms import AddressForm, InquiryForm, ProfileForm
@@ -113,9 +114,21 @@ def address_default(request, pk):
     return redirect("customers:addresses")
 
 
-@rate_limit("contact")
+@rate_limit("contact", count="success")
 def contact(request):
+    if request.method == "GET" and request.GET.get("sent"):
+        return render(request, "customers/contact_done.html")
     form = InquiryForm(request.POST or None)
+    retry_after = getattr(request, "rate_limit_retry_after", None)
+    if request.method == "POST" and retry_after:
+        # Over the limit: nothing is sent, but the visitor keeps what they typed.
+        form.is_valid()
+        response = render(
+            request,
+            "customers/contact.html",
+            {"form": form, "retry_minutes": max(1, (retry_after + 59) // 60)},
+        )
+        return rate_limit_refusal(response, retry_after)
     if request.method == "POST" and form.is_valid():
         customer = selectors.customer_for_user(user=request.user)
         try:
@@ -123,5 +136,6 @@ def contact(request):
         except ValidationError as exc:
             form_apply_errors(form, exc)
         else:
-            return render(request, "customers/contact_done.html")
+            # Post/redirect/get: reloading the thank-you page sends nothing again.
+            return redirect(f"{reverse('contact')}?sent=1")
     return render(request, "customers/contact.html", {"form": form})

@@ -83,17 +83,18 @@ class IncidentNoticeInline(admin.TabularInline):
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     form = IncidentForm
+    # The report deadlines right after the title: they are the register's point and must be
+    # in view at 1280 px (static/css/admin-layout.css).
     list_display = [
-        "id",
         "title",
-        "discovered_at",
-        "people_affected",
-        "report_required",
         "deadline_flag",
         "preliminary_due_display",
         "final_due_display",
+        "report_required",
+        "people",
+        "discovered_on",
     ]
-    list_display_links = ["id", "title"]
+    list_display_links = ["title"]
     list_filter = [DeadlineFilter, "sensitive_data", "card_data", "unauthorised_access"]
     search_fields = ["title"]
     date_hierarchy = "discovered_at"
@@ -134,7 +135,7 @@ class IncidentAdmin(admin.ModelAdmin):
     inlines = [IncidentNoticeInline]
 
     class Media:
-        css = {"all": ["incidents/admin.css"]}
+        css = {"all": ["incidents/admin.css", "css/admin-layout.css"]}
 
     def has_delete_permission(self, request, obj=None):
         # The register is a legal record: incidents are never deleted.
@@ -159,6 +160,14 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.display(description=_("final report due"))
     def final_due_display(self, obj):
         return obj.final_due if obj.pk and obj.must_report else "-"
+
+    @admin.display(description=_("discovered on"), ordering="discovered_at")
+    def discovered_on(self, obj):
+        return obj.discovered_on
+
+    @admin.display(description=_("people affected"), ordering="people_affected")
+    def people(self, obj):
+        return obj.people_affected
 
     @admin.display(description=_("people notified so far"))
     def people_notified(self, obj):

@@ -63,7 +63,7 @@ class Incident(models.Model):
         ordering = ["-discovered_at"]
 
     def __str__(self):
-        return f"Incident #{self.pk}"
+        return self.title
 
     @property
     def discovered_on(self) -> datetime.date:
@@ -136,4 +136,4 @@ class IncidentNotice(models.Model):
         ordering = ["sent_at"]
 
     def __str__(self):
-        return f"Notice #{self.pk}"
+        return _("Notice sent %(date)s") % {"date": f"{timezone.localtime(self.sent_at):%Y-%m-%d}"}

@@ -58,8 +58,12 @@ class ApiClient(models.Model):
         default="",
         help_text=_("For a Shopify connection: the shop's domain, e.g. example.myshopify.com."),
     )
-    shopify_secret_encrypted = models.TextField(blank=True, default="", editable=False)
-    shopify_previous_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    shopify_secret_encrypted = models.TextField(
+        _("Shopify secret (encrypted)"), blank=True, default="", editable=False
+    )
+    shopify_previous_secret_encrypted = models.TextField(
+        _("previous Shopify secret (encrypted)"), blank=True, default="", editable=False
+    )
     shopify_secret_changed_at = models.DateTimeField(
         _("Shopify secret changed at"), null=True, blank=True, editable=False
     )
@@ -173,12 +177,12 @@ class IdempotencyRecord(models.Model):
     different request with the same key is refused. Answers hold ids and statuses only; rows are
     dropped after a day (retention rule ``api_idempotency``)."""
 
-    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE)
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(default=0)
-    response = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, verbose_name=_("client"))
+    key = models.CharField(_("idempotency key"), max_length=255)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"), default=0)
+    response = models.JSONField(_("stored response"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("idempotency record")
@@ -234,7 +238,7 @@ class ShopifyWebhook(models.Model):
         verbose_name=_("API client"),
     )
     topic = models.CharField(_("topic"), max_length=40, choices=Topic.choices)
-    webhook_id = models.CharField(_("webhook id"), max_length=100)
+    webhook_id = models.CharField(_("webhook message id"), max_length=100)
     event_id = models.CharField(_("event id"), max_length=100, blank=True, default="")
     shop_id = models.BigIntegerField(_("Shopify shop id"), null=True, blank=True)
     shopify_customer_id = models.CharField(
@@ -275,7 +279,10 @@ class ShopifyWebhook(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.topic} #{self.pk}"
+        return _("%(topic)s received %(date)s") % {
+            "topic": self.get_topic_display(),
+            "date": f"{timezone.localtime(self.received_at):%Y-%m-%d %H:%M}",
+        }
 
 
 class PrivacyLink(models.Model):
@@ -291,8 +298,8 @@ class PrivacyLink(models.Model):
         related_name="+",
         verbose_name=_("customer"),
     )
-    nonce = models.CharField(max_length=32, editable=False)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    nonce = models.CharField(_("nonce"), max_length=32, editable=False)
+    token_hash = models.CharField(_("token digest"), max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
@@ -302,7 +309,9 @@ class PrivacyLink(models.Model):
         verbose_name_plural = _("privacy-center links")
 
     def __str__(self) -> str:
-        return f"PrivacyLink #{self.pk}"
+        return _("Privacy page link created %(date)s") % {
+            "date": f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+        }
 
 
 class ExternalConsentEvent(models.Model):
@@ -329,7 +338,10 @@ class ExternalConsentEvent(models.Model):
         verbose_name_plural = _("consent events from API clients")
 
     def __str__(self) -> str:
-        return f"{self.client_id} · event #{self.event_id}"
+        return _("Consent reported by %(client)s at %(time)s") % {
+            "client": self.client,
+            "time": f"{timezone.localtime(self.occurred_at):%Y-%m-%d %H:%M}",
+        }
 
 
 from apps.integration.outbound.models import *  # noqa: E402, F403 (the outgoing webhooks' models)

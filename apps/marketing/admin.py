@@ -235,7 +235,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         if obj.consent_event_id is None:
             return gettext("Not recorded (sent before the consent event was kept on deliveries)")
         url = reverse("admin:consents_consentevent_change", args=[obj.consent_event_id])
-        return format_html('<a href="{}">#{}</a>', url, obj.consent_event_id)
+        return format_html('<a href="{}">{}</a>', url, obj.consent_event)
 
     @admin.display(description=_("consent given through"))
     def consent_source(self, obj):

@@ -3,6 +3,7 @@ suppression list of keyed address hashes that outlives deletion."""
 
 from django.conf import settings
 from django.db import models
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.consents.models import ConsentEvent, Purpose
@@ -45,20 +46,28 @@ class Subscription(models.Model):
         REQUEST = "request", _("Asked for by the person")
         IMPORT = "import", _("Imported with an earlier consent")
 
-    magazine = models.ForeignKey(MailMagazine, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=20, choices=Status.choices)
+    magazine = models.ForeignKey(
+        MailMagazine, on_delete=models.PROTECT, related_name="+", verbose_name=_("magazine")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     # Keyed hash (HMAC-SHA256) of the address that was confirmed: mail goes only to that
     # address; after an e-mail change the subscription needs confirming again.
-    email_hash = models.CharField(max_length=64)
-    confirm_token_hash = models.CharField(max_length=64, blank=True)
-    confirm_sent_at = models.DateTimeField(null=True, blank=True)
+    email_hash = models.CharField(_("e-mail address digest"), max_length=64)
+    confirm_token_hash = models.CharField(_("confirmation token digest"), max_length=64, blank=True)
+    confirm_sent_at = models.DateTimeField(_("confirmation sent at"), null=True, blank=True)
     confirm_kind = models.CharField(
-        max_length=10, choices=ConfirmKind.choices, default=ConfirmKind.REQUEST, blank=True
+        _("confirmation asked for"),
+        max_length=10,
+        choices=ConfirmKind.choices,
+        default=ConfirmKind.REQUEST,
+        blank=True,
     )
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    unsubscribed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("subscription")
@@ -77,7 +86,10 @@ class Subscription(models.Model):
         ]
 
     def __str__(self):
-        return f"Subscription #{self.pk}"
+        return _("%(magazine)s, customer No. %(number)s") % {
+            "magazine": self.magazine,
+            "number": f"{self.customer_id or 0:06d}",
+        }
 
 
 class Campaign(models.Model):
@@ -88,7 +100,9 @@ class Campaign(models.Model):
         SENT = "sent", _("Sent")
         CANCELLED = "cancelled", _("Cancelled")
 
-    magazine = models.ForeignKey(MailMagazine, on_delete=models.PROTECT, related_name="campaigns")
+    magazine = models.ForeignKey(
+        MailMagazine, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("magazine")
+    )
     subject = models.CharField(_("subject"), max_length=200)
     body_text = models.TextField(
         _("text body"),
@@ -104,9 +118,14 @@ class Campaign(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("campaign")
@@ -141,32 +160,51 @@ class Delivery(models.Model):
         BOUNCED = "bounced", _("Bounced (hard)")
         COMPLAINED = "complained", _("Complained (spam report)")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("campaign")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer")
+    )
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.SET_NULL, null=True, related_name="+"
+        Subscription,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("subscription"),
     )
     # Why this person got this mail: the consent event that allowed it.
     consent_event = models.ForeignKey(
-        ConsentEvent, on_delete=models.PROTECT, null=True, related_name="+"
+        ConsentEvent,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("consent event"),
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    skip_reason = models.CharField(max_length=40, blank=True)
-    message_id = models.CharField(max_length=200, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    skip_reason = models.CharField(_("skip reason"), max_length=40, blank=True)
+    message_id = models.CharField(_("message id"), max_length=200, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # Tries the mail server deferred (unreachable, timed out, 4xx); pending rows wait until
     # next_attempt_at (empty: due now).
     # db_default: the fan-out writes rows with one INSERT … SELECT that names its columns.
-    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, db_default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     # What the mail provider reported after the hand-over (esp.py), apart from `status`, which
     # the pipeline owns: a bounce can arrive while its chunk is still recording. db_default,
     # because the pipeline writes rows with a raw INSERT that does not name this column.
     feedback = models.CharField(
-        max_length=20, choices=Feedback.choices, blank=True, default="", db_default=""
+        _("feedback from the mail server"),
+        max_length=20,
+        choices=Feedback.choices,
+        blank=True,
+        default="",
+        db_default="",
     )
-    feedback_at = models.DateTimeField(null=True, blank=True)
+    feedback_at = models.DateTimeField(_("feedback at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("delivery")
@@ -188,7 +226,10 @@ class Delivery(models.Model):
         ]
 
     def __str__(self):
-        return f"Delivery #{self.pk}"
+        return _("%(campaign)s to customer No. %(number)s") % {
+            "campaign": self.campaign,
+            "number": f"{self.customer_id or 0:06d}",
+        }
 
 
 class SuppressedAddress(models.Model):
@@ -201,13 +242,18 @@ class SuppressedAddress(models.Model):
         COMPLAINED = "complained", _("Complained (spam report)")
         ERASED = "erased", _("Erased at the person's request")
 
-    address_hash = models.CharField(max_length=64)
+    address_hash = models.CharField(_("address digest"), max_length=64)
     # Empty: every magazine. Set: only that one (an unsubscribe from one magazine).
     magazine = models.ForeignKey(
-        MailMagazine, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        MailMagazine,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("magazine"),
     )
-    reason = models.CharField(max_length=20, choices=Reason.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("suppressed address")
@@ -225,7 +271,7 @@ class SuppressedAddress(models.Model):
         indexes = [models.Index(fields=["address_hash"])]
 
     def __str__(self):
-        return f"Suppressed #{self.pk}"
+        return _("Suppressed address (%(reason)s)") % {"reason": self.get_reason_display()}
 
 
 class SuppressionLift(models.Model):
@@ -235,16 +281,25 @@ class SuppressionLift(models.Model):
     address had been suppressed. Bounces and complaints are never lifted this way. Kept as long
     as that consent event (the marketing retention job removes both together)."""
 
-    address_hash = models.CharField(max_length=64, db_index=True)
-    reason = models.CharField(max_length=20, choices=SuppressedAddress.Reason.choices)
+    address_hash = models.CharField(_("address digest"), max_length=64, db_index=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=SuppressedAddress.Reason.choices)
     suppressed_at = models.DateTimeField(_("suppressed at"))
     lifted_at = models.DateTimeField(_("lifted at"), auto_now_add=True)
     # Not the subscription: an erasure deletes those with one raw DELETE. The consent event
     # names the person, and it is the confirmation itself (its time, IP and user agent).
     magazine = models.ForeignKey(
-        MailMagazine, on_delete=models.SET_NULL, null=True, related_name="+"
+        MailMagazine,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("magazine"),
     )
-    consent_event = models.ForeignKey(ConsentEvent, on_delete=models.PROTECT, related_name="+")
+    consent_event = models.ForeignKey(
+        ConsentEvent,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("confirming consent event"),
+    )
 
     class Meta:
         verbose_name = _("lifted suppression")
@@ -252,4 +307,6 @@ class SuppressionLift(models.Model):
         ordering = ["-lifted_at"]
 
     def __str__(self):
-        return f"Lift #{self.pk}"
+        return _("Suppression lifted on %(date)s") % {
+            "date": formats.date_format(timezone.localtime(self.lifted_at), "DATE_FORMAT")
+        }

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime
 
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.consents import services as consent_services
@@ -60,6 +62,50 @@ def member_join(
             customer=customer, magazine=magazine, ip_address=ip_address, user_agent=user_agent
         )
     return customer
+
+
+@transaction.atomic
+def member_join_or_remind(
+    *,
+    email: str,
+    password: str,
+    family_name: str,
+    given_name: str,
+    family_name_kana: str = "",
+    given_name_kana: str = "",
+    phone: str = "",
+    date_of_birth: datetime.date | None = None,
+    consents: list[tuple[Purpose, bool, str]] = (),
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> Customer | None:
+    """Signup that does not tell whether the address has an account: a new address joins (and
+    gets its confirmation link), a registered one is mailed "you already have an account"; the
+    caller answers both the same. Returns the new customer, or None for a registered address."""
+    try:
+        with transaction.atomic():
+            return member_join(
+                email=email,
+                password=password,
+                family_name=family_name,
+                given_name=given_name,
+                family_name_kana=family_name_kana,
+                given_name_kana=given_name_kana,
+                phone=phone,
+                date_of_birth=date_of_birth,
+                consents=consents,
+                ip_address=ip_address,
+                user_agent=user_agent,
+            )
+    except ValidationError as exc:
+        email_errors = getattr(exc, "error_dict", {}).get("email", [])
+        if not any(error.code == "email_taken" for error in email_errors):
+            raise
+    # The new-member path hashes the password; doing the same here keeps the two answers
+    # equally slow, so the time taken does not tell them apart either.
+    make_password(password)
+    customer_services.signup_existing_account_remind(email=email)
+    return None
 
 
 @transaction.atomic

@@ -3,9 +3,9 @@
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -39,12 +39,14 @@ def signup(request):
     boxes ticked become grants; leaving one empty is not recorded as anything."""
     if request.user.is_authenticated:
         return redirect("mypage:overview")
+    if request.method == "GET" and request.GET.get("sent"):
+        return render(request, "account/signup_sent.html")
     form = SignupForm(request.POST or None)
     consent_form = ConsentChoicesForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and consent_form.is_valid():
         data = form.cleaned_data
         try:
-            customer = services.member_join(
+            services.member_join_or_remind(
                 email=data["email"],
                 password=data["password1"],
                 family_name=data["family_name"],
@@ -60,15 +62,9 @@ def signup(request):
         except ValidationError as exc:
             form_apply_errors(form, exc)
         else:
-            login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(
-                request,
-                _(
-                    "Welcome! Your account has been created. We sent a link to your e-mail "
-                    "address: open it to confirm the address."
-                ),
-            )
-            return redirect("mypage:overview")
+            # The same answer whether or not the address already had an account (the mail to
+            # it says which), and no login: letting one in would tell the two apart.
+            return redirect(f"{reverse('signup')}?sent=1")
     return render(request, "account/signup.html", {"form": form, "consent_form": consent_form})
 
 

@@ -71,10 +71,17 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order")
+    )
     # Empty for a line a storefront recorded: its products are its own, known by SKU and name.
     product = models.ForeignKey(
-        Product, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        Product,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("product"),
     )
     sku = models.CharField(_("SKU"), max_length=64, blank=True)
     product_name = models.CharField(_("product name"), max_length=200)
@@ -111,7 +118,9 @@ class Payment(models.Model):
         CAPTURED = "captured", _("Captured")
         REFUNDED = "refunded", _("Refunded")
 
-    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="payment")
+    order = models.OneToOneField(
+        Order, on_delete=models.CASCADE, related_name="payment", verbose_name=_("order")
+    )
     method = models.CharField(_("method"), max_length=20, choices=Method.choices)
     card_brand = models.CharField(
         _("card brand"), max_length=20, blank=True, validators=[reject_card_number]
@@ -126,11 +135,11 @@ class Payment(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
 
     def __str__(self):
-        return f"Payment #{self.pk}"
+        return _("Payment for order %(number)s") % {"number": self.order.number}

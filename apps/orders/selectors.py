@@ -1,3 +1,4 @@
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 
 from apps.customers.models import Customer
@@ -15,3 +16,11 @@ def order_get_for(*, customer: Customer, number: str) -> Order | None:
         .prefetch_related("lines")
         .first()
     )
+
+
+def order_field_label(*, name: str) -> str:
+    """An order field as people read it (its verbose name), for a correction's notice."""
+    try:
+        return str(Order._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name

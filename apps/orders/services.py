@@ -134,3 +134,43 @@ def order_place(
     pay.save()
     logger.info("order placed order_id=%s customer_id=%s", order.pk, customer.pk)
     return order
+
+
+# What a correction request (APPI Art. 34, GDPR Art. 16) may change on an order: the snapshot of
+# where it was shipped, which holds the person's name, address and phone.
+ORDER_SHIP_FIELDS = ("ship_name", "ship_postal_code", "ship_address", "ship_phone")
+
+
+@transaction.atomic
+def order_ship_correct(
+    *, customer: Customer, number: str, changes: dict[str, object], dry_run: bool = False
+) -> dict[str, list[str]]:
+    """Apply a correction request's changes to the shipping snapshot of ``customer``'s order
+    ``number``, validated as the model is; ``dry_run``: validate only (at receipt). Returns
+    what changed, {field: [old, new]}. An order not theirs, one whose use is suspended (its
+    person erased), a field not correctable or a bad value is a ValidationError."""
+    unknown = set(changes) - set(ORDER_SHIP_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("These order fields cannot be changed here: %s") % ", ".join(sorted(unknown))
+        )
+    orders = Order.objects.filter(customer=customer, number=number, use_suspended=False)
+    if not dry_run:
+        person_lock(customer_id=customer.pk)
+        orders = orders.select_for_update()
+    order = orders.first()
+    if order is None:
+        raise ValidationError(_("This person has no order %s.") % number[:20])
+    before = {name: getattr(order, name) for name in changes}
+    for name, value in changes.items():
+        setattr(order, name, "" if value is None else str(value).strip())
+    order.clean_fields(exclude=[f.name for f in Order._meta.fields if f.name not in changes])
+    applied = {
+        name: [old, getattr(order, name)]
+        for name, old in before.items()
+        if old != getattr(order, name)
+    }
+    if applied and not dry_run:
+        order.save(update_fields=list(applied))
+        logger.info("order shipping snapshot corrected order_id=%s", order.pk)
+    return applied

@@ -27,7 +27,6 @@ from apps.privacy_requests.models import (
     Channel,
     DisclosureForm,
     Kind,
-    Law,
     PrivacyRequest,
 )
 
@@ -87,7 +86,7 @@ def seed(context: DemoContext) -> dict:
         services.privacy_request_start_verification(privacy_request=overdue, by=officer)
 
     _mypage(member[0], Kind.DISCLOSURE, disclosure_form=DisclosureForm.ELECTRONIC)  # fee
-    _mypage(member[1], Kind.GDPR_ACCESS, law=Law.GDPR, disclosure_form=DisclosureForm.ELECTRONIC)
+    _mypage(member[1], Kind.STOP_OF_PROVISION)  # in review
     approved = _mypage(member[2], Kind.STOP_OF_USE)
     services.privacy_request_approve(privacy_request=approved, by=officer)
     rejected = _mypage(member[3], Kind.DISCLOSURE, disclosure_form=DisclosureForm.ELECTRONIC)

@@ -1,20 +1,27 @@
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Fieldset, Layout, Submit
+from crispy_forms.layout import Div, Fieldset, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.customers.forms import NameFieldsMixin
 from apps.customers.selectors import address_list
 from apps.customers.validators import validate_date_of_birth
+from apps.privacy_requests.law import ART35_KINDS
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
     DISCLOSURE_KINDS,
-    GDPR_ONLY_KINDS,
+    Art35Ground,
     DisclosureForm,
     IdentityDocument,
     Kind,
-    Law,
 )
+
+
+def show_if(name: str, values) -> dict:
+    """Attributes for a crispy wrapper that static/js/site.js shows only while the form's
+    field `name` holds one of `values`. Without JavaScript every wrapper shows, under its
+    heading, and the form's clean() keeps only the chosen kind's fields."""
+    return {"data_show_if_name": name, "data_show_if_values": " ".join(sorted(values))}
 
 
 def _helper(label) -> FormHelper:
@@ -32,11 +39,11 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
         choices=[("", _("Choose…")), *Kind.choices],
         error_messages={"required": _("Choose what you request.")},
     )
-    law = forms.ChoiceField(
-        label=_("Under which law?"),
-        choices=Law.choices,
-        initial=Law.APPI,
-        help_text=_("Choose GDPR if you live in the EU/EEA."),
+    appi_ground = forms.ChoiceField(
+        label=_("Why (for a stop of use, an erasure or a stop of provision)"),
+        choices=[("", _("Not given")), *[c for c in Art35Ground.choices if c[0]]],
+        required=False,
+        help_text=_("The grounds the law (APPI Art. 35) gives for these requests."),
     )
     disclosure_form = forms.ChoiceField(
         label=_("How should we disclose it?"),
@@ -89,25 +96,45 @@ class MemberRequestForm(NameFieldsMixin, forms.Form):
         addresses = address_list(customer=customer)
         self.fields["postal_address"].queryset = addresses
         self.fields["postal_address"].label_from_instance = lambda a: a.one_line
-        self.fields["postal_address"].initial = next(iter(addresses), None)
+        # No address is pre-selected: one goes on an envelope only for a paper disclosure,
+        # and then the member picks it.
         self.helper = _helper(_("Send request"))
         self.helper.layout = Layout(
             "kind",
-            "law",
-            "disclosure_form",
-            "postal_address",
+            Div("appi_ground", **show_if("kind", ART35_KINDS)),
+            Fieldset(
+                _("Only for a disclosure: how we send it"),
+                "disclosure_form",
+                Div("postal_address", **show_if("disclosure_form", [DisclosureForm.PAPER])),
+                **show_if("kind", DISCLOSURE_KINDS),
+            ),
             "details",
             Fieldset(
                 _("Only for a correction or an addition: the new values"),
                 *self.CHANGE_FIELDS,
+                **show_if("kind", CHANGE_KINDS),
             ),
         )
 
+    def _drop_fields_of_other_kinds(self, kind) -> None:
+        """Fields of another kind (filled in without JavaScript, or left behind after changing
+        the kind) are neither validated nor kept."""
+        dropped = []
+        if kind not in DISCLOSURE_KINDS:
+            dropped += ["disclosure_form", "postal_address"]
+        if kind not in CHANGE_KINDS:
+            dropped += list(self.CHANGE_FIELDS)
+        for name in dropped:
+            self.errors.pop(name, None)
+            self.cleaned_data[name] = None if name in ("postal_address", "date_of_birth") else ""
+
     def clean(self):
         cleaned = super().clean()
-        kind, law = cleaned.get("kind"), cleaned.get("law")
-        if kind in GDPR_ONLY_KINDS and law != Law.GDPR:
-            self.add_error("law", _("Access, portability and objection are GDPR rights."))
+        # Whether the GDPR's own rights apply is the shop's rule (the address on file), checked
+        # by the service; its message comes back on "kind".
+        kind = cleaned.get("kind")
+        if kind:
+            self._drop_fields_of_other_kinds(kind)
         if kind in DISCLOSURE_KINDS and not cleaned.get("disclosure_form"):
             self.add_error("disclosure_form", _("Choose electronic or paper form."))
         paper = kind in DISCLOSURE_KINDS and cleaned.get("disclosure_form") == DisclosureForm.PAPER
@@ -233,6 +260,19 @@ class AnswerForm(forms.Form):
     )
 
 
+class AlternativeMeasureForm(forms.Form):
+    reasons = forms.CharField(
+        label=_("Why doing what was asked is difficult (sent to the requester)"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+        max_length=5000,
+    )
+    measure = forms.CharField(
+        label=_("What is done instead to protect the person (sent to the requester)"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+        max_length=5000,
+    )
+
+
 class CodeCheckForm(forms.Form):
     code = forms.CharField(label=_("Code the requester read out"), max_length=6, min_length=6)
 
@@ -241,7 +281,15 @@ class InquiryToRequestForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"), choices=[c for c in Kind.choices if c[0] not in CHANGE_KINDS]
     )
-    law = forms.ChoiceField(label=_("Law"), choices=Law.choices, initial=Law.APPI)
+    in_eea = forms.BooleanField(
+        label=_("The person is in the EU/EEA"),
+        required=False,
+        help_text=_(
+            "APPI always applies; the GDPR as well for a person in the EU/EEA (an address on "
+            "file there counts without this). Tick only what the request shows, e.g. a letter "
+            "from Germany."
+        ),
+    )
     disclosure_form = forms.ChoiceField(
         label=_("Disclosure form"), choices=DisclosureForm.choices, required=False
     )

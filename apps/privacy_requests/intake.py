@@ -77,9 +77,10 @@ def file(filing: RequestFiling) -> RequestState:
                 )
             }
         )
+    # ``filing.law`` is not read: the law is the shop's rule (receipt.law_for), from the
+    # address on file, never the filer's pick.
     privacy_request = privacy_request_create(
         kind=filing.kind,
-        law=filing.law,
         channel=filing.channel,
         customer=customer,
         requester_name=customer.full_name,

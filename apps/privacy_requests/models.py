@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from apps.customers.models import Customer, Inquiry
+from apps.privacy_requests.law import Art35Ground
 from apps.privacy_requests.storage import private_storage
 
 # Open requests due within this many days are highlighted in the staff queue.
@@ -46,8 +47,12 @@ RESTRICTION_KINDS = {Kind.STOP_OF_USE, Kind.STOP_OF_PROVISION, Kind.GDPR_OBJECTI
 
 
 class Law(models.TextChoices):
+    """Decided by the shop's rules (services/receipt.py ``law_for``), never picked by the
+    requester: APPI always applies to the shop; "gdpr" means the GDPR applies as well, the person
+    being in the EU/EEA."""
+
     APPI = "appi", _("APPI (Japan)")
-    GDPR = "gdpr", _("GDPR (EU/EEA)")
+    GDPR = "gdpr", _("APPI and GDPR (person in the EU/EEA)")
 
 
 class Channel(models.TextChoices):
@@ -104,6 +109,9 @@ class Outcome(models.TextChoices):
     PARTIAL = "partial", _("Granted in part")
     NO_DATA = "no_data", _("No data held")
     REJECTED = "rejected", _("Rejected")
+    # APPI Art. 35(2), (4), (6): doing what was asked is difficult (great cost, …), so a measure
+    # that protects the person's rights is taken instead.
+    ALTERNATIVE = "alternative", _("Alternative measure taken instead")
 
 
 class IdentityMethod(models.TextChoices):
@@ -125,17 +133,27 @@ class DisclosureForm(models.TextChoices):
 class ReferenceSequence(models.Model):
     """One counter per year for readable references; its row lock serialises numbering."""
 
-    year = models.PositiveIntegerField(primary_key=True)
-    last_number = models.PositiveIntegerField(default=0)
+    year = models.PositiveIntegerField(_("year"), primary_key=True)
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("reference counter")
+        verbose_name_plural = _("reference counters")
 
     def __str__(self):
-        return f"{self.year}: {self.last_number}"
+        return _("%(year)s: %(count)s references issued") % {
+            "year": self.year,
+            "count": self.last_number,
+        }
 
 
 class PrivacyRequest(models.Model):
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     law = models.CharField(_("law"), max_length=10, choices=Law.choices, default=Law.APPI)
+    # Staff's record that the person is in the EU/EEA when no address on file says so (a letter
+    # from Germany, a phone call): it makes the GDPR apply as well.
+    in_eea = models.BooleanField(_("person in the EU/EEA (recorded by staff)"), default=False)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     requester_type = models.CharField(
         _("requester"), max_length=30, choices=RequesterType.choices, default=RequesterType.PERSON
@@ -196,9 +214,11 @@ class PrivacyRequest(models.Model):
         blank=True,
         related_name="+",
     )
-    code_hash = models.CharField(max_length=64, blank=True, editable=False)
-    code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
-    code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    code_hash = models.CharField(_("code digest"), max_length=64, blank=True, editable=False)
+    code_expires_at = models.DateTimeField(
+        _("code expires at"), null=True, blank=True, editable=False
+    )
+    code_attempts = models.PositiveSmallIntegerField(_("code attempts"), default=0, editable=False)
 
     fee_status = models.CharField(
         _("fee"), max_length=20, choices=FeeStatus.choices, default=FeeStatus.NOT_APPLICABLE
@@ -213,6 +233,16 @@ class PrivacyRequest(models.Model):
 
     # Correction / addition: {field: new value}, validated like My Page at receipt and again
     # when applied. After carrying out, applied_changes holds {field: [old, new]}.
+    appi_ground = models.CharField(
+        _("ground (APPI Art. 35)"),
+        max_length=30,
+        choices=Art35Ground.choices,
+        blank=True,
+        default=Art35Ground.NONE,
+    )
+    alternative_measure = models.TextField(
+        _("alternative measure taken instead (told to the requester)"), blank=True
+    )
     requested_changes = models.JSONField(_("requested changes"), default=dict, blank=True)
     applied_changes = models.JSONField(_("applied changes"), default=dict, blank=True)
     disclosure_form = models.CharField(
@@ -226,14 +256,26 @@ class PrivacyRequest(models.Model):
         _("disclosure package"), storage=private_storage, blank=True, editable=False
     )
     package_expires_at = models.DateTimeField(_("download expires at"), null=True, blank=True)
+    # A requester without a login (a guest, a non-member) downloads through the link in the
+    # completion mail (services/disclosure_link.py): its token's SHA-256 only, and a one-time
+    # code to the address on file that opens it (hashed, expiring, few attempts).
+    link_token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    link_code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    link_code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    link_code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     # Counts and reasons from the erasers (never values): what was deleted, anonymised, kept.
     erasure_report = models.JSONField(_("erasure report"), default=dict, blank=True)
     restriction_result = models.JSONField(_("restriction result"), default=dict, blank=True)
     answer = models.TextField(_("answer sent with the completion notice"), blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    contact_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    contact_erased_at = models.DateTimeField(
+        _("contact erased at"), null=True, blank=True, editable=False
+    )
+    # The date the erasure notice promised this record is kept until (the person's erasure sets
+    # it); the retention rule "privacy_request_records" deletes the record the day after.
+    kept_until = models.DateField(_("record kept until"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("privacy request")
@@ -253,6 +295,12 @@ class PrivacyRequest(models.Model):
                 condition=~Q(outcome__in=[Outcome.PARTIAL, Outcome.NO_DATA, Outcome.REJECTED])
                 | ~Q(decision_reasons=""),
                 name="privacyrequest_refusal_has_reasons",
+            ),
+            # An alternative measure says what was done instead (APPI Art. 35(2)).
+            models.CheckConstraint(
+                condition=~Q(outcome="alternative")
+                | (~Q(alternative_measure="") & ~Q(decision_reasons="")),
+                name="privacyrequest_alternative_is_described",
             ),
             # APPI has no extension: only a GDPR request's deadline can be extended.
             models.CheckConstraint(
@@ -306,9 +354,11 @@ class RequestEvent(models.Model):
         FEE_RECORDED = "fee_recorded", _("Fee recorded")
         IN_REVIEW = "in_review", _("In review")
         EXTENDED = "extended", _("Deadline extended (GDPR)")
+        LAW_RECORDED = "law_recorded", _("Person in the EU/EEA recorded: the GDPR applies too")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
         NO_DATA = "no_data", _("Answered: no data held")
+        ALTERNATIVE_MEASURE = "alternative_measure", _("Alternative measure taken (APPI Art. 35)")
         CARRY_OUT_STARTED = "carry_out_started", _("Carrying out started")
         CARRY_OUT_FAILED = "carry_out_failed", _("Could not be carried out; back in review")
         WAITING_FOR_SYSTEMS = (
@@ -321,6 +371,8 @@ class RequestEvent(models.Model):
         NOTICE_POSTED = "notice_posted", _("Notice posted to the requester")
         DOCUMENTS_PURGED = "documents_purged", _("Documents purged")
         PACKAGE_PURGED = "package_purged", _("Disclosure package purged")
+        DOWNLOAD_CODE_SENT = "download_code_sent", _("Download code sent to the address on file")
+        DOWNLOAD_UNLOCKED = "download_unlocked", _("Download opened with the one-time code")
         CONTACT_ERASED = "contact_erased", _("Requester contact details erased")
 
     class Actor(models.TextChoices):
@@ -329,7 +381,10 @@ class RequestEvent(models.Model):
         SYSTEM = "system", _("System")
 
     privacy_request = models.ForeignKey(
-        PrivacyRequest, on_delete=models.PROTECT, related_name="events"
+        PrivacyRequest,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("privacy request"),
     )
     step = models.CharField(_("step"), max_length=30, choices=Step.choices)
     actor = models.CharField(_("actor"), max_length=20, choices=Actor.choices)
@@ -351,7 +406,10 @@ class RequestEvent(models.Model):
         ordering = ["at", "pk"]
 
     def __str__(self):
-        return f"{self.privacy_request_id}:{self.step}"
+        return _("%(time)s %(step)s") % {
+            "time": f"{timezone.localtime(self.at):%Y-%m-%d %H:%M}",
+            "step": self.get_step_display(),
+        }
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -374,7 +432,10 @@ class Notice(models.Model):
         WITHDRAWAL = "withdrawal", _("Withdrawal")
 
     privacy_request = models.ForeignKey(
-        PrivacyRequest, on_delete=models.PROTECT, related_name="notices"
+        PrivacyRequest,
+        on_delete=models.PROTECT,
+        related_name="notices",
+        verbose_name=_("privacy request"),
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     created_at = models.DateTimeField(_("written at"), auto_now_add=True)
@@ -388,7 +449,10 @@ class Notice(models.Model):
         ]
 
     def __str__(self):
-        return f"Notice #{self.pk} {self.kind}"
+        return _("%(kind)s written %(date)s") % {
+            "kind": self.get_kind_display(),
+            "date": f"{timezone.localtime(self.created_at):%Y-%m-%d}" if self.created_at else "-",
+        }
 
 
 class IdentityDocument(models.Model):
@@ -414,18 +478,25 @@ class IdentityDocument(models.Model):
         OTHER_PROOF = "other_proof", _("Other proof of authority")
 
     privacy_request = models.ForeignKey(
-        PrivacyRequest, on_delete=models.PROTECT, related_name="documents"
+        PrivacyRequest,
+        on_delete=models.PROTECT,
+        related_name="documents",
+        verbose_name=_("privacy request"),
     )
     purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
     document_type = models.CharField(_("type"), max_length=30, choices=DocumentType.choices)
     # Named by a random token, never by anything about the person.
     file = models.FileField(_("file"), storage=private_storage, blank=True)
-    content_type = models.CharField(max_length=40)
-    size = models.PositiveIntegerField()
+    content_type = models.CharField(_("file type"), max_length=40)
+    size = models.PositiveIntegerField(_("size (bytes)"))
     issued_on = models.DateField(_("issued on"), null=True, blank=True)
     number_masked = models.BooleanField(_("insurance number masked"), default=False)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
     )
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     checked_by = models.ForeignKey(
@@ -445,4 +516,7 @@ class IdentityDocument(models.Model):
         ordering = ["pk"]
 
     def __str__(self):
-        return f"Document #{self.pk}"
+        return _("%(type)s (%(purpose)s)") % {
+            "type": self.get_document_type_display(),
+            "purpose": self.get_purpose_display(),
+        }

@@ -51,6 +51,10 @@ REQUEST_FIELDS = (
     # Staff's words to the requester, which may describe what was searched for or found.
     "decision_reasons",
     "extension_reasons",
+    "alternative_measure",
+    # A non-member's download link and its code (hashes): the erasure ends the link too.
+    "link_token_hash",
+    "link_code_hash",
 )
 CONTACT_FIELDS = REQUEST_FIELDS[:4]
 CONTENT_FIELDS = REQUEST_FIELDS[4:]
@@ -62,7 +66,11 @@ FREE_TEXT_STEPS = (RequestEvent.Step.WITHDRAWN, RequestEvent.Step.FEE_RECORDED)
 EMPTY = {
     **{name: {} if name.endswith("_changes") else "" for name in CONTENT_FIELDS},
     "decision_reasons": "—",
+    # As the reasons: a database check requires the measure on an "alternative measure" answer.
+    "alternative_measure": "—",
 }
+# Emptied to a dash, not to "": either counts as empty.
+DASHED = ("decision_reasons", "alternative_measure")
 
 
 def _profile_columns() -> tuple[Column, ...]:
@@ -170,8 +178,8 @@ def _erase(customer_ids: list[int], *, dry_run: bool) -> ErasureReport:
     notices = Notice.objects.filter(privacy_request=OuterRef("pk"))
     has_content = reduce(
         or_,
-        (~Q(**{name: value}) for name, value in EMPTY.items() if name != "decision_reasons"),
-    ) | ~Q(decision_reasons__in=["", "—"])
+        (~Q(**{name: value}) for name, value in EMPTY.items() if name not in DASHED),
+    ) | reduce(or_, (~Q(**{f"{name}__in": ["", "—"]}) for name in DASHED))
     # Contact details stay while a notice is still to be sent (the erasure's own completion
     # notice among them); the notice task erases them after the last one.
     contact_done = (
@@ -191,7 +199,7 @@ def _erase(customer_ids: list[int], *, dry_run: bool) -> ErasureReport:
             has_content=ExpressionWrapper(has_content, output_field=BooleanField()),
             contact_done=ExpressionWrapper(contact_done, output_field=BooleanField()),
         )
-        .values("pk", "package", "has_content", "contact_done")
+        .values("pk", "customer_id", "package", "has_content", "contact_done", "kept_until")
     )
     documents = list(
         IdentityDocument.objects.filter(privacy_request__customer_id__in=customer_ids).values_list(
@@ -205,6 +213,17 @@ def _erase(customer_ids: list[int], *, dry_run: bool) -> ErasureReport:
     contact_ids = {r["pk"] for r in requests if r["contact_done"]}
     report.deleted["privacy_requests.IdentityDocument"] = len(documents)
     report.anonymised["privacy_requests.PrivacyRequest"] = len(content_ids | contact_ids)
+    # The date the notice promises is the date the record goes (retention.py
+    # "privacy_request_records"): kept on each request, so a second erasure does not move it.
+    # Each person's own date (a batch of the retention job holds several people).
+    promised: dict[int, datetime.date] = {}
+    for r in requests:
+        if r["kept_until"]:
+            promised[r["customer_id"]] = min(
+                promised.get(r["customer_id"], r["kept_until"]), r["kept_until"]
+            )
+    new_hold = _record_hold_until()
+    holds = {r["customer_id"]: promised.get(r["customer_id"], new_hold) for r in requests}
     if requests:
         report.kept["privacy_requests.PrivacyRequest"] = (
             len(requests),
@@ -212,7 +231,7 @@ def _erase(customer_ids: list[int], *, dry_run: bool) -> ErasureReport:
                 "The record that your requests were received and answered (reference, kind, "
                 "dates, decision), without their contents, as evidence that we met our duties."
             ),
-            _record_hold_until(),
+            max(holds.values()),
         )
     if dry_run:
         report.anonymised["privacy_requests.RequestEvent"] = notes.count()
@@ -227,6 +246,14 @@ def _erase(customer_ids: list[int], *, dry_run: bool) -> ErasureReport:
         gone._raw_delete(gone.db)  # nothing points at a document
     if content_ids:
         PrivacyRequest.objects.filter(pk__in=content_ids).update(**EMPTY)
+    unset: dict[datetime.date, set[int]] = {}
+    for r in requests:
+        if r["kept_until"] is None:
+            unset.setdefault(holds[r["customer_id"]], set()).add(r["customer_id"])
+    for hold_until, people in sorted(unset.items()):  # one date for everyone new
+        PrivacyRequest.objects.filter(customer_id__in=people, kept_until=None).update(
+            kept_until=hold_until
+        )
     if contact_ids:
         PrivacyRequest.objects.filter(pk__in=contact_ids).update(
             **dict.fromkeys(CONTACT_FIELDS, ""), contact_erased_at=timezone.now()

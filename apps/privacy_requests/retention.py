@@ -5,6 +5,9 @@
   ``PRIVACY_UNFINISHED_DOCUMENT_DAYS`` with nothing done on an open request; disclosure packages
   once their download link expired; an erased person's contact details that an undeliverable
   notice would otherwise keep. What was checked, by whom and when stays in the timeline.
+- ``privacy_request_records``: an erased person's request records (reference, kind, dates,
+  decision, timeline) the day after the "kept until" date their erasure notice promised
+  (``PRIVACY_REQUEST_RECORD_YEARS`` after the erasure).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from django.utils import timezone
 from apps.core.dates import start_of_day
 from apps.core.retention import register
 from apps.privacy_requests.services.retention import (
+    privacy_request_records_purge,
     privacy_requests_purge,
     privacy_requests_purge_due_count,
 )
@@ -35,4 +39,12 @@ register(
     description="Delete identity documents, expired disclosure packages and erased people's "
     "contact details kept for a notice, past their limits.",
     apply=purge_files_and_contacts,
+)
+
+
+register(
+    "privacy_request_records",
+    description="Delete erased people's request records (and their timelines and notices) the "
+    "day after the date their erasure notice said they are kept until.",
+    apply=privacy_request_records_purge,
 )

@@ -13,6 +13,7 @@ from apps.privacy_requests.models import (
     DUE_SOON_DAYS,
     ERASURE_KINDS,
     OPEN_STATUSES,
+    Kind,
     Notice,
     PrivacyRequest,
     RequestEvent,
@@ -80,7 +81,28 @@ def erasure_preview(*, privacy_request: PrivacyRequest) -> ErasureReport | None:
     return personal_data_erase(customer_id=privacy_request.customer_id, dry_run=True)
 
 
+# APPI Art. 33(5): a request for the third-party provision records is answered with those
+# records (the provision records of Art. 29 and the receipt records of Art. 30, as the consents
+# app declares them: handler name, section key), not with everything held about the person.
+PROVISION_RECORD_SECTIONS = frozenset(
+    {("consents", "third_party_provision"), ("consents", "received_from_third_parties")}
+)
+
+
+def disclosure_scope(*, kind: str):
+    """Which (handler, section) pairs a disclosure of ``kind`` answers with; None: all."""
+    return PROVISION_RECORD_SECTIONS if kind == Kind.PROVISION_RECORDS else None
+
+
 def disclosure_data(*, privacy_request: PrivacyRequest) -> dict | None:
     if privacy_request.customer_id is None:
         return None
-    return personal_data_export(customer_id=privacy_request.customer_id)
+    data = personal_data_export(customer_id=privacy_request.customer_id)
+    scope = disclosure_scope(kind=privacy_request.kind)
+    if scope is None:
+        return data
+    return {
+        handler: {key: rows for key, rows in sections.items() if (handler, key) in scope}
+        for handler, sections in data.items()
+        if any((handler, key) in scope for key in sections)
+    }

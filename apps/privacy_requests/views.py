@@ -1,3 +1,6 @@
+import datetime
+from functools import wraps
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -14,7 +17,6 @@ from apps.core.forms import form_apply_errors
 from apps.core.pagination import page_of
 from apps.core.ratelimit import rate_limit
 from apps.customers.decorators import member_required
-from apps.customers.selectors import customer_field_label
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.forms import (
     CodeForm,
@@ -23,6 +25,7 @@ from apps.privacy_requests.forms import (
     WithdrawConfirmForm,
 )
 from apps.privacy_requests.models import Status
+from apps.privacy_requests.services.corrections import change_label
 from apps.privacy_requests.services.workflow import TRANSITIONS
 
 
@@ -59,7 +62,7 @@ def request_create(request):
             privacy_request = services.privacy_request_create_from_mypage(
                 customer=request.customer,
                 kind=data["kind"],
-                law=data["law"],
+                appi_ground=data["appi_ground"],
                 details=data["details"],
                 requested_changes=form.requested_changes(),
                 disclosure_form=data["disclosure_form"],
@@ -98,7 +101,7 @@ def request_detail(request, reference):
         "code_form": CodeForm() if privacy_request.code_hash else None,
         # What was asked, in the profile's own words (the values are the member's own data).
         "changes": [
-            (customer_field_label(name=name), value)
+            (change_label(name), value)
             for name, value in (privacy_request.requested_changes or {}).items()
         ],
     }
@@ -165,3 +168,91 @@ def request_download(request, reference, token):
         content_type="application/zip",
     )
     return response
+
+
+# ------------------------------------------------------------------ a non-member's download
+# The link in the completion mail of a requester without a login (services/disclosure_link.py):
+# the token in the path is the capability, so nothing here logs the path, and an unknown or
+# expired link is a plain 404 page.
+
+UNLOCKED = "privacy_disclosure_unlocked"
+
+
+def _path_holds_a_token(view):
+    """Keep Django's "Not Found: <path>" warning (the path holds the token) out of the log."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response._has_been_logged = True
+        return response
+
+    return wrapper
+
+
+def _gone(request):
+    return render(request, "privacy_requests/disclosure_link_invalid.html", status=404)
+
+
+@_path_holds_a_token
+@never_cache
+@rate_limit("privacy_code", methods=("GET", "POST"))
+def disclosure_link(request, token):
+    """The page the link opens: ask for a code, enter it, then download."""
+    privacy_request = services.disclosure_link_get(token=token)
+    if privacy_request is None:
+        return _gone(request)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.disclosure_link_check_code(
+                privacy_request=privacy_request, code=form.cleaned_data["code"]
+            )
+        except ValidationError as exc:
+            form_apply_errors(form, exc)
+        else:
+            until = timezone.now() + datetime.timedelta(minutes=settings.PRIVACY_CODE_TTL_MINUTES)
+            # This browser only, for a while: the link alone, forwarded, downloads nothing.
+            request.session[UNLOCKED] = {"r": privacy_request.pk, "until": until.timestamp()}
+            return redirect("privacy_disclosure:download", token=token)
+    return render(
+        request,
+        "privacy_requests/disclosure_link.html",
+        {"privacy_request": privacy_request, "form": form, "token": token},
+    )
+
+
+@_path_holds_a_token
+@require_POST
+@rate_limit("privacy_code")
+def disclosure_link_code(request, token):
+    privacy_request = services.disclosure_link_get(token=token)
+    if privacy_request is None:
+        return _gone(request)
+    try:
+        services.disclosure_link_send_code(privacy_request=privacy_request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("We sent a code to the e-mail address we have on file."))
+    return redirect("privacy_disclosure:open", token=token)
+
+
+@_path_holds_a_token
+@never_cache
+def disclosure_link_download(request, token):
+    privacy_request = services.disclosure_link_get(token=token)
+    unlocked = request.session.get(UNLOCKED) or {}
+    if (
+        privacy_request is None
+        or unlocked.get("r") != privacy_request.pk
+        or unlocked.get("until", 0) < timezone.now().timestamp()
+    ):
+        return _gone(request)
+    # FileResponse streams the file in blocks: a large package never sits in memory.
+    return FileResponse(
+        privacy_request.package.open("rb"),
+        as_attachment=True,
+        filename=f"{privacy_request.reference}.zip",
+        content_type="application/zip",
+    )

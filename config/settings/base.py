@@ -322,16 +322,16 @@ SHOP_REPRESENTATIVE = env("SHOP_REPRESENTATIVE", default="")
 SHOP_CONTACT_EMAIL = env("SHOP_CONTACT_EMAIL", default="")
 SHOP_CONTACT_PHONE = env("SHOP_CONTACT_PHONE", default="")
 # Published on /privacy/ (APPI Art. 32): where the data is stored and how it is protected.
-SHOP_DATA_COUNTRIES = env.list("SHOP_DATA_COUNTRIES", default=["日本 / Japan"])
+# The defaults are translated (one language per page); a shop's own list from the environment
+# is shown as written.
+SHOP_DATA_COUNTRIES = env.list("SHOP_DATA_COUNTRIES", default=[_("Japan")])
 SHOP_SECURITY_MEASURES = env.list(
     "SHOP_SECURITY_MEASURES",
     default=[
-        "個人情報の取扱規程を定め、従業者を定期的に教育しています / Written handling rules; "
-        "regular staff training",
-        "担当者ごとに必要最小限の閲覧権限を設定し、アクセスを記録しています / Least-privilege "
-        "access per role; staff access is logged",
-        "通信はTLSで暗号化しています / All traffic is encrypted with TLS",
-        "漏えい等の事案に備えた報告・対応体制を整えています / An incident response procedure",
+        _("Written handling rules; regular staff training"),
+        _("Least-privilege access per role; staff access is logged"),
+        _("All traffic is encrypted with TLS"),
+        _("An incident response procedure"),
     ],
 )
 

@@ -48,5 +48,6 @@ def test_every_bench_command_lives_in_the_bench_package():
         "bench/management/commands/bench_erasure.py",
         "bench/management/commands/bench_faults.py",
         "bench/management/commands/bench_ingest.py",
+        "bench/management/commands/bench_scale.py",
         "bench/management/commands/bench_webhooks.py",
     ]

@@ -113,7 +113,6 @@ def test_member_files_officer_approves_worker_builds_member_downloads(
     member_login(page, base, member.email)
     page.goto(f"{base}/mypage/requests/new/")
     page.select_option("#id_kind", Kind.DISCLOSURE)
-    page.select_option("#id_law", "appi")
     page.select_option("#id_disclosure_form", "electronic")
     page.click("main form [type=submit]")
     page.wait_for_url(f"{base}/mypage/requests/PR-*/")

@@ -94,6 +94,12 @@ def test_signup_mypage_profile_and_orders(live_server, page):
     page.fill("#id_given_name_kana", "イチロウ")
     page.check("#id_consent-newsletter")
     page.click("main form [type=submit]")
+    # The same answer as for a registered address, then the member logs in.
+    page.wait_for_url(f"{live_server.url}/accounts/signup/?sent=1")
+    page.goto(f"{live_server.url}/accounts/login/?next=/mypage/")
+    page.fill("#id_username", "browser@example.com")
+    page.fill("#id_password", "sakura-blossom-2026")
+    page.click("main form [type=submit]")
     page.wait_for_url(f"{live_server.url}/mypage/")
     assert "鈴木 一郎" in page.content()
 

@@ -261,10 +261,12 @@ def test_provision_is_refused_to_someone_who_stopped_it():
         name="配送株式会社", address="大阪", data_items="氏名, 住所", purpose="配送",
         safeguards="秘密保持契約",
     )  # fmt: skip
-    for basis, extra in (("consent", {}), ("consignment", {"contractor": contractor})):
-        with pytest.raises(ValidationError):
-            _provide([customer], basis=basis, **extra)
+    with pytest.raises(ValidationError):
+        _provide([customer], basis="consent")
     assert not ProvisionRecord.objects.exists()
+    # Consignment is not provision (APPI Art. 27(5)(i)): a stop of provision does not stop it.
+    _provide([customer], basis="consignment", contractor=contractor)
+    assert ProvisionRecord.objects.count() == 1
 
 
 def test_legal_inquiries_need_a_reference_and_are_recorded():

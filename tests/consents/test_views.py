@@ -155,7 +155,7 @@ def test_privacy_page_publishes_the_appi_article_32_matters(client, settings):
     page = client.get(reverse("consents:notice")).content.decode()
     for text in [settings.SHOP_NAME, settings.SHOP_POSTAL_ADDRESS, settings.SHOP_REPRESENTATIVE,
                  settings.SHOP_CONTACT_EMAIL, "1,000", "Remarketing advertisements",
-                 "Provision to third parties", settings.SHOP_DATA_COUNTRIES[0]]:  # fmt: skip
+                 "Provision to third parties", str(settings.SHOP_DATA_COUNTRIES[0])]:  # fmt: skip
         assert text in page, text
     versions = client.get(reverse("consents:versions")).content.decode()
     assert "1.0" in versions

@@ -64,7 +64,7 @@ def test_a_formula_planted_through_the_contact_form_is_neutralised_in_the_disclo
         reverse("contact"),
         {"name": PLANTED, "email": customer.email, "topic": "order", "message": PLANTED},
     )
-    assert response.status_code == 200 and Inquiry.objects.filter(email=customer.email).exists()
+    assert response.status_code == 302 and Inquiry.objects.filter(email=customer.email).exists()
     privacy_request = approve_and_carry_out(
         make_request(customer, kind=Kind.DISCLOSURE, language="ja"),
         make_staff(roles.PRIVACY_OFFICER),

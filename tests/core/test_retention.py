@@ -49,6 +49,7 @@ def test_every_rule_is_registered():
         "provision_records",
         "expired_sessions",
         "privacy_request_files",
+        "privacy_request_records",
         "api_idempotency",
         "webhook_given_up_bodies",
         "privacy_links",
@@ -174,9 +175,10 @@ def test_a_second_run_finds_nothing_left(caplog):
     assert first == {"inactive_guests": 1, "expired_tax_holds": 1,
                      "marketing_consent_records": 0, "provision_records": 0,
                      "expired_sessions": 0, "privacy_request_files": 0,
-                     "api_idempotency": 0, "webhook_given_up_bodies": 0,
-                     "privacy_links": 0, "shopify_webhook_ids": 0,
-                     "external_consent_orphans": 0, "finished_jobs": 0}  # fmt: skip
+                     "privacy_request_records": 0, "api_idempotency": 0,
+                     "webhook_given_up_bodies": 0, "privacy_links": 0,
+                     "shopify_webhook_ids": 0, "external_consent_orphans": 0,
+                     "finished_jobs": 0}  # fmt: skip
     assert set(retention_run(today=TODAY).values()) == {0}
     # The log says what was done with counts and ids, never personal data.
     assert "retention rule=inactive_guests dry_run=False today=2030-06-15 count=1" in caplog.text

@@ -212,6 +212,7 @@ def test_signup_sends_a_link_and_resend_replaces_it(
     [first] = mailoutbox
     assert first.to == ["fresh@example.com"]
     # Unconfirmed members still log in and use My Page, which offers a new link.
+    client.force_login(user)
     overview = client.get(reverse("mypage:overview"))
     assert (
         overview.status_code == 200

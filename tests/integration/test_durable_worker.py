@@ -48,7 +48,7 @@ def test_the_sweep_sends_what_could_not_be_enqueued_while_redis_was_down(
                 "message": "質",
             },
         )
-        assert response.status_code == 200
+        assert response.status_code == 302
 
     request = PrivacyRequest.objects.get(customer=member)
     inquiry = Inquiry.objects.get()

@@ -46,7 +46,7 @@ def test_the_privacy_officer_sees_the_consent_event_that_allowed_a_delivery(clie
     page = client.get(reverse("admin:marketing_delivery_change", args=[delivery.pk]))
     assert page.status_code == 200
     text = page.content.decode()
-    assert f"#{event.pk}" in text
+    assert str(event) in text  # the event in words (purpose, action, time), linked
     assert reverse("admin:consents_consentevent_change", args=[event.pk]) in text
     assert event.wording.text in text and "My Page" in text
 

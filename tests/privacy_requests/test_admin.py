@@ -501,17 +501,18 @@ def test_recording_a_withdrawal_asks_how_and_for_confirmation(
     assert "No fee is due." in notice.body  # the disclosure's fee was still pending
 
 
-def test_staff_record_with_a_10000_digit_number_in_the_json_is_a_form_error(client, support):
-    """json.loads raises ValueError (not JSONDecodeError) past 4,300 digits: it was a 500."""
+def test_staff_record_with_a_10000_digit_new_value_is_a_form_error(client, support):
+    """Corrections were typed as JSON, whose 10,000-digit number was a 500; they are now one
+    input per field, and a value no field takes is that field's error."""
     client.force_login(support)
     response = client.post(
         reverse("admin:privacy_requests_privacyrequest_add"),
         {"kind": "correction", "law": "appi", "channel": "postal_mail",
          "received_on": timezone.localdate().isoformat(), "requester_type": "person",
-         "requester_name": "山田 花子", "requested_changes": "9" * 10_000},
+         "requester_name": "山田 花子", "phone": "9" * 10_000},
     )  # fmt: skip
     assert response.status_code == 200
-    assert "requested_changes" in response.context["form"].errors
+    assert "phone" in response.context["form"].errors
     assert not PrivacyRequest.objects.exists()
 
 

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from apps.privacy_requests import selectors, services
-from apps.privacy_requests.models import FeeStatus, Kind, Law, PrivacyRequest, Status
+from apps.privacy_requests.models import FeeStatus, Kind, PrivacyRequest, Status
 from tests.privacy_requests.conftest import make_request, send_code_and_read, to_review
 
 pytestmark = pytest.mark.django_db
@@ -35,8 +35,15 @@ def test_the_buttons_of_each_status_are_unchanged(client, customer, officer):
         "withdraw",
     ]
     appi_review = to_review(make_request(customer, kind=Kind.STOP_OF_USE), officer)
-    assert _buttons(client, appi_review) == ["approve", "reject", "answer_no_data", "withdraw"]
-    gdpr = to_review(make_request(customer, kind=Kind.GDPR_OBJECTION, law=Law.GDPR), officer)
+    # APPI Art. 35: a stop of use may be answered with an alternative measure.
+    assert _buttons(client, appi_review) == [
+        "approve",
+        "reject",
+        "answer_no_data",
+        "take_alternative_measure",
+        "withdraw",
+    ]
+    gdpr = to_review(make_request(customer, kind=Kind.GDPR_OBJECTION, in_eea=True), officer)
     assert _buttons(client, gdpr) == [
         "approve",
         "reject",

@@ -41,24 +41,28 @@ def test_months_are_counted_to_the_same_day_or_the_last_day(start, months, end):
 
 
 def test_gdpr_requests_get_one_month_appi_requests_the_day_count(settings):
-    settings.PRIVACY_REQUEST_DUE_DAYS = 14
+    settings.PRIVACY_REQUEST_DUE_DAYS = 60
     received = at(datetime.date(2026, 1, 31))
     assert due_date(received, Law.GDPR) == datetime.date(2026, 2, 28)
-    assert due_date(received, Law.APPI) == datetime.date(2026, 2, 14)
+    assert due_date(received, Law.APPI) == datetime.date(2026, 4, 1)
+    # APPI applies to a GDPR request as well: the earlier deadline wins.
+    settings.PRIVACY_REQUEST_DUE_DAYS = 14
+    assert due_date(received, Law.GDPR) == datetime.date(2026, 2, 14)
 
 
-def test_a_gdpr_request_is_due_in_a_month(customer):
+def test_a_gdpr_request_is_due_in_a_month(customer, settings):
+    settings.PRIVACY_REQUEST_DUE_DAYS = 60
     received = timezone.now() - datetime.timedelta(days=2)
-    pr = make_request(customer, kind=Kind.GDPR_ACCESS, law=Law.GDPR, received_at=received)
+    pr = make_request(customer, kind=Kind.GDPR_ACCESS, in_eea=True, received_at=received)
     assert pr.due_on == add_months(timezone.localdate(received), 1)
     appi = make_request(customer, kind=Kind.DISCLOSURE, received_at=received)
-    assert appi.due_on == timezone.localdate(received) + datetime.timedelta(days=14)
+    assert appi.due_on == timezone.localdate(received) + datetime.timedelta(days=60)
 
 
 def test_extension_moves_the_deadline_writes_the_timeline_and_tells_the_requester(
     customer, officer, django_capture_on_commit_callbacks
 ):
-    pr = make_request(customer, kind=Kind.GDPR_PORTABILITY, law=Law.GDPR)
+    pr = make_request(customer, kind=Kind.GDPR_PORTABILITY, in_eea=True)
     first_due = pr.due_on
     with django_capture_on_commit_callbacks(execute=True):
         services.privacy_request_extend(privacy_request=pr, by=officer, months=2, reasons=REASONS)
@@ -74,7 +78,7 @@ def test_extension_moves_the_deadline_writes_the_timeline_and_tells_the_requeste
 
 
 def test_only_once_only_gdpr_only_open_only_before_the_deadline_and_with_reasons(customer, officer):
-    gdpr = make_request(customer, kind=Kind.GDPR_ACCESS, law=Law.GDPR)
+    gdpr = make_request(customer, kind=Kind.GDPR_ACCESS, in_eea=True)
     with pytest.raises(ValidationError):
         services.privacy_request_extend(privacy_request=gdpr, by=officer, months=2, reasons=" ")
     for months in (0, 3):
@@ -95,13 +99,13 @@ def test_only_once_only_gdpr_only_open_only_before_the_deadline_and_with_reasons
     late = make_request(
         customer,
         kind=Kind.GDPR_ACCESS,
-        law=Law.GDPR,
+        in_eea=True,
         received_at=timezone.now() - datetime.timedelta(days=40),
     )
     with pytest.raises(ValidationError, match="passed"):
         services.privacy_request_extend(privacy_request=late, by=officer, months=2, reasons=REASONS)
 
-    closed = make_request(customer, kind=Kind.GDPR_ACCESS, law=Law.GDPR)
+    closed = make_request(customer, kind=Kind.GDPR_ACCESS, in_eea=True)
     services.privacy_request_withdraw(privacy_request=closed, by=officer)
     with pytest.raises(ValidationError, match="closed"):
         services.privacy_request_extend(privacy_request=closed, by=officer, months=1, reasons="x")
@@ -114,7 +118,7 @@ def test_the_database_refuses_an_extended_appi_request(customer):
 
 
 def test_admin_action_extends_with_reasons(client, customer, officer):
-    pr = make_request(customer, kind=Kind.GDPR_ACCESS, law=Law.GDPR)
+    pr = make_request(customer, kind=Kind.GDPR_ACCESS, in_eea=True)
     client.force_login(officer)
     data = {"action": "extend_deadline", "_selected_action": [pr.pk], "apply": "1", "months": "2"}
     response = client.post(reverse(CHANGELIST), {**data, "reasons": ""})

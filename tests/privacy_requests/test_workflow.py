@@ -112,7 +112,7 @@ def test_fee_rules(customer, settings, kind, law, fee):
         if kind in ("correction", "addition")
         else {}
     )
-    pr = make_request(customer, kind=kind, law=law, **extra)
+    pr = make_request(customer, kind=kind, in_eea=law == Law.GDPR, **extra)
     assert (pr.fee_status == FeeStatus.PENDING) is fee
     assert pr.fee_amount == (1000 if fee else 0)
 
@@ -125,7 +125,7 @@ def test_the_database_refuses_a_fee_for_a_correction(customer):
 
 def test_gdpr_rights_need_the_gdpr(customer):
     with pytest.raises(ValidationError):
-        make_request(customer, kind=Kind.GDPR_PORTABILITY, law=Law.APPI)
+        make_request(customer, kind=Kind.GDPR_PORTABILITY)
 
 
 def test_fee_path_received_to_completed(customer, officer, django_capture_on_commit_callbacks):

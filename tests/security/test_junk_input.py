@@ -287,6 +287,8 @@ class World:
         if is_admin(route):
             return self._admin_param(route, name)
         by_route = {
+            # A non-member's disclosure link (before "/download/", which its path also holds).
+            ("disclosure/", "token"): "no-such-link",
             ("newsletter/unsubscribe/", "token"): self.unsubscribe_token,
             ("newsletter/confirm/", "token"): "no-such-confirmation",
             ("/download/", "token"): self.download_token,

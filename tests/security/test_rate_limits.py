@@ -344,6 +344,8 @@ NOT_LIMITED = {
     "privacy_requests:list": "reads",
     "privacy_requests:detail": "reads",
     "privacy_requests:download": "reads (an expiring link to the member's own package)",
+    "privacy_disclosure:download": "reads (a non-member's package, in the session its code "
+    "unlocked)",
     # The mail providers' bounce and complaint reports: authenticated (basic auth, plus the
     # provider's signature where it has one) before anything is read; providers post in bursts
     # and a refused report is only sent again later.

@@ -113,7 +113,7 @@ CONTACT = {
 def test_contact_form_is_rate_limited_with_a_clear_429(client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "contact": "2/h"}
     for _ in range(2):
-        assert client.post("/contact/", CONTACT).status_code == 200
+        assert client.post("/contact/", CONTACT).status_code == 302
     response = client.post("/contact/", CONTACT)
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
@@ -121,7 +121,7 @@ def test_contact_form_is_rate_limited_with_a_clear_429(client, settings):
     assert Inquiry.objects.count() == 2
     assert client.get("/contact/").status_code == 200  # reading the form is never limited
     other = client.post("/contact/", CONTACT, REMOTE_ADDR="127.0.0.9")
-    assert other.status_code == 200 and Inquiry.objects.count() == 3
+    assert other.status_code == 302 and Inquiry.objects.count() == 3
 
 
 def test_signup_is_rate_limited(client, settings):

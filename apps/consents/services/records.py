@@ -57,15 +57,12 @@ def _provision_refusals(customers: Iterable[Customer], basis: str) -> list[int]:
                 "pk", flat=True
             )
         )
-    refused = set(
-        Customer.objects.filter(pk__in=ids)
-        .filter(
-            Q(status__in=[Customer.Status.ERASED])
-            | Q(restriction__stop_provision=True)
-            | Q(restriction__stop_use=True)
-        )
-        .values_list("pk", flat=True)
-    )
+    stopped = Q(status__in=[Customer.Status.ERASED]) | Q(restriction__stop_use=True)
+    # Consignment to a contractor is not provision to a third party (APPI Art. 27(5)(i)): a
+    # stop of provision does not stop it (a stop of use still does).
+    if basis != ProvisionRecord.Basis.CONSIGNMENT:
+        stopped |= Q(restriction__stop_provision=True)
+    refused = set(Customer.objects.filter(pk__in=ids).filter(stopped).values_list("pk", flat=True))
     if basis == ProvisionRecord.Basis.CONSENT:
         third_party = Purpose.objects.filter(code="third_party_provision").first()
         consented = set(

@@ -11,12 +11,16 @@ from apps.customers.services.accounts import (
     member_signup,
     password_reset_request,
     password_reset_send,
+    signup_existing_account_remind,
+    signup_existing_account_send,
     user_email_change_request,
     user_email_confirm,
     user_email_confirmation_resend,
 )
 from apps.customers.services.addresses import (
+    ADDRESS_CORRECTABLE_FIELDS,
     ADDRESS_EDITABLE_FIELDS,
+    address_correct,
     address_create,
     address_delete,
     address_set_default,
@@ -43,12 +47,14 @@ from apps.customers.services.restriction import (
 )
 
 __all__ = [
+    "ADDRESS_CORRECTABLE_FIELDS",
     "ADDRESS_EDITABLE_FIELDS",
     "EMAIL_CONFIRMATION_HOURS",
     "PROFILE_FIELDS",
     "AddressRecord",
     "CustomerRecord",
     "RecordUpdate",
+    "address_correct",
     "address_create",
     "address_delete",
     "address_set_default",
@@ -71,6 +77,8 @@ __all__ = [
     "record_changes",
     "record_clean",
     "refusal_reason",
+    "signup_existing_account_remind",
+    "signup_existing_account_send",
     "user_email_change_request",
     "user_email_confirm",
     "user_email_confirmation_resend",

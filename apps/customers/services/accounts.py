@@ -41,7 +41,11 @@ def _email_unique():
             yield
     except IntegrityError:
         raise ValidationError(
-            {"email": _("An account with this e-mail address already exists.")}
+            {
+                "email": ValidationError(
+                    _("An account with this e-mail address already exists."), code="email_taken"
+                )
+            }
         ) from None
 
 
@@ -67,7 +71,13 @@ def member_signup(
     """Create a login and its customer profile together, or neither."""
     email = User.objects.normalize_email(email).lower()
     if _email_taken(email):
-        raise ValidationError({"email": _("An account with this e-mail address already exists.")})
+        raise ValidationError(
+            {
+                "email": ValidationError(
+                    _("An account with this e-mail address already exists."), code="email_taken"
+                )
+            }
+        )
     with _email_unique():
         user = User.objects.create_user(email=email, password=password)
     _email_confirmation_issue(user=user, email=email, kind=EmailConfirmation.Kind.SIGNUP)
@@ -86,6 +96,47 @@ def member_signup(
     customer.save()
     logger.info("member signed up customer_id=%s", customer.pk)
     return customer
+
+
+@transaction.atomic
+def signup_existing_account_remind(*, email: str) -> bool:
+    """Someone signed up with an address that already has a login: the signup page answers as
+    for a new address (it must not tell who is a member), and the address's owner gets a mail
+    saying they already have an account. The job carries the login's id only."""
+    from apps.customers.tasks import signup_existing_account_task
+
+    user = User.objects.filter(email__iexact=User.objects.normalize_email(email)).first()
+    if user is None:
+        return False
+    durable_enqueue(signup_existing_account_task, user.pk)
+    logger.info("signup for an existing login user_id=%s", user.pk)
+    return True
+
+
+def signup_existing_account_send(*, user_id: int) -> bool:
+    from django.conf import settings
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    from apps.core.mail import send_mail
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return False
+    site = settings.SITE_URL.rstrip("/")
+    context = {
+        "login_url": site + reverse("login"),
+        "reset_url": site + reverse("password_reset"),
+        "settings": settings,
+    }
+    send_mail(
+        subject=render_to_string("customers/email/signup_existing_subject.txt", context).strip(),
+        message=render_to_string("customers/email/signup_existing.txt", context),
+        from_email=None,
+        to=user.email,
+    )
+    logger.info("existing-account notice sent user_id=%s", user.pk)
+    return True
 
 
 @transaction.atomic

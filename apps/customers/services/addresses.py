@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.core.locks import person_lock
 from apps.core.unchanged import UNCHANGED, Unchanged, given
@@ -125,3 +127,40 @@ def address_delete(*, address: Address) -> None:
     Address.objects.filter(pk=address.pk).delete()
     if was_default and remaining:
         Address.objects.filter(pk=remaining[0].pk).update(is_default=True)
+
+
+# What a correction request (APPI Art. 34, GDPR Art. 16) may change on an address: what the
+# person can edit themselves, less their own label for it.
+ADDRESS_CORRECTABLE_FIELDS = tuple(name for name in ADDRESS_EDITABLE_FIELDS if name != "label")
+
+
+@transaction.atomic
+def address_correct(
+    *, customer: Customer, address_id: int, changes: dict[str, object], dry_run: bool = False
+) -> dict[str, list[str]]:
+    """Apply a correction request's changes to one of ``customer``'s addresses, validated as
+    the address form's model is; ``dry_run``: validate only (at receipt). Returns what changed,
+    {field: [old, new]}. An address not theirs, a field not correctable or a bad value is a
+    ValidationError and changes nothing."""
+    unknown = set(changes) - set(ADDRESS_CORRECTABLE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("These address fields cannot be changed here: %s") % ", ".join(sorted(unknown))
+        )
+    if not dry_run:
+        _lock_addresses(customer)
+    address = Address.objects.filter(customer=customer, pk=address_id).first()
+    if address is None:
+        raise ValidationError(_("This person has no such address (it may have been deleted)."))
+    before = {name: getattr(address, name) for name in changes}
+    for name, value in changes.items():
+        setattr(address, name, "" if value is None else str(value).strip())
+    address.full_clean(exclude=["is_default"])
+    applied = {
+        name: [old, getattr(address, name)]
+        for name, old in before.items()
+        if old != getattr(address, name)
+    }
+    if applied and not dry_run:
+        address.save(update_fields=list(applied))
+    return applied

@@ -12,6 +12,10 @@
 
 An unknown person is a 422 in a body (``customer``) and a 404 in a path; an erased one a 409.
 A restricted person (terms violation) keeps their privacy rights: requests and links work.
+
+There is no ``law`` to send: which law applies is the shop's rule, not the filer's pick. APPI
+always; the GDPR as well when the person's address on file is in the EU/EEA (or staff record that
+they are there). A ``law`` a client still sends is ignored, as any unknown field is.
 """
 
 from __future__ import annotations
@@ -46,9 +50,9 @@ KINDS = {
     "stop_of_use": "Stop of use (APPI Art. 35)",
     "erasure": "Erasure (APPI Art. 35)",
     "stop_of_provision": "Stop of provision to third parties (APPI Art. 35(3))",
-    "gdpr_access": "Access (GDPR Art. 15; law gdpr only)",
-    "gdpr_portability": "Data portability (GDPR Art. 20; law gdpr only)",
-    "gdpr_objection": "Objection (GDPR Art. 21; law gdpr only)",
+    "gdpr_access": "Access (GDPR Art. 15; a person in the EU/EEA only)",
+    "gdpr_portability": "Data portability (GDPR Art. 20; a person in the EU/EEA only)",
+    "gdpr_objection": "Objection (GDPR Art. 21; a person in the EU/EEA only)",
 }
 # What a correction or addition may change (as on My Page).
 CHANGE_FIELDS = [
@@ -91,7 +95,6 @@ class RequestIn(serializers.Serializer):
         max_length=100, help_text="Your id for the person (as sent to /api/v1/customers/)."
     )
     kind = serializers.ChoiceField(choices=list(KINDS.items()))
-    law = serializers.ChoiceField(choices=["appi", "gdpr"], default="appi")
     details = serializers.CharField(
         max_length=5000, required=False, allow_blank=True, default="", help_text="What was asked."
     )
@@ -100,7 +103,10 @@ class RequestIn(serializers.Serializer):
         required=False,
         help_text="For a correction or addition: {field: new value}; fields: "
         + ", ".join(CHANGE_FIELDS)
-        + " (date_of_birth as YYYY-MM-DD).",
+        + " (date_of_birth as YYYY-MM-DD). A correction may also name one of the person's "
+        "addresses, address:<our address id>:<field> (recipient_name, country, postal_code, "
+        "prefecture, city, line1, line2, phone), or an order's shipping snapshot, "
+        "order:<order number>:<field> (ship_name, ship_postal_code, ship_address, ship_phone).",
     )
     disclosure_form = serializers.ChoiceField(
         choices=["electronic", "paper"],
@@ -165,7 +171,6 @@ class RequestsView(ApiView):
                 details=values["details"],
                 requested_changes=values.get("requested_changes"),
                 disclosure_form=values["disclosure_form"],
-                law=values["law"],
                 language=values.get("language"),
             )
         )

@@ -121,7 +121,7 @@ class WebhookEndpoint(models.Model):
         related_name="endpoint",
         verbose_name=_("system"),
     )
-    url = models.URLField(_("URL"), max_length=500)
+    url = models.URLField(_("endpoint URL"), max_length=500)
     event_types = models.JSONField(_("events it wants"), default=list, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
     disabled_reason = models.CharField(_("why disabled"), max_length=200, blank=True)
@@ -147,7 +147,12 @@ class WebhookSecret(models.Model):
     """A Standard Webhooks signing secret (``whsec_`` + base64). It must be kept as it is to
     sign, so it is shown once to staff and never again in the admin (only its prefix)."""
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="secrets")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="secrets",
+        verbose_name=_("endpoint"),
+    )
     secret = models.CharField(_("secret"), max_length=100)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     # Set when a newer secret replaces it: it keeps signing beside the new one until then.
@@ -175,12 +180,15 @@ class WebhookDelivery(models.Model):
         GIVEN_UP = "given_up", _("given up")
 
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+        verbose_name=_("endpoint"),
     )
     # The event, shared by the deliveries of one change to every endpoint (the body's "id").
     event_id = models.UUIDField(_("event id"), db_index=True)
     # `webhook-id`: the same on every attempt of this delivery, so a receiver can drop repeats.
-    msg_id = models.CharField(_("webhook id"), max_length=40, unique=True)
+    msg_id = models.CharField(_("webhook message id"), max_length=40, unique=True)
     event_type = models.CharField(_("event"), max_length=40, choices=EventType.choices)
     customer_id = models.PositiveBigIntegerField(_("customer id"), null=True, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"))
@@ -201,7 +209,12 @@ class WebhookDelivery(models.Model):
     last_error = models.CharField(_("reason"), max_length=200, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     replay_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replays"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replays",
+        verbose_name=_("replay of"),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -219,7 +232,11 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} #{self.pk} ({self.status})"
+        return _("%(event)s at %(time)s (%(status)s)") % {
+            "event": self.get_event_type_display(),
+            "time": f"{timezone.localtime(self.occurred_at):%Y-%m-%d %H:%M}",
+            "status": self.get_status_display(),
+        }
 
 
 class PropagationTask(models.Model):
@@ -302,7 +319,7 @@ class PropagationTask(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()} → {self.system} (#{self.pk})"
+        return f"{self.get_action_display()} → {self.system}"
 
     @property
     def is_closed(self) -> bool:

@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 from apps.privacy_requests import selectors, services
 from apps.privacy_requests.admin.perms import VIEW_DOCUMENTS
 from apps.privacy_requests.forms import (
+    AlternativeMeasureForm,
     AnswerForm,
     ApproveForm,
     BackToRequestForm,
@@ -162,6 +163,37 @@ class RequestActionsMixin:
                 privacy_request=pr, reasons=data["reasons"], by=request.user
             ),
             _("Answered"),
+        )
+
+    @admin.action(
+        description=_("Record that the person is in the EU/EEA (the GDPR applies too)"),
+        permissions=["decide"],
+    )
+    def record_in_eea(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda pr: services.privacy_request_record_in_eea(privacy_request=pr, by=request.user),
+            _("Recorded: the GDPR applies too"),
+        )
+
+    @admin.action(
+        description=_("Take an alternative measure instead (APPI Art. 35)"), permissions=["decide"]
+    )
+    def take_alternative_measure(self, request, queryset):
+        return self._with_form(
+            request,
+            queryset,
+            AlternativeMeasureForm,
+            "take_alternative_measure",
+            _("Take an alternative measure instead"),
+            lambda pr, data: services.privacy_request_take_alternative_measure(
+                privacy_request=pr,
+                measure=data["measure"],
+                reasons=data["reasons"],
+                by=request.user,
+            ),
+            _("Answered with an alternative measure"),
         )
 
     @admin.action(description=_("Extend the deadline (GDPR), with reasons"), permissions=["decide"])

@@ -33,7 +33,10 @@ class RequestDisplayMixin:
         if customer is None:
             return "—"
         on_file = format_html(
-            "{} · {} · {}", customer.full_name or "—", customer.email or "—", customer.status
+            "{} · {} · {}",
+            customer.full_name or "—",
+            customer.email or "—",
+            customer.get_status_display(),
         )
         if customer_is_erased(customer=customer):
             return on_file

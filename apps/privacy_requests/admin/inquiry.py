@@ -22,7 +22,7 @@ def create_privacy_request(modeladmin, request, queryset):
                 created = services.privacy_request_create_from_inquiry(
                     inquiry=inquiry,
                     kind=form.cleaned_data["kind"],
-                    law=form.cleaned_data["law"],
+                    in_eea=form.cleaned_data["in_eea"],
                     disclosure_form=form.cleaned_data["disclosure_form"],
                     by=request.user,
                 )

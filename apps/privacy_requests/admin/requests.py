@@ -25,6 +25,7 @@ from apps.privacy_requests.admin.inlines import (
 from apps.privacy_requests.admin.perms import DECIDE, VIEW_DOCUMENTS
 from apps.privacy_requests.admin.views import RequestViewsMixin
 from apps.privacy_requests.forms import BackToRequestForm
+from apps.privacy_requests.law import ART35_KINDS
 from apps.privacy_requests.models import Law, PrivacyRequest
 from apps.privacy_requests.services.workflow import moves_from
 
@@ -38,15 +39,16 @@ class PrivacyRequestAdmin(
     ServiceActionsMixin,
     admin.ModelAdmin,
 ):
+    # The queue: what it is, when it is due and where it stands first; the channel is a filter
+    # only, so the list fits 1280 px (static/css/admin-layout.css).
     list_display = [
         "reference",
-        "kind",
-        "law",
-        "status",
-        "fee_status",
-        "received_at",
         "deadline",
-        "channel",
+        "status",
+        "kind",
+        "fee_status",
+        "law",
+        "received_at",
     ]
     list_filter = [
         DeadlineFilter,
@@ -68,7 +70,7 @@ class PrivacyRequestAdmin(
             {
                 "fields": [
                     "reference",
-                    ("kind", "law", "channel"),
+                    ("kind", "law", "in_eea", "channel"),
                     ("status", "deadline"),
                     ("extended_at", "extension_reasons"),
                     ("customer", "person_on_file"),
@@ -105,7 +107,9 @@ class PrivacyRequestAdmin(
             {
                 "fields": [
                     ("outcome", "decided_at"),
+                    "appi_ground",
                     "decision_reasons",
+                    "alternative_measure",
                     "requested_changes",
                     "applied_changes",
                     "disclosure_form",
@@ -129,7 +133,9 @@ class PrivacyRequestAdmin(
         "approve",
         "reject",
         "answer_no_data",
+        "take_alternative_measure",
         "extend_deadline",
+        "record_in_eea",
         "carry_out",
         "carry_out_again",
         "complete",
@@ -138,6 +144,9 @@ class PrivacyRequestAdmin(
     ]
 
     change_form_template = "admin/privacy_requests/change_form.html"
+
+    class Media:
+        css = {"all": ["css/admin-layout.css"]}
 
     def _page_actions(self, request, obj) -> list[tuple[str, str]]:
         """The buttons on a request's page: the workflow's steps from its status (MOVES), less
@@ -151,6 +160,8 @@ class PrivacyRequestAdmin(
     def _offered(self, name: str, obj) -> bool:
         if name == "extend_deadline":
             return obj.law == Law.GDPR
+        if name == "take_alternative_measure":
+            return obj.kind in ART35_KINDS
         if name == "complete":
             return self._printable(obj)  # otherwise its task completes it
         if name == "carry_out_again":

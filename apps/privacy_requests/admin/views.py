@@ -16,8 +16,9 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.dates import start_of_day
 from apps.core.forms import form_apply_errors
+from apps.customers.selectors import customers_find
 from apps.privacy_requests import selectors, services
-from apps.privacy_requests.admin.forms import StaffRequestForm
+from apps.privacy_requests.admin.forms import PersonSearchForm, StaffRequestForm
 from apps.privacy_requests.admin.perms import DECIDE, VIEW_DOCUMENTS
 from apps.privacy_requests.forms import DocumentForm
 from apps.privacy_requests.models import IdentityDocument, Kind, Notice, PrivacyRequest
@@ -33,13 +34,26 @@ class RequestViewsMixin:
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = StaffRequestForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        found = None
+        if request.method == "POST" and "_find" in request.POST:
+            # A search, not a save: the form comes back as typed, with the people found.
+            form = StaffRequestForm(initial=request.POST.dict())
+            search = PersonSearchForm(request.POST)
+            if search.is_valid():
+                found = self._find_people(request, search.cleaned_data["customer_search"])
+                form.show_found(found, label=self._person_label(request))
+            else:
+                found = []
+                for errors in search.errors.values():
+                    self.message_user(request, " ".join(errors), messages.ERROR)
+        elif request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             received = start_of_day(data["received_on"])
             try:
                 created = services.privacy_request_create(
                     kind=data["kind"],
-                    law=data["law"],
+                    in_eea=data["in_eea"],
+                    appi_ground=data["appi_ground"],
                     channel=data["channel"],
                     requester_type=data["requester_type"],
                     customer=data["customer"],
@@ -49,7 +63,7 @@ class RequestViewsMixin:
                     representative_name=data["representative_name"],
                     disclosure_form=data["disclosure_form"],
                     details=data["details"],
-                    requested_changes=data["requested_changes"] or {},
+                    requested_changes=form.requested_changes(),
                     received_at=min(received, timezone.now()),
                     language=data["language"] or "ja",
                     by=request.user,
@@ -65,15 +79,38 @@ class RequestViewsMixin:
                 )
         return TemplateResponse(
             request,
-            "admin/privacy_requests/form.html",
+            "admin/privacy_requests/record.html",
             {
                 **self.admin_site.each_context(request),
                 "title": _("Record a privacy request"),
                 "form": form,
+                "found": found,
                 "opts": self.model._meta,
                 "multipart": False,
             },
         )
+
+    def _find_people(self, request, term: str) -> list:
+        """The customers a search finds, on the access log as a view of them (ids only; the
+        term itself is neither logged nor put in a URL)."""
+        found = customers_find(term=term)
+        customer_model = PrivacyRequest._meta.get_field("customer").related_model
+        self.log_view(request, customer_model, [customer.pk for customer in found])
+        return found
+
+    @staticmethod
+    def _person_label(request):
+        """How a person found is shown: enough to tell namesakes apart, for staff who may see
+        personal data; the customer number alone for anyone else."""
+        if not request.user.has_perm("audit.view_personal_data"):
+            return str
+
+        def label(customer):
+            parts = [str(customer), customer.full_name, customer.full_name_kana]
+            parts += [str(customer.date_of_birth or ""), customer.phone, customer.email]
+            return " · ".join(part for part in parts if part)
+
+        return label
 
     # ------------------------------------------------------------ extra views
 

@@ -10,6 +10,11 @@ from apps.privacy_requests.services.carry_out import (
     privacy_request_complete,
     privacy_request_execute,
 )
+from apps.privacy_requests.services.disclosure_link import (
+    disclosure_link_check_code,
+    disclosure_link_get,
+    disclosure_link_send_code,
+)
 from apps.privacy_requests.services.identity import (
     identity_document_add,
     privacy_request_check_code,
@@ -34,7 +39,9 @@ from apps.privacy_requests.services.workflow import (
     privacy_request_answer_no_data,
     privacy_request_approve,
     privacy_request_extend,
+    privacy_request_record_in_eea,
     privacy_request_reject,
+    privacy_request_take_alternative_measure,
     privacy_request_withdraw,
 )
 
@@ -43,6 +50,9 @@ __all__ = [
     "IllegalTransition",
     "add_months",
     "carry_out_again_allowed",
+    "disclosure_link_check_code",
+    "disclosure_link_get",
+    "disclosure_link_send_code",
     "disclosure_package_bytes",
     "download_check",
     "download_token",
@@ -63,9 +73,11 @@ __all__ = [
     "privacy_request_execute",
     "privacy_request_extend",
     "privacy_request_record_fee",
+    "privacy_request_record_in_eea",
     "privacy_request_reject",
     "privacy_request_send_code",
     "privacy_request_start_verification",
+    "privacy_request_take_alternative_measure",
     "privacy_request_verify_identity",
     "privacy_request_withdraw",
     "privacy_requests_purge",

@@ -312,16 +312,23 @@ def privacy_request_complete(
 
 def _apply_changes(privacy_request: PrivacyRequest) -> bool:
     from apps.customers.services import customer_correct
+    from apps.privacy_requests.services.corrections import changes_apply_scoped, changes_split
 
-    changes = privacy_request.requested_changes
     customer = privacy_request.customer
+    # The profile's fields, and the addresses' and orders' (services/corrections.py).
+    changes, addresses, orders = changes_split(privacy_request.requested_changes)
     # What changed is read back from the customer: a member's new address is only sent a
     # link (their login moves when it is opened), so their e-mail is not among the changes.
     before = {name: getattr(customer, name) for name in changes}
+    moves_login = False
     try:
         # The same services and validation as My Page, in a savepoint: all fields or none.
         with transaction.atomic():
-            customer, moves_login = customer_correct(customer=customer, changes=changes)
+            if changes:
+                customer, moves_login = customer_correct(customer=customer, changes=changes)
+            scoped = changes_apply_scoped(
+                customer=customer, addresses=addresses, orders=orders, dry_run=False
+            )
     except ValidationError as exc:
         transition(
             privacy_request,
@@ -336,6 +343,9 @@ def _apply_changes(privacy_request: PrivacyRequest) -> bool:
         new = getattr(customer, name)
         if old != new:
             applied[name] = [_jsonable(old), _jsonable(new)]
+    # The connected systems are told of the profile's new values (the fields they know).
+    new_values = {name: new for name, (_old, new) in applied.items()}
+    applied.update(scoped)
     privacy_request.applied_changes = applied
     privacy_request.save(update_fields=["applied_changes", "updated_at"])
     note = ", ".join(sorted(applied))  # field names only
@@ -343,7 +353,6 @@ def _apply_changes(privacy_request: PrivacyRequest) -> bool:
         note = " ".join(
             filter(None, [note, _("E-mail: a confirmation link was sent to the new address.")])
         )
-    new_values = {name: new for name, (_old, new) in applied.items()}
     _complete_or_wait(
         privacy_request,
         may_complete=_tell_gates(privacy_request, completion.CORRECTION, changes=new_values),
@@ -381,7 +390,12 @@ def disclosure_package_write(
     """A zip of everything held about the person, written to `out` (a file) member by member:
     JSON and CSV for machines, each written piece by piece rather than built as one string, and
     HTML to read (`package` tells the page that the machine-readable copies are beside it)."""
+    from apps.privacy_requests.selectors import disclosure_scope
+
     sections: list[tuple[str, Section]] = personal_data_sections(customer_id=customer_id)
+    scope = disclosure_scope(kind=privacy_request.kind)
+    if scope is not None:  # e.g. the provision records only (APPI Art. 33(5))
+        sections = [(app, section) for app, section in sections if (app, section.key) in scope]
     data = sections_as_data(sections)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         write_machine_readable(archive, sections=sections, data=data)

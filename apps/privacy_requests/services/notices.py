@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
@@ -18,12 +19,17 @@ from django.utils.translation import gettext as _
 from apps.core.completion import request_informed
 from apps.core.mail import send_mail
 from apps.core.privacy import erasure_label
-from apps.customers.selectors import customer_field_label, customer_is_erased
+from apps.customers.selectors import customer_is_erased
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
     Notice,
     PrivacyRequest,
     RequestEvent,
+)
+from apps.privacy_requests.services.corrections import change_label
+from apps.privacy_requests.services.disclosure_link import (
+    disclosure_link_issue,
+    disclosure_link_needed,
 )
 from apps.privacy_requests.services.workflow import event_add
 
@@ -69,7 +75,7 @@ def notice_context(privacy_request: PrivacyRequest) -> dict:
         # The other systems told of it (apps/core/completion.py: the apps that gate completion).
         "informed": request_informed(request_id=privacy_request.pk),
         "changes": [
-            {"field": customer_field_label(name=name), "old": old, "new": new}
+            {"field": change_label(name), "old": old, "new": new}
             for name, (old, new) in sorted(privacy_request.applied_changes.items())
         ],
         "deleted": [
@@ -91,12 +97,19 @@ def notice_context(privacy_request: PrivacyRequest) -> dict:
     }
 
 
-def notice_render(notice: Notice, *, letter: bool = False) -> tuple[str, str]:
+def notice_render(
+    notice: Notice, *, letter: bool = False, disclosure_link: str = ""
+) -> tuple[str, str]:
     """Subject and text of a notice, in the requester's language; `letter`: for paper (no
-    e-mail signature line)."""
+    e-mail signature line); `disclosure_link`: the download link of a requester without a
+    login (made only as the mail is sent: services/disclosure_link.py)."""
     template = f"privacy_requests/email/{notice.kind}"
     with translation.override(notice.privacy_request.language):
-        context = {**notice_context(notice.privacy_request), "letter": letter}
+        context = {
+            **notice_context(notice.privacy_request),
+            "letter": letter,
+            "disclosure_link": disclosure_link,
+        }
         subject = render_to_string(f"{template}_subject.txt", context).strip()
         body = render_to_string(f"{template}.txt", context)
     return subject, body
@@ -120,7 +133,13 @@ def notice_send(*, notice_id: int) -> bool:
         privacy_request = notice.privacy_request
         if not privacy_request.requester_email:
             return False
-        subject, body = notice_render(notice)
+        link = ""
+        if notice.kind == Notice.Kind.COMPLETION and disclosure_link_needed(privacy_request):
+            token = disclosure_link_issue(privacy_request=privacy_request)
+            link = settings.SITE_URL.rstrip("/") + reverse(
+                "privacy_disclosure:open", kwargs={"token": token}
+            )
+        subject, body = notice_render(notice, disclosure_link=link)
         send_mail(
             subject=subject,
             message=body,

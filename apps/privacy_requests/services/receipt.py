@@ -16,12 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.events import PRIVACY_REQUEST_RECEIVED, event_publish
-from apps.customers.selectors import customer_for_email
+from apps.customers.selectors import address_default, address_list, customer_for_email
 from apps.customers.services import inquiry_mark_answered
+from apps.privacy_requests.law import ART35_KINDS, EEA_COUNTRIES
 from apps.privacy_requests.models import (
     CHANGE_KINDS,
     DISCLOSURE_KINDS,
     GDPR_ONLY_KINDS,
+    Art35Ground,
     Channel,
     DisclosureForm,
     FeeStatus,
@@ -33,6 +35,7 @@ from apps.privacy_requests.models import (
     ReferenceSequence,
     RequesterType,
 )
+from apps.privacy_requests.services.corrections import changes_apply_scoped, changes_split
 from apps.privacy_requests.services.workflow import (
     Step,
     due_date,
@@ -70,13 +73,24 @@ def validate_changes(*, customer: Customer | None, changes: dict) -> dict:
         raise ValidationError(
             {"requested_changes": _("Say which data should be changed and to what.")}
         )
+    # Addresses and orders' shipping snapshots too (services/corrections.py).
+    changes, addresses, orders = changes_split(changes)
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError(
             {"requested_changes": _("These fields cannot be changed: %s") % ", ".join(unknown)}
         )
+    scoped = {
+        f"{kind}:{target}:{name}": str(value).strip()
+        for kind, by_target in (("address", addresses), ("order", orders))
+        for target, fields in by_target.items()
+        for name, value in fields.items()
+    }
     if customer is None:
-        return {k: str(v) for k, v in changes.items()}
+        return {**{k: str(v) for k, v in changes.items()}, **scoped}
+    changes_apply_scoped(customer=customer, addresses=addresses, orders=orders, dry_run=True)
+    if not changes:
+        return scoped
     current = {name: getattr(customer, name) for name in allowed}
     data = {k: ("" if v is None else v) for k, v in {**current, **changes}.items()}
     if isinstance(data.get("date_of_birth"), datetime.date):
@@ -89,7 +103,27 @@ def validate_changes(*, customer: Customer | None, changes: dict) -> dict:
         ]
         raise ValidationError({"requested_changes": messages})
     cleaned = {name: form.cleaned_data[name] for name in changes}
-    return {k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in cleaned.items()}
+    return {
+        **{k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in cleaned.items()},
+        **scoped,
+    }
+
+
+def law_for(*, customer: Customer | None, in_eea: bool = False) -> str:
+    """The shop's rule, not the requester's pick: APPI always applies to the shop; the GDPR as
+    well when the person is in the EU/EEA, as staff recorded (``in_eea``) or as the address on
+    file says (the default one, else any: a person with one address in Berlin is there)."""
+    if in_eea:
+        return Law.GDPR
+    if customer is None:
+        return Law.APPI
+    address = address_default(customer=customer)
+    countries = (
+        {address.country}
+        if address is not None
+        else set(address_list(customer=customer).values_list("country", flat=True))
+    )
+    return Law.GDPR if countries & EEA_COUNTRIES else Law.APPI
 
 
 @transaction.atomic
@@ -97,7 +131,8 @@ def privacy_request_create(
     *,
     kind: str,
     channel: str,
-    law: str = Law.APPI,
+    in_eea: bool = False,
+    appi_ground: str = "",
     requester_type: str = RequesterType.PERSON,
     customer: Customer | None = None,
     requester_name: str = "",
@@ -115,8 +150,28 @@ def privacy_request_create(
     """Record a request as received, number it, start its clock and acknowledge it."""
     if kind not in Kind.values:
         raise ValidationError({"kind": _("Choose what is requested.")})
+    law = law_for(customer=customer, in_eea=in_eea)
     if kind in GDPR_ONLY_KINDS and law != Law.GDPR:
-        raise ValidationError({"kind": _("Access, portability and objection are GDPR rights.")})
+        raise ValidationError(
+            {
+                "kind": _(
+                    "Access, portability and objection are GDPR rights, for people in the "
+                    "EU/EEA: under Japanese law, ask for a disclosure, a stop of use or an "
+                    "erasure."
+                )
+            }
+        )
+    if appi_ground not in Art35Ground.values:
+        raise ValidationError({"appi_ground": _("Choose one of the grounds of APPI Art. 35.")})
+    if appi_ground and kind not in ART35_KINDS:
+        raise ValidationError(
+            {
+                "appi_ground": _(
+                    "A ground of APPI Art. 35 is given only for a stop of use, an erasure or a "
+                    "stop of provision."
+                )
+            }
+        )
     if channel not in Channel.values:
         raise ValidationError({"channel": _("Choose how the request arrived.")})
     if requester_type != RequesterType.PERSON and not representative_name.strip():
@@ -153,6 +208,8 @@ def privacy_request_create(
         reference=_next_reference(timezone.localdate(received_at).year),
         kind=kind,
         law=law,
+        in_eea=bool(in_eea),
+        appi_ground=appi_ground,
         channel=channel,
         requester_type=requester_type,
         customer=customer,
@@ -194,7 +251,7 @@ def privacy_request_create_from_mypage(
     *,
     customer: Customer,
     kind: str,
-    law: str = Law.APPI,
+    appi_ground: str = "",
     details: str = "",
     requested_changes: dict | None = None,
     disclosure_form: str = "",
@@ -208,7 +265,7 @@ def privacy_request_create_from_mypage(
 
     privacy_request = privacy_request_create(
         kind=kind,
-        law=law,
+        appi_ground=appi_ground,
         channel=Channel.MYPAGE,
         customer=customer,
         requester_name=customer.full_name,
@@ -232,7 +289,7 @@ def privacy_request_create_from_inquiry(
     *,
     inquiry: Inquiry,
     kind: str,
-    law: str = Law.APPI,
+    in_eea: bool = False,
     disclosure_form: str = "",
     requested_changes: dict | None = None,
     by: User,
@@ -244,7 +301,7 @@ def privacy_request_create_from_inquiry(
         disclosure_form = DisclosureForm.ELECTRONIC
     privacy_request = privacy_request_create(
         kind=kind,
-        law=law,
+        in_eea=in_eea,
         channel=Channel.INQUIRY_FORM,
         customer=customer,
         requester_name=inquiry.name,

@@ -173,3 +173,39 @@ def privacy_requests_purge(*, now: datetime.datetime | None = None) -> dict[str,
                 counts["contacts"] += 1
     logger.info("privacy requests purge %s", counts)
     return counts
+
+
+def _records_due(today: datetime.date) -> QuerySet:
+    return PrivacyRequest.objects.filter(kept_until__lt=today).order_by("pk")
+
+
+def privacy_request_records_purge(*, today: datetime.date, dry_run: bool = False) -> int:
+    """Delete the records of requests past the date the erasure notice promised to keep them
+    until (``kept_until``, inclusive), with their timeline, notices and document rows. Rows of
+    other apps that point at such a request (a connected system's propagation task) go with it:
+    found through the model's relations, so this app names no other app's model. In batches,
+    each its own transaction. Returns how many requests were (or, dry run, would be) deleted."""
+    due = _records_due(today)
+    if dry_run:
+        return due.count()
+    deleted = 0
+    while pks := list(due.values_list("pk", flat=True)[:BATCH]):
+        with transaction.atomic():
+            pks = list(
+                PrivacyRequest.objects.select_for_update()
+                .filter(pk__in=pks, kept_until__lt=today)
+                .values_list("pk", flat=True)
+            )
+            for relation in PrivacyRequest._meta.related_objects:
+                if relation.many_to_many or relation.one_to_one:
+                    continue
+                rows = relation.related_model._base_manager.filter(
+                    **{f"{relation.field.name}__in": pks}
+                )
+                # In bulk (the timeline's own delete() refuses single rows: its end is this),
+                # with whatever points at those rows in turn.
+                rows.delete()
+            PrivacyRequest.objects.filter(pk__in=pks).delete()
+        deleted += len(pks)
+    logger.info("privacy request records purged count=%s", deleted)
+    return deleted

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from apps.core.dates import add_months
 from apps.core.durable import durable_enqueue
 from apps.core.events import PRIVACY_REQUEST_COMPLETED, event_publish
+from apps.privacy_requests.law import ART35_KINDS
 from apps.privacy_requests.models import (
     FEE_KINDS,
     FeeStatus,
@@ -66,6 +67,8 @@ MOVES: tuple[Move, ...] = (
     _move("approve", [Status.REVIEW], [Status.APPROVED]),
     _move("reject", _ASKED, [Status.REJECTED]),
     _move("answer_no_data", [Status.REVIEW], [Status.COMPLETED]),
+    # APPI Art. 35: a stop of use, erasure or stop of provision answered by another measure.
+    _move("take_alternative_measure", [Status.REVIEW], [Status.COMPLETED]),
     _move("carry_out", [Status.APPROVED], [Status.CARRYING_OUT]),
     _move("extend_deadline", [Status.REVIEW, Status.APPROVED]),  # for GDPR requests only
     # Carrying out waits on a worker: "carry out again" when it was lost or gave up.
@@ -98,11 +101,13 @@ def fee_applies(*, kind: str, law: str) -> bool:
 
 def due_date(received_at: datetime.datetime, law: str = Law.APPI) -> datetime.date:
     """APPI: the shop's configured number of days (after two weeks a requester may sue);
-    GDPR: one month (Art. 12(3))."""
+    GDPR: one month (Art. 12(3)). APPI always applies, so a GDPR request is due by the earlier
+    of the two."""
     received = timezone.localdate(received_at)
+    appi = received + datetime.timedelta(days=settings.PRIVACY_REQUEST_DUE_DAYS)
     if law == Law.GDPR:
-        return add_months(received, settings.PRIVACY_REQUEST_GDPR_DUE_MONTHS)
-    return received + datetime.timedelta(days=settings.PRIVACY_REQUEST_DUE_DAYS)
+        return min(appi, add_months(received, settings.PRIVACY_REQUEST_GDPR_DUE_MONTHS))
+    return appi
 
 
 def _actor(by: User | None) -> str:
@@ -271,6 +276,75 @@ def privacy_request_answer_no_data(
         status=Status.COMPLETED,
         step=Step.NO_DATA,
     )
+
+
+@transaction.atomic
+def privacy_request_take_alternative_measure(
+    *, privacy_request: PrivacyRequest, by: User, measure: str, reasons: str
+) -> PrivacyRequest:
+    """APPI Art. 35(2), (4), (6): where stopping the use, erasing or stopping the provision is
+    difficult (it would cost a great deal, …), the shop may instead take a measure that
+    protects the person's rights and interests. Staff record why (``reasons``) and what is done
+    instead (``measure``); the decision notice tells both, and the request is complete."""
+    measure = (measure or "").strip()
+    if not measure:
+        raise ValidationError(
+            {"measure": _("Say what is done instead: it is sent to the requester.")}
+        )
+    reasons = _require_reasons(reasons)
+    privacy_request = lock(privacy_request)
+    if privacy_request.kind not in ART35_KINDS:
+        raise ValidationError(
+            _(
+                "An alternative measure answers only a stop of use, an erasure or a stop of "
+                "provision (APPI Art. 35)."
+            )
+        )
+    privacy_request.outcome = Outcome.ALTERNATIVE
+    privacy_request.decision_reasons = reasons
+    privacy_request.alternative_measure = measure
+    privacy_request.decided_at = timezone.now()
+    transition(
+        privacy_request,
+        Status.COMPLETED,
+        step=Step.ALTERNATIVE_MEASURE,
+        by=by,
+        extra_fields=("outcome", "decision_reasons", "alternative_measure", "decided_at"),
+    )
+    notice_queue(privacy_request=privacy_request, kind=Notice.Kind.DECISION)
+    return privacy_request
+
+
+@transaction.atomic
+def privacy_request_record_in_eea(*, privacy_request: PrivacyRequest, by: User) -> PrivacyRequest:
+    """Staff record that the person is in the EU/EEA (a letter from Germany, a phone call), as
+    no address on file said: the GDPR applies as well (receipt.law_for). The request is then due
+    by the earlier of the two deadlines, and no fee is due (one it waited for is dropped)."""
+    privacy_request = lock(privacy_request)
+    if not privacy_request.is_open:
+        raise ValidationError(_("This request is closed."))
+    if privacy_request.in_eea and privacy_request.law == Law.GDPR:
+        return privacy_request
+    privacy_request.in_eea = True
+    privacy_request.law = Law.GDPR
+    privacy_request.due_on = min(
+        privacy_request.due_on, due_date(privacy_request.received_at, Law.GDPR)
+    )
+    fields = ["in_eea", "law", "due_on", "updated_at"]
+    if privacy_request.fee_status == FeeStatus.PENDING:
+        privacy_request.fee_status = FeeStatus.NOT_APPLICABLE
+        privacy_request.fee_amount = 0
+        fields += ["fee_status", "fee_amount"]
+    privacy_request.save(update_fields=fields)
+    event_add(
+        privacy_request=privacy_request,
+        step=Step.LAW_RECORDED,
+        by=by,
+        note=privacy_request.due_on.isoformat(),
+    )
+    if privacy_request.status == Status.FEE:
+        transition(privacy_request, Status.REVIEW, step=Step.IN_REVIEW, by=by)
+    return privacy_request
 
 
 @transaction.atomic
