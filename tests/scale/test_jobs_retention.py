@@ -37,6 +37,8 @@ from apps.marketing.selectors import address_hash
 from apps.orders.models import Order, Payment
 from apps.orders.retention import anonymise_guest_batch, inactive_guest_ids
 from apps.orders.services import LineItem, PaymentInput, order_place
+from apps.privacy_requests.models import PrivacyRequest
+from apps.privacy_requests.services import privacy_request_create_from_mypage
 from tests.factories import AddressFactory, CustomerFactory, GuestFactory, ProductFactory
 from tests.marketing.helpers import magazine
 
@@ -93,6 +95,9 @@ def person_with_everything(i: int, shop, *, member: bool = False) -> Customer:
     ExternalCustomer.objects.create(client=client, customer=person, external_id=f"sf-{i}")
     if member:
         Client().force_login(person.user)
+        privacy_request_create_from_mypage(
+            customer=person, kind="purpose_notification", details="住所を教えてください"
+        )
     person.refresh_from_db()
     return person
 
@@ -156,6 +161,19 @@ def left_of(person: Customer, *, email: str, external_id: str, client: ApiClient
             external_id=erased_external_id(client_id=client.pk, external_id=external_id),
         ).exists(),
         "webhook_deliveries": deliveries,
+        "privacy_requests": rows(
+            PrivacyRequest.objects.filter(customer=person),
+            "reference",
+            "received_at",
+            "due_on",
+            "requester_name",
+            "requester_email",
+            "identity_verified_at",
+        ),
+        "request_contacts": [
+            (bool(r.requester_name), bool(r.requester_email))
+            for r in PrivacyRequest.objects.filter(customer=person)
+        ],
     }
 
 
@@ -185,6 +203,8 @@ def test_the_batch_leaves_exactly_what_the_per_person_erasure_leaves(shop):
         assert expected["orders"][0]["ship_name"] == "" and expected["orders"][0]["use_suspended"]
         assert expected["suppressed"] and expected["external_id_hashed"]
         assert {state["status"] for state in expected["consent_states"]} == {"withdrawn"}
+        for request in expected["privacy_requests"]:  # the member's: its contents emptied
+            assert request["details"] == "" and request["kept_until"]
         assert expected["webhook_deliveries"]  # the storefront hears of every withdrawal
     # The counts and what is kept (and until when) add up to the per-person reports.
     assert together.deleted == one_by_one.deleted
