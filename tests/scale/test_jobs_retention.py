@@ -378,3 +378,16 @@ def test_guests_go_in_batches_of_the_configured_size(shop, settings, caplog):
     assert [r.args[0] for r in batches] == [2, 2, 1]
     # Counts and ids only: no name or address in the log.
     assert "inactive0@" not in caplog.text and "山田" not in caplog.text
+
+
+def test_in_a_batch_each_persons_requests_keep_their_own_record_date(shop):
+    earlier, new = (person_with_everything(i, shop, member=True) for i in range(2))
+    promised = datetime.date(2040, 3, 31)  # later than any hold starting today
+    PrivacyRequest.objects.filter(customer=earlier).update(kept_until=promised)
+    report = personal_data_erase_many(customer_ids=[earlier.pk, new.pk])
+    dates = dict(PrivacyRequest.objects.values_list("customer_id", "kept_until"))
+    # The date promised to the one erased before stays; the other gets today's hold, not it.
+    assert dates[earlier.pk] == promised
+    assert dates[new.pk] < promised
+    # The report, for both, says until the later of their dates.
+    assert report.kept["privacy_requests.PrivacyRequest"][2] == promised
