@@ -37,6 +37,14 @@ def _theirs(customer_id: int, prefix: str = "") -> Q:
     return Q(**{f"{prefix}customer_id": customer_id}) | Q(**{f"{prefix}visitor_id__in": visitors})
 
 
+def _of_all(customer_ids: list[int], prefix: str = "") -> Q:
+    """`_theirs` for a batch of people."""
+    visitors = VisitorLink.objects.filter(customer_id__in=customer_ids).values("visitor_id")
+    return Q(**{f"{prefix}customer_id__in": customer_ids}) | Q(
+        **{f"{prefix}visitor_id__in": visitors}
+    )
+
+
 def _purpose_names() -> dict[str, str]:
     """The purposes of use in the active language: the rows give their codes only."""
     return {purpose.code: purpose.name for purpose in Purpose.objects.all()}
@@ -158,16 +166,17 @@ def export(customer_id: int) -> list[Section]:
     ]
 
 
-def _kept(customer_id: int) -> dict:
-    """What stays, in one query: provision and receipt records (3 years) and the ledger."""
+def _kept_of(customer_ids: list[int]) -> list[dict]:
+    """What stays of each person, in one query: provision and receipt records (3 years) and
+    the ledger."""
     events = (
         ConsentEvent.objects.filter(customer_id=OuterRef("pk"))
         .values("customer_id")
         .annotate(count=Count("pk"))
         .values("count")
     )
-    return (
-        Customer.objects.filter(pk=customer_id)
+    return list(
+        Customer.objects.filter(pk__in=customer_ids)
         .values("pk")
         .annotate(
             provisions=Count("provision_records", distinct=True),
@@ -176,7 +185,7 @@ def _kept(customer_id: int) -> dict:
             receipts_until=Max("receipt_records__retain_until"),
             events=Coalesce(Subquery(events), 0),
         )
-        .get()
+        .order_by("pk")
     )
 
 
@@ -205,7 +214,44 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
             report.deleted["consents.VisitorLink"],
         ) = delete_together(contexts, links)
     # After the withdrawal, so that the ledger count includes its events.
-    kept = _kept(customer_id)
+    for kept in _kept_of([customer_id]):
+        _report_kept(report, kept)
+    return report
+
+
+def erase_many(people: list[Customer], *, dry_run: bool = False) -> ErasureReport:
+    """`erase` for a batch of people (their rows locked): the same withdrawals, published
+    changes and deletions, in a fixed number of statements whatever their number."""
+    report = ErasureReport()
+    ids = [person.pk for person in people]
+    contexts = ConsentEventContext.objects.filter(_of_all(ids, prefix="event__"))
+    links = VisitorLink.objects.filter(customer_id__in=ids)
+    if dry_run:
+        report.anonymised["consents.ConsentState"] = ConsentState.objects.filter(
+            customer_id__in=ids,
+            status__in=[ConsentState.Status.GRANTED, ConsentState.Status.PENDING],
+        ).count()
+        report.deleted["consents.ConsentEventContext"] = contexts.count()
+        report.deleted["consents.VisitorLink"] = links.count()
+    else:
+        report.anonymised["consents.ConsentState"] = services.consent_withdraw_all_many(
+            customers=people,
+            source=Source.PRIVACY_REQUEST,
+            wording="Withdrawn on erasure of the person's data.",
+        )
+        (
+            report.deleted["consents.ConsentEventContext"],
+            report.deleted["consents.VisitorLink"],
+        ) = delete_together(contexts, links)
+    # Each person's counts, as their own erasure reports them, added up.
+    for kept in _kept_of(ids):
+        one = ErasureReport()
+        _report_kept(one, kept)
+        report.add(one)
+    return report
+
+
+def _report_kept(report: ErasureReport, kept: dict) -> None:
     if kept["provisions"]:
         report.kept["consents.ProvisionRecord"] = (
             kept["provisions"],
@@ -231,7 +277,6 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
             ),
             None,
         )
-    return report
 
 
 def restrict(customer_id: int, scope: str, *, active: bool = True) -> int:
@@ -250,6 +295,7 @@ register(
     "consents",
     exporter=export,
     eraser=erase,
+    erase_many=erase_many,
     restricter=restrict,
     covers={"consents.ConsentEventContext": CONTEXT_FIELDS},
     sections=(

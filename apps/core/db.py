@@ -53,6 +53,46 @@ def delete_together(*querysets: QuerySet) -> list[int]:
     return [counts[name] if name else 0 for name in counted]
 
 
+def update_each(objs: list, field_name: str, **same) -> int:
+    """Set `field_name` of each row to its object's value (and the fields `same` names to one
+    value for all), in one statement: what ``bulk_update(objs, [field_name, *same])`` does, without its CASE WHEN per row, which Django takes
+    seconds to build for a batch of thousands. On PostgreSQL ``UPDATE … FROM unnest(ids,
+    values)``; elsewhere ``bulk_update``. Returns how many rows it updated."""
+    if not objs:
+        return 0
+    model = type(objs[0])
+    alias = "default"
+    connection = connections[alias]
+    field = model._meta.get_field(field_name)
+    if connection.vendor != "postgresql":
+        for obj in objs:
+            for name, value in same.items():
+                setattr(obj, name, value)
+        return model.objects.bulk_update(objs, [field_name, *same])
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    value_type = (
+        field.target_field.db_type(connection) if field.is_relation else field.db_type(connection)
+    )
+    others = [model._meta.get_field(name) for name in same]
+    sets = "".join(f", {quote(other.column)} = %s" for other in others)
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} AS t SET {quote(field.column)} = v.value{sets} "  # noqa: S608
+        f"FROM unnest(%s::{pk.db_type(connection)}[], %s::{value_type}[]) AS v(pk, value) "
+        f"WHERE t.{quote(pk.column)} = v.pk"
+    )  # names and types come from the model; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                *(other.get_db_prep_save(same[other.name], connection) for other in others),
+                [obj.pk for obj in objs],
+                [field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs],
+            ],
+        )
+        return cursor.rowcount
+
+
 def retry_on_disconnect(write: Callable[[], T], *, seconds: float = 60.0) -> T:
     """Run `write` (one transaction of its own); when the database connection breaks under it
     (PostgreSQL restarted, a failover), reconnect and run it again, backing off, for up to

@@ -47,6 +47,20 @@ class ErasureReport:
         ):
             mine.update(theirs)
 
+    def add(self, other: ErasureReport) -> None:
+        """Add another person's report to this one (a batch of people): counts add up, and
+        what is kept is kept until the latest of their dates."""
+        for mine, theirs in ((self.deleted, other.deleted), (self.anonymised, other.anonymised)):
+            for key, count in theirs.items():
+                # None: a delete that matched nothing by construction (SQLite's raw delete).
+                mine[key] = (mine.get(key) or 0) + (count or 0)
+        for key, (count, why, until) in other.kept.items():
+            if key in self.kept:
+                before, _, was = self.kept[key]
+                count += before
+                until = max(d for d in (was, until) if d) if (was or until) else None
+            self.kept[key] = (count, why, until)
+
     @property
     def changed_anything(self) -> bool:
         return any(self.deleted.values()) or any(self.anonymised.values())
@@ -62,6 +76,10 @@ class ErasureReport:
 Exporter = Callable[[int], Iterable["Section"]]
 # eraser(person, *, dry_run) where person is the customers.Customer row, locked (see below).
 Eraser = Callable[..., ErasureReport]
+# erase_many(people, *, dry_run) where people are the customers.Customer rows, locked, of a batch
+# (the retention job's): what `eraser` does to each of them, in a fixed number of statements
+# whatever their number, reporting their counts added up (ErasureReport.add).
+BatchEraser = Callable[..., ErasureReport]
 # restricter(customer_id, scope, *, active) -> how many things it changed. Scopes below.
 Restricter = Callable[..., int]
 # A column's codes in words: a model's choices, a mapping, or a function returning one (called
@@ -168,6 +186,9 @@ class PersonalDataHandler:
     # model's plural name would not say it (gettext_lazy).
     labels: Mapping[str, StrOrPromise] = field(default_factory=dict)
     restricter: Restricter | None = None
+    # The batch form of `eraser` (set-based SQL over many people); without it a batch runs
+    # `eraser` once per person.
+    erase_many: BatchEraser | None = None
 
 
 # In the order the apps registered (the order of INSTALLED_APPS: the person first), which is
@@ -179,11 +200,17 @@ _closed = False
 # any eraser runs, so nothing new (an order, a consent) can be written for them halfway through,
 # and loaded once for every eraser.
 _person_lock: Callable[[int], Any] | None = None
+# The same for a batch of people: their rows, locked, in order of id (the people no longer
+# there are absent).
+_people_lock: Callable[[list[int]], list[Any]] | None = None
 
 
-def register_person_lock(lock: Callable[[int], Any]) -> None:
-    global _person_lock  # set once, when the customers app loads
+def register_person_lock(
+    lock: Callable[[int], Any], *, many: Callable[[list[int]], list[Any]] | None = None
+) -> None:
+    global _person_lock, _people_lock  # set once, when the customers app loads
     _person_lock = lock
+    _people_lock = many
 
 
 def register(
@@ -197,6 +224,7 @@ def register(
     runs_before: tuple[str, ...] = (),
     labels: Mapping[str, StrOrPromise] | None = None,
     restricter: Restricter | None = None,
+    erase_many: BatchEraser | None = None,
 ) -> None:
     """Add an app's handler. A cycle in `runs_after`/`runs_before` raises here; a name no app
     registered raises here too once the registry is closed (at start-up, `registry_close`)."""
@@ -210,6 +238,7 @@ def register(
         runs_before=tuple(runs_before),
         labels=dict(labels or {}),
         restricter=restricter,
+        erase_many=erase_many,
     )
     previous = _registry.get(name)
     _registry[name] = handler
@@ -333,6 +362,29 @@ def personal_data_erase(*, customer_id: int, dry_run: bool = False) -> ErasureRe
         person = _person_lock(customer_id)
         for handler in handlers():
             report.merge(handler.eraser(person, dry_run=dry_run))
+    return report
+
+
+def personal_data_erase_many(*, customer_ids: list[int], dry_run: bool = False) -> ErasureReport:
+    """`personal_data_erase` for a batch of people at once (the retention job), in one
+    transaction: lock them all, then run each handler's `erase_many` over them, or its
+    per-person eraser for each of them where it registered none. Returns their reports added
+    up. People no longer there are skipped."""
+    if _people_lock is None:
+        raise RuntimeError("no app registered the people lock (apps.customers.privacy)")
+    report = ErasureReport()
+    if not customer_ids:
+        return report
+    with transaction.atomic():
+        people = _people_lock(sorted(set(customer_ids)))
+        if not people:
+            return report
+        for handler in handlers():
+            if handler.erase_many is not None:
+                report.add(handler.erase_many(people, dry_run=dry_run))
+                continue
+            for person in people:
+                report.add(handler.eraser(person, dry_run=dry_run))
     return report
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from apps.core.db import update_each
 from apps.core.privacy import Column, ErasureReport, Section, register
 from apps.customers.models import Customer
 from apps.integration.ingest.customers import ERASED_PREFIX, erased_external_id
@@ -55,8 +56,17 @@ def export(customer_id: int) -> list[Section]:
 def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     """Replace each of the person's external ids by its keyed hash: two statements (a person
     has one id per connected system); running it again finds none left."""
+    return _erase([person.pk], dry_run=dry_run)
+
+
+def erase_many(people: list[Customer], *, dry_run: bool = False) -> ErasureReport:
+    """`erase` for a batch of people: the same two statements over all of their ids."""
+    return _erase([person.pk for person in people], dry_run=dry_run)
+
+
+def _erase(customer_ids: list[int], *, dry_run: bool) -> ErasureReport:
     rows = list(
-        ExternalCustomer.objects.filter(customer_id=person.pk)
+        ExternalCustomer.objects.filter(customer_id__in=customer_ids)
         .exclude(external_id__startswith=ERASED_PREFIX)
         .only("pk", "client_id", "external_id")
     )
@@ -67,7 +77,7 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
             row.external_id = erased_external_id(
                 client_id=row.client_id, external_id=row.external_id
             )
-        ExternalCustomer.objects.bulk_update(rows, ["external_id"])
+        update_each(rows, "external_id")
     return report
 
 
@@ -75,6 +85,7 @@ register(
     "integration",
     exporter=export,
     eraser=erase,
+    erase_many=erase_many,
     covers={"integration.ExternalCustomer": EXTERNAL_CUSTOMER_FIELDS},
     sections=(SHOP_SYSTEMS,),
     runs_before=("customers",),

@@ -154,8 +154,17 @@ class TaxHoldUntil(Func):
 def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     """One UPDATE for all of the person's orders and one for their payments, however many
     there are: the number of queries does not grow with the number of orders."""
+    return _erase([person.pk], dry_run=dry_run)
+
+
+def erase_many(people: list[Customer], *, dry_run: bool = False) -> ErasureReport:
+    """`erase` for a batch of people: the same statements over all of their orders."""
+    return _erase([person.pk for person in people], dry_run=dry_run)
+
+
+def _erase(customer_ids: list[int], *, dry_run: bool) -> ErasureReport:
     report = ErasureReport()
-    orders = Order.objects.filter(customer_id=person.pk)
+    orders = Order.objects.filter(customer_id__in=customer_ids)
     with_personal = orders.filter(
         ~Q(ship_name="")
         | ~Q(ship_postal_code="")
@@ -163,7 +172,7 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
         | ~Q(ship_phone="")
         | Q(use_suspended=False)
     )
-    payments = Payment.objects.filter(order__customer_id=person.pk).exclude(card_last4="")
+    payments = Payment.objects.filter(order__customer_id__in=customer_ids).exclude(card_last4="")
     if dry_run:
         report.anonymised["orders.Order"] = with_personal.count()
         report.anonymised["orders.Payment"] = payments.count()
@@ -174,6 +183,7 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
             hold_until=TaxHoldUntil(TruncDate("placed_at", tzinfo=timezone.get_default_timezone())),
         )
         report.anonymised["orders.Payment"] = payments.update(card_last4="")
+    # The hold of the latest order is the latest of the holds (the hold grows with the date).
     kept = orders.aggregate(count=Count("pk"), last=Max("placed_at"))
     if kept["count"]:
         report.kept["orders.Order"] = (
@@ -192,6 +202,7 @@ register(
     "orders",
     exporter=export,
     eraser=erase,
+    erase_many=erase_many,
     covers={"orders.Order": ORDER_FIELDS, "orders.Payment": PAYMENT_FIELDS},
     sections=(ORDERS,),
     # The snapshots go before the customer row they point to.

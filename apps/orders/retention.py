@@ -4,7 +4,9 @@
   ``RETENTION_GUEST_INACTIVE_YEARS`` years (default 3) is anonymised through every registered
   eraser, exactly as an erasure request would be: the tax records of their orders stay, without
   personal fields, until their hold expires. Restricted guests are left alone: the record
-  exists to prevent resale and is reviewed by staff.
+  exists to prevent resale and is reviewed by staff. They go ``RETENTION_GUEST_BATCH`` (500)
+  at a time, each batch in one transaction through every eraser's set-based form
+  (``personal_data_erase_many``): a fixed number of statements per batch, not per guest.
 - ``expired_tax_holds``: an order whose personal fields were erased was kept only for the tax
   hold. The day after ``hold_until`` the shop has no reason left to keep it, so the order is
   deleted with its lines and payment ("release" = delete; sales statistics are aggregated
@@ -24,7 +26,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.core.dates import start_of_day
-from apps.core.privacy import personal_data_erase
+from apps.core.privacy import personal_data_erase_many
 from apps.core.retention import register, years_before
 from apps.customers.models import Customer
 from apps.orders.models import Order
@@ -33,28 +35,59 @@ logger = logging.getLogger(__name__)
 CHUNK = 500
 
 
-def inactive_guest_ids(*, today: datetime.date) -> list[int]:
+def _inactive_guests(*, today: datetime.date):
     years = settings.RETENTION_GUEST_INACTIVE_YEARS
     cutoff = start_of_day(years_before(today, years))
-    guests = (
+    return (
         Customer.objects.filter(user__isnull=True, created_at__lt=cutoff)
         .exclude(status__in=[Customer.Status.ERASED, Customer.Status.RESTRICTED])
         .exclude(orders__placed_at__gte=cutoff)
         .exclude(inquiries__created_at__gte=cutoff)
     )
-    return list(guests.order_by("pk").values_list("pk", flat=True).distinct())
+
+
+def inactive_guest_ids(*, today: datetime.date) -> list[int]:
+    return list(
+        _inactive_guests(today=today).order_by("pk").values_list("pk", flat=True).distinct()
+    )
+
+
+def anonymise_guest_batch(*, customer_ids: list[int], today: datetime.date) -> int:
+    """Anonymise those of `customer_ids` who are still inactive guests, in one transaction:
+    they are locked and checked again first, so a guest who ordered (or signed up) since they
+    were listed is left alone (an order takes the same lock before it is written). Returns how
+    many were anonymised."""
+    with transaction.atomic():
+        still = list(
+            _inactive_guests(today=today)
+            .filter(pk__in=customer_ids)
+            .select_for_update(of=("self",))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        personal_data_erase_many(customer_ids=still)
+    return len(still)
 
 
 def anonymise_inactive_guests(*, today: datetime.date, dry_run: bool = False) -> int:
     ids = inactive_guest_ids(today=today)
     if dry_run:
         return len(ids)
-    for customer_id in ids:
-        # One transaction per person (personal_data_erase is atomic): a failure leaves the
-        # others done, and the next run picks the rest up.
-        personal_data_erase(customer_id=customer_id)
-        logger.info("retention anonymised inactive guest customer_id=%s", customer_id)
-    return len(ids)
+    size = settings.RETENTION_GUEST_BATCH
+    done = 0
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
+        # One transaction per batch: a failure leaves the batches before it done, and the
+        # next run picks the rest up.
+        count = anonymise_guest_batch(customer_ids=batch, today=today)
+        done += count
+        logger.info(
+            "retention anonymised inactive guests count=%s of customer_ids=%s..%s",
+            count,
+            batch[0],
+            batch[-1],
+        )
+    return done
 
 
 def release_expired_tax_holds(*, today: datetime.date, dry_run: bool = False) -> int:

@@ -162,10 +162,19 @@ def _record_hold_until() -> datetime.date:
 def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     """Three statements when there is nothing to empty (one read of the requests, one of the
     documents, one update of the notes), at most three more when there is."""
+    return _erase([person.pk], dry_run=dry_run)
+
+
+def erase_many(people: list[Customer], *, dry_run: bool = False) -> ErasureReport:
+    """`erase` for a batch of people (the retention job): the same statements over all of
+    their requests."""
+    return _erase([person.pk for person in people], dry_run=dry_run)
+
+
+def _erase(customer_ids: list[int], *, dry_run: bool) -> ErasureReport:
     from apps.privacy_requests.services.retention import _delete_files_on_commit
 
     report = ErasureReport()
-    customer_id = person.pk
     notices = Notice.objects.filter(privacy_request=OuterRef("pk"))
     has_content = reduce(
         or_,
@@ -185,20 +194,20 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
         & ~Exists(notices.filter(sent_at=None))
     )
     requests = list(
-        PrivacyRequest.objects.filter(customer_id=customer_id)
+        PrivacyRequest.objects.filter(customer_id__in=customer_ids)
         .annotate(
             has_content=ExpressionWrapper(has_content, output_field=BooleanField()),
             contact_done=ExpressionWrapper(contact_done, output_field=BooleanField()),
         )
-        .values("pk", "package", "has_content", "contact_done", "kept_until")
+        .values("pk", "customer_id", "package", "has_content", "contact_done", "kept_until")
     )
     documents = list(
-        IdentityDocument.objects.filter(privacy_request__customer_id=customer_id).values_list(
+        IdentityDocument.objects.filter(privacy_request__customer_id__in=customer_ids).values_list(
             "pk", "file"
         )
     )
     notes = RequestEvent.objects.filter(
-        privacy_request__customer_id=customer_id, step__in=FREE_TEXT_STEPS
+        privacy_request__customer_id__in=customer_ids, step__in=FREE_TEXT_STEPS
     ).exclude(note="")
     content_ids = {r["pk"] for r in requests if r["has_content"]}
     contact_ids = {r["pk"] for r in requests if r["contact_done"]}
@@ -206,8 +215,15 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     report.anonymised["privacy_requests.PrivacyRequest"] = len(content_ids | contact_ids)
     # The date the notice promises is the date the record goes (retention.py
     # "privacy_request_records"): kept on each request, so a second erasure does not move it.
-    promised = [r["kept_until"] for r in requests if r["kept_until"]]
-    hold_until = min(promised) if promised else _record_hold_until()
+    # Each person's own date (a batch of the retention job holds several people).
+    promised: dict[int, datetime.date] = {}
+    for r in requests:
+        if r["kept_until"]:
+            promised[r["customer_id"]] = min(
+                promised.get(r["customer_id"], r["kept_until"]), r["kept_until"]
+            )
+    new_hold = _record_hold_until()
+    holds = {r["customer_id"]: promised.get(r["customer_id"], new_hold) for r in requests}
     if requests:
         report.kept["privacy_requests.PrivacyRequest"] = (
             len(requests),
@@ -215,7 +231,7 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
                 "The record that your requests were received and answered (reference, kind, "
                 "dates, decision), without their contents, as evidence that we met our duties."
             ),
-            hold_until,
+            max(holds.values()),
         )
     if dry_run:
         report.anonymised["privacy_requests.RequestEvent"] = notes.count()
@@ -230,8 +246,12 @@ def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
         gone._raw_delete(gone.db)  # nothing points at a document
     if content_ids:
         PrivacyRequest.objects.filter(pk__in=content_ids).update(**EMPTY)
-    if any(r["kept_until"] is None for r in requests):
-        PrivacyRequest.objects.filter(customer_id=customer_id, kept_until=None).update(
+    unset: dict[datetime.date, set[int]] = {}
+    for r in requests:
+        if r["kept_until"] is None:
+            unset.setdefault(holds[r["customer_id"]], set()).add(r["customer_id"])
+    for hold_until, people in sorted(unset.items()):  # one date for everyone new
+        PrivacyRequest.objects.filter(customer_id__in=people, kept_until=None).update(
             kept_until=hold_until
         )
     if contact_ids:
@@ -245,6 +265,7 @@ register(
     "privacy_requests",
     exporter=export,
     eraser=erase,
+    erase_many=erase_many,
     covers={
         "privacy_requests.PrivacyRequest": REQUEST_FIELDS,
         "privacy_requests.IdentityDocument": DOCUMENT_FIELDS,

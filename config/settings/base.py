@@ -313,6 +313,8 @@ RETENTION_VISITOR_EVIDENCE_DAYS = env.int("RETENTION_VISITOR_EVIDENCE_DAYS", def
 # Contractors (consignees) are reviewed at least this often (APPI Art. 25 supervision); an older
 # review stands out in the admin.
 CONTRACTOR_REVIEW_MONTHS = env.int("CONTRACTOR_REVIEW_MONTHS", default=12)
+# Inactive guests anonymised per transaction (set-based SQL over the batch).
+RETENTION_GUEST_BATCH = env.int("RETENTION_GUEST_BATCH", default=500)
 # Orders are tax records (Corporation Tax Act Art. 126, Enforcement Regulations Art. 59): kept
 # TAX_HOLD_YEARS from the day after the filing deadline of their business year, the deadline
 # being TAX_FILING_MONTHS after the year ends in FISCAL_YEAR_END_MONTH (1-12).

@@ -12,6 +12,7 @@ from apps.consents.services.ledger import (
     consent_set,
     consent_withdraw,
     consent_withdraw_all,
+    consent_withdraw_all_many,
     wording_for,
 )
 from apps.consents.services.ledger_bulk import LedgerEntry, consent_events_record
@@ -34,6 +35,7 @@ __all__ = [
     "consent_set",
     "consent_withdraw",
     "consent_withdraw_all",
+    "consent_withdraw_all_many",
     "cookie_choice_record",
     "policy_version_publish",
     "provision_record_check",

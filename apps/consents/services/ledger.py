@@ -23,7 +23,8 @@ from apps.consents.models import (
     Wording,
 )
 from apps.consents.selectors import policy_current
-from apps.core.events import CONSENT_CHANGED, event_publish
+from apps.core.db import update_each
+from apps.core.events import CONSENT_CHANGED, event_publish, event_publish_many
 from apps.core.locks import person_lock
 from apps.customers.models import Customer, User
 
@@ -337,6 +338,61 @@ def consent_withdraw_all(
         )  # fmt: skip
     logger.info(
         "consents withdrawn customer_id=%s count=%s source=%s", customer.pk, len(states), source
+    )
+    return len(states)
+
+
+@transaction.atomic
+def consent_withdraw_all_many(*, customers: list[Customer], source: str, wording: str) -> int:
+    """`consent_withdraw_all` for a batch of people whose rows the caller has locked (the
+    retention job's erasure): the same withdrawal events, states and published changes, in a
+    fixed number of statements whatever the number of people. Returns how many."""
+    states = list(
+        ConsentState.objects.select_for_update()
+        .filter(customer__in=customers, status__in=[Status.GRANTED, Status.PENDING])
+        .select_related("purpose")
+        .order_by("customer_id", "purpose_id")
+    )
+    if not states:
+        return 0
+    now = timezone.now()
+    policy = policy_current()
+    shared = wording_for(wording)
+    events = ConsentEvent.objects.bulk_create(
+        [
+            ConsentEvent(
+                customer_id=state.customer_id,
+                purpose=state.purpose,
+                action=Action.WITHDRAW,
+                policy_version=policy,
+                source=source,
+                occurred_at=now,
+                wording=shared,
+            )
+            for state in states
+        ]
+    )
+    for state, event in zip(states, events, strict=True):
+        state.status, state.last_event, state.updated_at = Status.WITHDRAWN, event, now
+    update_each(states, "last_event", status=Status.WITHDRAWN, updated_at=now)
+    # Every system holding a copy hears of each withdrawal, as for a single one.
+    event_publish_many(
+        [
+            (
+                CONSENT_CHANGED,
+                state.customer_id,
+                {
+                    "purpose": state.purpose.code,
+                    "status": Status.WITHDRAWN,
+                    "source": source,
+                    "consent_event_id": event.pk,
+                },
+            )
+            for state, event in zip(states, events, strict=True)
+        ]
+    )
+    logger.info(
+        "consents withdrawn people=%s count=%s source=%s", len(customers), len(states), source
     )
     return len(states)
 

@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import datetime
 import io
-import json
 import logging
 import secrets
+import tempfile
 import zipfile
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.core.serializers.json import DjangoJSONEncoder
+from django.core.files.base import File
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.core import completion, csvsafe
+from apps.core import completion
 from apps.core.durable import durable_enqueue, job_is_running, job_latest, job_retry
 from apps.core.locks import person_lock
 from apps.core.privacy import (
@@ -49,6 +48,11 @@ from apps.privacy_requests.models import (
     PrivacyRequest,
     RequestEvent,
     Status,
+)
+from apps.privacy_requests.services.package_files import (
+    text_member,
+    write_machine_readable,
+    write_page,
 )
 from apps.privacy_requests.services.workflow import (
     event_add,
@@ -380,37 +384,12 @@ def erasure_report_as_json(report: ErasureReport) -> dict:
 # ------------------------------------------------------------------ disclosure
 
 
-def _csv_rows(rows: tuple[dict, ...]) -> str:
-    """One section's raw values as CSV. Datetimes are written in the shop's time zone to the second and
-    nested values (order lines, payment) as JSON, so that a spreadsheet shows the times the
-    person knows and data another program can read, not UTC microseconds or Python reprs."""
-
-    def plain(value):
-        if isinstance(value, datetime.datetime):
-            return timezone.localtime(value).replace(microsecond=0).isoformat()
-        return DjangoJSONEncoder().default(value)
-
-    def cell(value):
-        if isinstance(value, dict | list):
-            return json.dumps(value, default=plain, ensure_ascii=False)
-        if isinstance(value, datetime.datetime):
-            return plain(value)
-        return "" if value is None else value
-
-    columns: list[str] = []
-    for row in rows:
-        columns += [key for key in row if key not in columns]
-    out = io.StringIO()
-    writer = csvsafe.writer(out)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([cell(row.get(key)) for key in columns])
-    return out.getvalue()
-
-
-def disclosure_package_bytes(*, customer_id: int, privacy_request: PrivacyRequest) -> bytes:
-    """A zip of everything held about the person: JSON and CSV for machines, HTML to read
-    (`package` tells the page that the machine-readable copies are beside it)."""
+def disclosure_package_write(
+    *, customer_id: int, privacy_request: PrivacyRequest, out: BinaryIO
+) -> None:
+    """A zip of everything held about the person, written to `out` (a file) member by member:
+    JSON and CSV for machines, each written piece by piece rather than built as one string, and
+    HTML to read (`package` tells the page that the machine-readable copies are beside it)."""
     from apps.privacy_requests.selectors import disclosure_scope
 
     sections: list[tuple[str, Section]] = personal_data_sections(customer_id=customer_id)
@@ -418,36 +397,33 @@ def disclosure_package_bytes(*, customer_id: int, privacy_request: PrivacyReques
     if scope is not None:  # e.g. the provision records only (APPI Art. 33(5))
         sections = [(app, section) for app, section in sections if (app, section.key) in scope]
     data = sections_as_data(sections)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        write_machine_readable(archive, sections=sections, data=data)
+        with (
+            translation.override(privacy_request.language),
+            text_member(archive, "index.html") as member,
+        ):
+            write_page(member, data=data, privacy_request=privacy_request)
+
+
+def disclosure_package_bytes(*, customer_id: int, privacy_request: PrivacyRequest) -> bytes:
+    """`disclosure_package_write` into bytes (small packages, tests)."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            "data.json", json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
-        )
-        for app, section in sections:
-            if section.rows:
-                archive.writestr(f"csv/{app}-{section.key}.csv", "\ufeff" + _csv_rows(section.rows))
-        with translation.override(privacy_request.language):
-            html = render_to_string(
-                "privacy_requests/disclosure.html",
-                {
-                    "data": data,
-                    "privacy_request": privacy_request,
-                    "settings": settings,
-                    "package": True,
-                },
-            )
-        archive.writestr("index.html", html)
+    disclosure_package_write(customer_id=customer_id, privacy_request=privacy_request, out=buffer)
     return buffer.getvalue()
 
 
 def _build_package(privacy_request: PrivacyRequest) -> None:
-    content = disclosure_package_bytes(
-        customer_id=privacy_request.customer_id, privacy_request=privacy_request
-    )
     storage = private_storage()
-    name = storage.save(
-        f"disclosures/{privacy_request.pk}/{secrets.token_hex(16)}.zip", ContentFile(content)
-    )
+    # Written to a temporary file and stored from it: the package is never one value in memory.
+    with tempfile.TemporaryFile(suffix=".zip") as package:
+        disclosure_package_write(
+            customer_id=privacy_request.customer_id, privacy_request=privacy_request, out=package
+        )
+        package.seek(0)
+        name = storage.save(
+            f"disclosures/{privacy_request.pk}/{secrets.token_hex(16)}.zip", File(package)
+        )
     old = privacy_request.package.name
     privacy_request.package = name
     privacy_request.package_expires_at = timezone.now() + datetime.timedelta(

@@ -11,6 +11,8 @@ fallback, so a new exporter field can neither break the page nor go missing from
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,11 +85,12 @@ class _Formatter:
             self._labels[id(column)] = column.labels()
         return self._labels[id(column)]
 
-    def table(self, rows: list[dict], columns: tuple[Column, ...]) -> Table:
+    def table(
+        self, rows: list[dict], columns: tuple[Column, ...], keys: list[str] | None = None
+    ) -> Table:
         declared = {column.key: column for column in columns}
-        keys: list[str] = []
-        for row in rows:
-            keys += [key for key in row if key not in keys]
+        if keys is None:
+            keys = _keys(rows)
         used = [declared.get(key) or _fallback(key) for key in keys]
         return Table(
             headers=tuple(str(column.label) for column in used),
@@ -131,14 +134,36 @@ class _Formatter:
         return display_value(value, labels=self.labels(column), money=column.money)
 
 
-def _section(app: str, name: str, rows: list[dict], declared: Declared | None) -> Section:
-    if declared is None:
-        declared = Declared(name, f"{app} / {name}".replace("_", " ").capitalize())
-    return Section(
-        title=str(declared.title),
-        explanation=str(declared.explanation),
-        table=_Formatter().table(rows, declared.columns),
-    )
+def _keys(rows: list[dict]) -> list[str]:
+    keys: list[str] = []
+    for row in rows:
+        keys += [key for key in row if key not in keys]
+    return keys
+
+
+def disclosure_section_runs(
+    data: dict[str, dict[str, list[dict]]], *, size: int
+) -> Iterator[tuple[Section, bool, bool]]:
+    """`disclosure_sections`, each section as runs of at most `size` rows: (the run, whether
+    it opens the section, whether it closes it). The package writes its page a run at a time
+    (a person with thousands of orders); the runs render to the same page."""
+    present = {
+        (app, name): rows for app, sections in data.items() for name, rows in sections.items()
+    }
+    ordered = [
+        (app, section.key, present.pop((app, section.key)), section)
+        for app, section in declared_sections()
+        if (app, section.key) in present
+    ]
+    for app, name, rows, declared in ordered + [
+        (*key, rows, None) for key, rows in present.items()
+    ]:
+        declared = declared or Declared(name, f"{app} / {name}".replace("_", " ").capitalize())
+        keys, formatter = _keys(rows), _Formatter()
+        for start in range(0, len(rows), size) if rows else [0]:
+            table = formatter.table(rows[start : start + size], declared.columns, keys)
+            run = Section(str(declared.title), str(declared.explanation), table)
+            yield run, start == 0, start + size >= len(rows)
 
 
 @register.simple_tag
@@ -146,15 +171,7 @@ def disclosure_sections(data: dict[str, dict[str, list[dict]]]) -> list[Section]
     """`data` (from `personal_data_export`) as titled sections of display values, in the
     active language: the declared sections in the registry's page order, then any section no
     app declared."""
-    present = {
-        (app, name): rows for app, sections in data.items() for name, rows in sections.items()
-    }
-    shown = [
-        _section(app, section.key, present.pop((app, section.key)), section)
-        for app, section in declared_sections()
-        if (app, section.key) in present
-    ]
-    return shown + [_section(app, name, rows, None) for (app, name), rows in present.items()]
+    return [section for section, _, _ in disclosure_section_runs(data, size=sys.maxsize)]
 
 
 @register.simple_tag
