@@ -336,3 +336,44 @@ def _request_row(i, seq, customer_id, name, email, now):
         received if decided else None, "paper" if kind == "disclosure" else "",
         received + datetime.timedelta(days=3) if closed else None,
     )  # fmt: skip
+
+
+def own_rows_left(customer_id: int) -> int:
+    """Personal values left in the erased person's own rows: profile, login, addresses, the
+    shipping fields of their orders (kept for the tax hold without them) and the contact
+    details of their requests."""
+    from django.db.models import Q
+
+    from apps.customers.models import Address, Customer
+    from apps.orders.models import Order
+    from apps.privacy_requests.models import PrivacyRequest
+
+    customer = Customer.objects.get(pk=customer_id)
+    left = sum(
+        1
+        for name in (
+            "family_name",
+            "given_name",
+            "family_name_kana",
+            "given_name_kana",
+            "phone",
+            "email",
+        )
+        if getattr(customer, name)
+    )
+    left += int(customer.user_id is not None)
+    left += Address.objects.filter(customer_id=customer_id).count()
+    left += (
+        Order.objects.filter(customer_id=customer_id)
+        .filter(
+            ~Q(ship_name="") | ~Q(ship_postal_code="") | ~Q(ship_address="") | ~Q(ship_phone="")
+        )
+        .count()
+    )
+    # The requests' contact details go once their last notice is sent (sent by the benchmark).
+    left += (
+        PrivacyRequest.objects.filter(customer_id=customer_id)
+        .filter(~Q(requester_name="") | ~Q(requester_email="") | ~Q(requester_postal_address=""))
+        .count()
+    )
+    return left

@@ -327,6 +327,7 @@ class Command(BaseCommand):
 
     def _erasure(self, scale) -> dict:
         from apps.bench.people import QueryCounter
+        from apps.bench.scale_population import own_rows_left
         from apps.bench.scan import needles_for_customer, scan_database
         from apps.customers.models import Customer
         from apps.orders.models import Order
@@ -345,7 +346,7 @@ class Command(BaseCommand):
         if not done:
             raise CommandError("the erasure did not run")
         self._send_notices(scale)
-        own_rows_left = _own_rows_left(customer.pk)
+        rows_left = own_rows_left(customer.pk)
         scanned = scale.n <= self.options["scan_max"]
         if scanned:
             hits = scan_database(needles)
@@ -353,7 +354,7 @@ class Command(BaseCommand):
                 self._log(f"LEFT: {hit}")
             leftover = sum(hit.count for hit in hits)
         else:  # a database-wide scan of millions of rows takes too long: the person's own rows
-            leftover = own_rows_left
+            leftover = rows_left
         return {
             "erasure_orders": orders,
             "erasure_queries": counter.total,
@@ -361,7 +362,7 @@ class Command(BaseCommand):
             "erasure_s": round(seconds, 2),
             "erasure_leftover_personal_values": leftover,
             "erasure_leftover_scope": "database" if scanned else "own rows",
-            "erasure_own_rows_left": own_rows_left,
+            "erasure_own_rows_left": rows_left,
         }
 
     def _send_notices(self, scale) -> None:
@@ -449,47 +450,6 @@ class Command(BaseCommand):
 
     def _log(self, message: str) -> None:
         self.stderr.write(f"bench_scale: {message}")  # figures and ids only, never personal data
-
-
-def _own_rows_left(customer_id: int) -> int:
-    """Personal values left in the erased person's own rows: profile, login, addresses, the
-    shipping fields of their orders (kept for the tax hold without them) and the contact
-    details of their requests."""
-    from django.db.models import Q
-
-    from apps.customers.models import Address, Customer
-    from apps.orders.models import Order
-    from apps.privacy_requests.models import PrivacyRequest
-
-    customer = Customer.objects.get(pk=customer_id)
-    left = sum(
-        1
-        for name in (
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "phone",
-            "email",
-        )
-        if getattr(customer, name)
-    )
-    left += int(customer.user_id is not None)
-    left += Address.objects.filter(customer_id=customer_id).count()
-    left += (
-        Order.objects.filter(customer_id=customer_id)
-        .filter(
-            ~Q(ship_name="") | ~Q(ship_postal_code="") | ~Q(ship_address="") | ~Q(ship_phone="")
-        )
-        .count()
-    )
-    # The requests' contact details go once their last notice is sent (sent by the benchmark).
-    left += (
-        PrivacyRequest.objects.filter(customer_id=customer_id)
-        .filter(~Q(requester_name="") | ~Q(requester_email="") | ~Q(requester_postal_address=""))
-        .count()
-    )
-    return left
 
 
 def _queue() -> str:
