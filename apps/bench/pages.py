@@ -84,6 +84,8 @@ class ProductionGunicorn(Gunicorn):
             "CONN_MAX_AGE": "600",
             "PRIVACY_PRIVATE_ROOT": str(settings.PRIVACY_PRIVATE_ROOT),
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            # Production requires it; the run's own, as its keys are (apps/bench/kit.py).
+            "PSEUDONYMISATION_KEY": settings.PSEUDONYMISATION_KEY or "bench-pseudonymisation",
         }
         super().__init__(
             workers=workers,

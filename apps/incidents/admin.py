@@ -99,9 +99,8 @@ class IncidentAdmin(admin.ModelAdmin):
         "final_due_display",
         "gdpr_authority_due_display",
         "report_required",
-        "people",
         "discovered_on",
-    ]
+    ]  # the number of people affected is on the incident's page (the list fits 1280 px)
     list_display_links = ["title"]
     list_filter = [
         DeadlineFilter,

@@ -210,7 +210,7 @@ def test_a_job_that_fails_leaves_the_webhook_to_retry_and_the_retry_files_once(
     # The webhook list shows it waiting, with its job; "try again now" runs it.
     listing = admin_client.get("/admin/integration/shopifywebhook/")
     assert listing.status_code == 200
-    assert "customers/data_request" in listing.content.decode()
+    assert str(Webhook.Topic.DATA_REQUEST.label) in listing.content.decode()
     assert f"/admin/core/job/{job.pk}/change/" in listing.content.decode()
     del filings[:]
     intake.register(file=saved_recorder(filings), state=lambda **kw: None)
