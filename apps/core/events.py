@@ -120,15 +120,7 @@ def event_publish(type: str, *, customer_id: int | None = None, data: dict) -> E
     """Announce `type` to every subscriber, inside the caller's transaction (one is opened when
     the caller has none). Raises ValueError for an unknown type or data that is not plain JSON
     (a model instance passed by mistake would otherwise reach a receiver as its str())."""
-    if type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {type!r}")
-    if customer_id is not None and not isinstance(customer_id, int):
-        raise TypeError("customer_id is an id (int)")
-    try:
-        json.dumps(data)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("event data must be plain JSON (ids, codes and states)") from exc
-    event = Event(type=type, customer_id=customer_id, data=dict(data))
+    event = _checked(type, customer_id, data)
     if not _subscribers:
         return event
     if transaction.get_connection().in_atomic_block:

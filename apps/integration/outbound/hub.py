@@ -101,36 +101,13 @@ def deliveries_for_event(event: events.Event) -> list[WebhookDelivery]:
         return []
     client_ids = [e.system.api_client_id for e in endpoints if e.system.api_client_id]
     external = external_ids_for(customer_id=event.customer_id, client_ids=client_ids)
-    kept = kept_data(event.type, event.data)
     now = timezone.now()
     rows = [
-        WebhookDelivery(
-            endpoint=endpoint,
-            event_id=event.id,
-            msg_id=new_msg_id(),
-            event_type=event.type,
-            customer_id=event.customer_id,
-            occurred_at=event.occurred_at,
-            data=kept,
-            payload=body_for(
-                event_id=event.id,
-                event_type=event.type,
-                occurred_at=event.occurred_at,
-                customer_id=event.customer_id,
-                external_ids=external.get(endpoint.system.api_client_id),
-                data=event.data,
-            ),
-            next_attempt_at=now,
-            created_at=now,
-        )
+        _delivery(event, endpoint, external.get(endpoint.system.api_client_id), now)
         for endpoint in endpoints
     ]
     _insert(rows)
-    from apps.integration.outbound.tasks import send_on_commit
-
-    for endpoint in endpoints:
-        if endpoint.enabled:
-            send_on_commit(endpoint.pk)
+    _send_after_commit(rows)
     return rows
 
 
@@ -160,36 +137,48 @@ def deliveries_for_events(published: list[events.Event]) -> list[WebhookDelivery
             external[(customer_id, client_id)].append(external_id)
     now = timezone.now()
     rows = [
-        WebhookDelivery(
-            endpoint=endpoint,
-            event_id=event.id,
-            msg_id=new_msg_id(),
-            event_type=event.type,
-            customer_id=event.customer_id,
-            occurred_at=event.occurred_at,
-            data=kept_data(event.type, event.data),
-            payload=body_for(
-                event_id=event.id,
-                event_type=event.type,
-                occurred_at=event.occurred_at,
-                customer_id=event.customer_id,
-                external_ids=external.get((event.customer_id, endpoint.system.api_client_id)),
-                data=event.data,
-            ),
-            next_attempt_at=now,
-            created_at=now,
-        )
+        _delivery(event, endpoint, external.get((event.customer_id, endpoint.system.api_client_id)), now)
         for event, chosen in wanted
         for endpoint in chosen
-    ]
+    ]  # fmt: skip
     # Django's bulk insert (on PostgreSQL one array per column, whatever the number of rows),
     # in slices that keep one statement's size bounded.
     WebhookDelivery.objects.bulk_create(rows, batch_size=INSERT_SLICE)
+    _send_after_commit(rows)
+    return rows
+
+
+def _delivery(
+    event: events.Event, endpoint: WebhookEndpoint, external_ids: list[str] | None, now
+) -> WebhookDelivery:
+    """One endpoint's row of an event: the body to send and what the log keeps of it."""
+    return WebhookDelivery(
+        endpoint=endpoint,
+        event_id=event.id,
+        msg_id=new_msg_id(),
+        event_type=event.type,
+        customer_id=event.customer_id,
+        occurred_at=event.occurred_at,
+        data=kept_data(event.type, event.data),
+        payload=body_for(
+            event_id=event.id,
+            event_type=event.type,
+            occurred_at=event.occurred_at,
+            customer_id=event.customer_id,
+            external_ids=external_ids,
+            data=event.data,
+        ),
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+def _send_after_commit(rows: list[WebhookDelivery]) -> None:
+    """Each enabled endpoint's sending, once the transaction commits (once per endpoint)."""
     from apps.integration.outbound.tasks import send_on_commit
 
     for endpoint_id in sorted({row.endpoint.pk for row in rows if row.endpoint.enabled}):
         send_on_commit(endpoint_id)
-    return rows
 
 
 def _insert(rows: list[WebhookDelivery]) -> None:

@@ -385,11 +385,16 @@ class Command(BaseCommand):
     def _retention(self, scale) -> dict:
         """The inactive-guest rule as the daily retention run applies it. Past
         --retention-sample guests, the first that many are anonymised the way the rule does
-        (one personal_data_erase each, after the same selection), and the rate is theirs."""
+        (its batches of RETENTION_GUEST_BATCH, after the same selection), and the rate is
+        theirs."""
+        from django.conf import settings
         from django.utils import timezone
 
-        from apps.core.privacy import personal_data_erase
-        from apps.orders.retention import anonymise_inactive_guests, inactive_guest_ids
+        from apps.orders.retention import (
+            anonymise_guest_batch,
+            anonymise_inactive_guests,
+            inactive_guest_ids,
+        )
 
         today = timezone.localdate()
         started = time.perf_counter()
@@ -400,9 +405,11 @@ class Command(BaseCommand):
         if len(ids) <= sample:
             count = anonymise_inactive_guests(today=today)
         else:
-            for customer_id in ids[:sample]:
-                personal_data_erase(customer_id=customer_id)
-            count = sample
+            size = settings.RETENTION_GUEST_BATCH
+            count = sum(
+                anonymise_guest_batch(customer_ids=ids[start : start + size], today=today)
+                for start in range(0, sample, size)
+            )
         seconds = time.perf_counter() - started
         return {
             "retention_inactive_found": len(ids),
