@@ -34,6 +34,7 @@ register(
     description="Delete sessions the day after they expired.",
     apply=purge_expired_sessions,
     order=90,
+    notice=lambda: _("Login sessions: deleted the day after they expire."),
 )
 
 

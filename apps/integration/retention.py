@@ -18,6 +18,7 @@ import datetime
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext as _
 
 from apps.consents.models import ConsentEvent
 from apps.core.dates import start_of_day
@@ -86,12 +87,21 @@ register(
     "its last attempt.",
     apply=drop_given_up_bodies,
     order=201,
+    notice=lambda: (
+        _(
+            "Messages to the other systems that hold a copy of your data (our storefront, mail "
+            "and delivery providers): their content is deleted once delivered, or %(days)s days "
+            "after delivery was given up; the log keeps ids and states only."
+        )
+        % {"days": settings.WEBHOOK_GIVEN_UP_KEEP_DAYS}
+    ),
 )
 register(
     "privacy_links",
     description="Delete one-time privacy-center links the day after they expired.",
     apply=purge_privacy_links,
     order=202,
+    notice=lambda: _("One-time links to your privacy settings: deleted the day after they expire."),
 )
 register(
     "shopify_webhook_ids",
@@ -99,6 +109,13 @@ register(
     "after it was handled.",
     apply=drop_shopify_webhook_ids,
     order=203,
+    notice=lambda: (
+        _(
+            "Privacy requests passed on by Shopify: the Shopify ids they named are deleted "
+            "%(days)s days after we handled them."
+        )
+        % {"days": settings.SHOPIFY_WEBHOOK_IDS_KEEP_DAYS}
+    ),
 )
 register(
     "external_consent_orphans",

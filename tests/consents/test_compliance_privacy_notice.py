@@ -42,6 +42,21 @@ def test_keeping_periods_come_from_the_retention_rules_and_follow_the_settings(c
     assert "Records of provision to third parties" in page
 
 
+def test_every_kept_category_of_personal_data_has_its_period_published(client, settings):
+    """Sessions, request files and records, messages to the systems holding a copy, one-time
+    links and Shopify's ids: each rule that ends personal data publishes how long it is kept."""
+    settings.WEBHOOK_GIVEN_UP_KEEP_DAYS = 45
+    settings.SHOPIFY_WEBHOOK_IDS_KEEP_DAYS = 50
+    settings.PRIVACY_REQUEST_RECORD_YEARS = 6
+    page = _page(client)
+    assert "Login sessions: deleted the day after they expire." in page
+    assert "45 days after delivery was given up" in page
+    assert "One-time links to your privacy settings" in page
+    assert "deleted 50 days after we handled them" in page
+    assert "Identity documents sent with a privacy request" in page
+    assert "6 years after the erasure" in page
+
+
 def test_recipients_abroad_are_listed_with_country_system_and_safeguards(client):
     assert "We do not provide personal data to recipients in foreign countries." in _page(client)
     Contractor.objects.create(
