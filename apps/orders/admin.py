@@ -55,6 +55,15 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["number"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    def get_search_results(self, request, queryset, search_term):
+        """Staff look an order up by its number: the exact number, served by its unique index
+        (a substring match reads every order: 1.8 s at 5 million)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(number=term), False
+
     readonly_fields = [
         "number",
         "customer",

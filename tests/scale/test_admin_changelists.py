@@ -134,3 +134,17 @@ def test_a_customers_page_shows_their_latest_orders_not_all(client):
     numbers = [form.instance.number for form in orders.forms]
     assert len(numbers) == 20
     assert numbers[0].endswith("-00000") and numbers[-1].endswith("-00019")  # newest first
+
+
+@pytest.mark.django_db
+def test_an_order_is_found_by_its_exact_number_through_the_index(admin_client):
+    """A substring search read every order (1.8 s p95 at 5 million in bench_scale)."""
+    customer = CustomerFactory()
+    orders_for(customer, 12)  # numbers S<id>-00000 … S<id>-00011
+    wanted = f"S{customer.pk:06d}-00001"
+    url = reverse("admin:orders_order_changelist")
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(url, {"q": f" {wanted} "}).content.decode()
+    assert f"{wanted}<" in page.replace("</a>", "<")
+    assert f"S{customer.pk:06d}-00010" not in page and f"S{customer.pk:06d}-00011" not in page
+    assert not any("LIKE" in q["sql"].upper() and "number" in q["sql"] for q in queries)
