@@ -139,23 +139,28 @@ class LoadResult:
         return round(ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000, 1)
 
 
-class _LeanConnection:
+class LeanConnection:
     """A keep-alive HTTP/1.1 client on one socket, as lean as a client can be: the request's
     bytes are put together by hand and the answer is read by its Content-Length (or chunks).
     ``http.client`` parses every answer's headers with the e-mail parser: with 8 clients in one
-    process its CPU was taken from the 2 cores the server and the database share."""
+    process its CPU was taken from the 2 cores the server and the database share. ``post``
+    sends a body to the path and headers given; ``exchange`` sends a whole request as it is."""
 
-    def __init__(self, port: int, path: str, headers: dict, timeout: float = 60):
+    def __init__(self, port: int, path: str = "/", headers: dict | None = None, timeout=60):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         lines = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
         self.head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
         self.buffer = b""
 
     def post(self, body: bytes) -> tuple[int, bool]:
         """(status, whether the server closes the connection)."""
-        self.sock.sendall(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
+        return self.exchange(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    def exchange(self, raw: bytes) -> tuple[int, bool]:
+        """Send one request's bytes; (status, whether the server closes the connection)."""
+        self.sock.sendall(raw)
         while b"\r\n\r\n" not in self.buffer:
             self._fill()
         head, _sep, self.buffer = self.buffer.partition(b"\r\n\r\n")
@@ -210,7 +215,7 @@ def hammer(
             started = time.perf_counter()
             try:
                 if conn is None:
-                    conn = _LeanConnection(port, path, headers)
+                    conn = LeanConnection(port, path, headers)
                 status, closes = conn.post(body)
                 if closes:
                     conn.close()

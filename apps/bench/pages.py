@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from apps.bench.loadgen import Gunicorn, LoadResult
+from apps.bench.loadgen import Gunicorn, LeanConnection, LoadResult
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -135,7 +135,7 @@ def get_load(
             started = time.perf_counter()
             try:
                 if conn is None:
-                    conn = _Conn(port)
+                    conn = LeanConnection(port)
                 status, closes = conn.exchange(raws[(i * 7 + offset) % len(raws)])
                 if closes:
                     conn.close()
@@ -164,49 +164,6 @@ def get_load(
     result = LoadResult(time.perf_counter() - started, latencies, statuses)
     result.client_cpu_seconds = time.process_time() - cpu
     return result
-
-
-class _Conn:
-    """One keep-alive socket; reads each answer by its Content-Length or chunks."""
-
-    def __init__(self, port: int):
-        import socket
-
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buffer = b""
-
-    def exchange(self, raw: bytes) -> tuple[int, bool]:
-        self.sock.sendall(raw)
-        while b"\r\n\r\n" not in self.buffer:
-            self._fill()
-        head, _sep, self.buffer = self.buffer.partition(b"\r\n\r\n")
-        status = int(head[9:12])
-        lowered = head.lower()
-        closes = b"\r\nconnection: close" in lowered
-        at = lowered.find(b"\r\ncontent-length:")
-        if at >= 0:
-            end = lowered.find(b"\r\n", at + 2)
-            length = int(lowered[at + len(b"\r\ncontent-length:") : end if end >= 0 else None])
-            while len(self.buffer) < length:
-                self._fill()
-            self.buffer = self.buffer[length:]
-        elif b"\r\ntransfer-encoding: chunked" in lowered:
-            while b"\r\n0\r\n\r\n" not in b"\r\n" + self.buffer:
-                self._fill()
-            self.buffer = (b"\r\n" + self.buffer).partition(b"\r\n0\r\n\r\n")[2]
-        else:
-            closes = True
-        return status, closes
-
-    def _fill(self) -> None:
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed by the server")
-        self.buffer += chunk
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def peak_rss_of(command: list[str], env: dict) -> tuple[int, float, str]:

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 from django.urls import path
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     inline_serializer,
@@ -34,6 +32,7 @@ from apps.integration.api.base import ApiView
 from apps.integration.api.bulk import BULK_MAX_ITEMS, bulk_items, bulk_parse, bulk_rows, raw_field
 from apps.integration.api.idempotency import idempotent
 from apps.integration.api.problems import Conflict
+from apps.integration.api.schema import EXTERNAL_ID_PATH, IDEMPOTENCY_KEY, PROBLEM
 from apps.integration.ingest.customers import (
     EXTERNAL_ID_MAX_LENGTH,
     Status,
@@ -228,7 +227,6 @@ _EXAMPLE = {
         }
     ],
 }
-_PROBLEM = OpenApiResponse(description="Problem details (RFC 9457).")
 
 # ------------------------------------------------------------------ views
 
@@ -248,14 +246,10 @@ class CustomersView(ApiView):
                 description="The person was erased, is restricted by the shop, or asked to "
                 "stop the use of their data: nothing was written."
             ),
-            422: _PROBLEM,
+            422: PROBLEM,
         },
         examples=[OpenApiExample("A guest purchaser", value=_EXAMPLE, request_only=True)],
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False
-            )
-        ],
+        parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent
     def post(self, request):
@@ -284,13 +278,9 @@ class CustomersBulkView(ApiView):
             200: inline_serializer(
                 "CustomersBulkResult", {"results": BulkItemResultSerializer(many=True)}
             ),
-            422: _PROBLEM,
+            422: PROBLEM,
         },
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False
-            )
-        ],
+        parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent
     def post(self, request):
@@ -331,15 +321,8 @@ class CustomerDetailView(ApiView):
     @extend_schema(
         operation_id="customers_retrieve",
         summary="What we hold for the client's id",
-        parameters=[
-            OpenApiParameter(
-                "external_id",
-                OpenApiTypes.STR,
-                OpenApiParameter.PATH,
-                description="The client's id.",
-            )
-        ],
-        responses={200: CustomerOutSerializer, 404: _PROBLEM},
+        parameters=[EXTERNAL_ID_PATH],
+        responses={200: CustomerOutSerializer, 404: PROBLEM},
     )
     def get(self, request, external_id: str):
         customer = customer_for_external_id(client=self.client, external_id=external_id)

@@ -20,10 +20,8 @@ import threading
 from django.db import IntegrityError, transaction
 from django.urls import path
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
@@ -36,6 +34,7 @@ from apps.integration.api.base import ApiView
 from apps.integration.api.bulk import BULK_MAX_ITEMS, bulk_items, bulk_parse, bulk_rows, raw_field
 from apps.integration.api.idempotency import idempotent
 from apps.integration.api.problems import Conflict
+from apps.integration.api.schema import EXTERNAL_ID_PATH, IDEMPOTENCY_KEY, PROBLEM
 from apps.integration.ingest.orders import (
     EXTERNAL_ID_MAX_LENGTH,
     OrderIn,
@@ -310,10 +309,6 @@ _EXAMPLE = {
     },
     "payment": {"method": "card", "card_brand": "VISA", "card_last4": "4242", "status": "captured"},
 }
-_PROBLEM = OpenApiResponse(description="Problem details (RFC 9457).")
-_IDEMPOTENCY = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False
-)
 
 # ------------------------------------------------------------------ views
 
@@ -339,7 +334,7 @@ class OrdersView(ApiView):
             ),
         },
         examples=[OpenApiExample("A paid order", value=_EXAMPLE, request_only=True)],
-        parameters=[_IDEMPOTENCY],
+        parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent
     def post(self, request):
@@ -384,7 +379,7 @@ class OrdersBulkView(ApiView):
                 "anywhere in the body (nothing at all was stored)."
             ),
         },
-        parameters=[_IDEMPOTENCY],
+        parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent
     def post(self, request):
@@ -433,15 +428,8 @@ class OrderDetailView(ApiView):
     @extend_schema(
         operation_id="orders_retrieve",
         summary="The order we hold under the client's id",
-        parameters=[
-            OpenApiParameter(
-                "external_id",
-                OpenApiTypes.STR,
-                OpenApiParameter.PATH,
-                description="The client's id.",
-            )
-        ],
-        responses={200: OrderOutSerializer, 404: _PROBLEM},
+        parameters=[EXTERNAL_ID_PATH],
+        responses={200: OrderOutSerializer, 404: PROBLEM},
     )
     def get(self, request, external_id: str):
         order = order_for_external_id(client=self.client, external_id=external_id)
