@@ -17,7 +17,7 @@ from django.conf import settings
 
 from apps.bench.loadgen import Gunicorn, LeanConnection, LoadResult
 
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "apps.customers.backends.MemberBackend"
 
 
 def session_for(user, **extra) -> str:

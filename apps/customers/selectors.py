@@ -12,6 +12,12 @@ from apps.customers.validators import normalize_kana, normalize_phone
 def customer_for_user(*, user: User) -> Customer | None:
     if not user.is_authenticated:
         return None
+    profile = User.customer.related
+    if profile.is_cached(user):  # loaded with the login (apps/customers/backends.py)
+        customer = profile.get_cached_value(user)
+        if customer is None or customer.status == Customer.Status.ERASED:
+            return None
+        return customer
     return Customer.objects.filter(user=user).exclude(status=Customer.Status.ERASED).first()
 
 

@@ -78,7 +78,8 @@ LOGOUT_REDIRECT_URL = "login"
 # Axes first: it refuses locked-out credentials before the password is even checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading the member profile with the login (one query, not two).
+    "apps.customers.backends.MemberBackend",
 ]
 
 PASSWORD_HASHERS = [

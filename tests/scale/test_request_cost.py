@@ -28,6 +28,50 @@ def test_my_page_reads_the_members_login_once(client):
     assert tables_read(client, reverse("mypage:overview")).count('"customers_user"') == 1
 
 
+def test_my_page_loads_the_login_and_the_profile_in_one_query(client):
+    customer = CustomerFactory()
+    client.force_login(customer.user)
+    client.get(reverse("mypage:overview"))
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("mypage:overview")).status_code == 200
+    login = [q["sql"] for q in captured if ' FROM "customers_user"' in q["sql"]]
+    assert len(login) == 1 and 'JOIN "customers_customer"' in login[0]
+    # The profile is not read again on its own (the cookie choices' query joins the consent
+    # states, a different read).
+    alone = [
+        q["sql"]
+        for q in captured
+        if ' FROM "customers_customer"' in q["sql"] and "consents_consentstate" not in q["sql"]
+    ]
+    assert alone == []
+
+
+def test_a_session_signed_in_before_the_member_backend_stays_signed_in(client):
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    from apps.customers.sessions import SessionStore
+
+    customer = CustomerFactory()
+    store = SessionStore()
+    store[SESSION_KEY] = str(customer.user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = customer.user.get_session_auth_hash()
+    store.create()
+    client.cookies["sessionid"] = store.session_key
+    assert client.get(reverse("mypage:overview")).status_code == 200
+
+
+def test_an_erased_member_has_no_profile_on_my_page(client):
+    from apps.customers.models import Customer
+    from apps.customers.selectors import customer_for_user
+    from apps.customers.models import User
+
+    customer = CustomerFactory()
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ERASED)
+    user = User.objects.select_related("customer").get(pk=customer.user_id)
+    assert customer_for_user(user=user) is None
+
+
 def test_no_tag_query_for_a_visitor_who_allowed_no_tag(client):
     assert '"consents_externaltag"' not in tables_read(client, reverse("consents:notice"))
     client.post(reverse("consents:cookie_choice"), {"choice": "necessary"})
