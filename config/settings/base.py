@@ -248,7 +248,17 @@ RATE_LIMITS = {
     # The privacy-center link's landing page (a one-time token from the storefront's API call).
     "privacy_link": env("RATE_LIMIT_PRIVACY_LINK", default="60/h"),
 }
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+
+def cache_config(url: dict) -> dict:
+    """A Redis cache gets Django's backend with one client per pool instead of one per call
+    (apps/core/cache.py); any other cache is left as CACHE_URL names it."""
+    if url["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        url["BACKEND"] = "apps.core.cache.RedisCache"
+    return url
+
+
+CACHES = {"default": cache_config(env.cache("CACHE_URL", default="locmemcache://"))}
 # The body of /privacy/, the same for everyone in a language (apps/consents/notice_cache.py):
 # a change of policy or purpose shows at once; this bounds anything changed behind the ORM.
 PRIVACY_NOTICE_CACHE_SECONDS = env.int("PRIVACY_NOTICE_CACHE_SECONDS", default=600)

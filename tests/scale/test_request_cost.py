@@ -62,9 +62,8 @@ def test_a_session_signed_in_before_the_member_backend_stays_signed_in(client):
 
 
 def test_an_erased_member_has_no_profile_on_my_page(client):
-    from apps.customers.models import Customer
+    from apps.customers.models import Customer, User
     from apps.customers.selectors import customer_for_user
-    from apps.customers.models import User
 
     customer = CustomerFactory()
     Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ERASED)
@@ -119,3 +118,20 @@ def test_the_reconfirmation_check_runs_once_per_policy_generation(client):
     response = client.get(reverse("mypage:overview"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("consents:reconfirm"))
+
+
+@pytest.mark.services
+def test_the_redis_cache_keeps_one_client_per_pool():
+    import os
+
+    from apps.core.cache import RedisCache
+
+    server = os.environ["CELERY_BROKER_URL"].rsplit("/", 1)[0] + "/5"
+    cache = RedisCache(server, {"KEY_PREFIX": "cost-test"})
+    cache.set("k", "値", 30)
+    assert cache.get("k") == "値"
+    # The same client object each call (Django's makes a new one per call).
+    assert cache._cache.get_client() is cache._cache.get_client(write=True)
+    cache.delete("k")
+
+    # A Redis CACHE_URL gets this backend: tests/security/test_settings.py (production).

@@ -218,7 +218,7 @@ def test_production_requires_staff_two_factor_and_secure_cookies(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "True", "True", "True", "True", "django.core.cache.backends.redis.RedisCache",
+        "True", "True", "True", "True", "apps.core.cache.RedisCache",
     ]  # fmt: skip
 
 
