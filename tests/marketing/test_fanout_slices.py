@@ -4,6 +4,7 @@ half-way is finished by the sweep with one row per eligible recipient. Against a
 in this process (Celery eager); the slice functions are driven by hand where the order matters."""
 
 import datetime
+from contextlib import ExitStack
 
 import pytest
 from celery.signals import task_prerun
@@ -18,6 +19,7 @@ from apps.core import roles
 from apps.customers.models import User
 from apps.marketing import pipeline, services
 from apps.marketing.models import Campaign, Delivery
+from tests.faults import broker_at, closed_url
 from tests.marketing.helpers import campaign, magazine, received_by, subscriber
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +192,34 @@ def test_cancelling_during_the_fanout_writes_no_further_slice(mag, smtp_settings
     }
     c.refresh_from_db()
     assert c.status == "cancelled"
+
+
+def test_redis_down_during_the_fanout_loses_no_slice(
+    mag, smtp_settings, small_slices, settings, caplog
+):
+    """Every slice's chunks fail to enqueue: the rows are all written all the same (the rows are
+    the record), and once Redis is back the sweep sends each of them once."""
+    from apps.marketing.tasks import campaign_fanout_task
+
+    settings.MARKETING_CHUNK_SIZE = 10  # one chunk per slice
+
+    people = [subscriber(mag) for _ in range(3)]
+    c = campaign(mag)
+    _sending(c)
+    with ExitStack() as redis_down:
+        redis_down.enter_context(broker_at(closed_url()))
+        campaign_fanout_task(c.pk)  # run by a worker; its enqueues go nowhere
+    failed = [r for r in caplog.records if "enqueue failed" in r.getMessage()]
+    assert len(failed) == 2  # one per slice (2 + 1 rows), as each slice was committed
+    assert smtp_settings.messages == []
+    c.refresh_from_db()
+    assert c.fanned_out_at is not None and c.status == "sending"
+
+    assert services.campaign_sweep() == {"chunks": 1}
+    c.refresh_from_db()
+    assert c.status == "sent"
+    assert _one_row_each(c) == {p.pk: 1 for p in people}
+    assert received_by(smtp_settings) == sorted(p.email for p in people)
 
 
 @pytest.fixture
