@@ -244,3 +244,26 @@ def test_staff_see_recipients_being_prepared_while_the_fanout_runs(
     assert "preparing recipients (2 so far)" in client.get(url).content.decode()
     list(slices)
     assert "preparing recipients" not in client.get(url).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_marks_campaigns_fanned_out_before_it_as_fanned_out(mag):
+    """Before the marker, a campaign's rows were written in one transaction: one that has rows
+    was fanned out whole, and without the marker it could never be `sent`."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    people = [subscriber(mag) for _ in range(2)]
+    fanned, not_yet = campaign(mag), campaign(mag)
+    Campaign.objects.filter(pk__in=[fanned.pk, not_yet.pk]).update(
+        status=Campaign.Status.SENDING, started_at=timezone.now()
+    )
+    for person in people:
+        Delivery.objects.create(campaign=fanned, customer=person)
+    executor = MigrationExecutor(connection)
+    executor.migrate([("marketing", "0008_verbose_names")])
+    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+    fanned.refresh_from_db()
+    not_yet.refresh_from_db()
+    assert fanned.fanned_out_at == fanned.started_at
+    assert not_yet.fanned_out_at is None  # the sweep fans it out
