@@ -89,6 +89,10 @@ class CampaignAdmin(ServiceActionsMixin, admin.ModelAdmin):
             "%(sent)s sent · %(skipped)s skipped · %(failed)s failed · %(unknown)s unknown · "
             "%(pending)s pending of %(total)s"
         ) % {**p, "pending": p["pending"] + p["sending"]}
+        if obj.status == Campaign.Status.SENDING and obj.fanned_out_at is None:
+            # The fan-out writes the rows slice by slice (and sends them meanwhile): the total
+            # is still growing.
+            text = gettext("preparing recipients (%(total)s so far)") % p + " · " + text
         if p["waiting"]:
             text += " · " + gettext(
                 "%(waiting)s waiting for the mail server (next try %(next)s)"

@@ -117,6 +117,10 @@ class Campaign(models.Model):
     scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The fan-out writes the Delivery rows in slices, each committed (and sent) on its own; this
+    # is set in the same transaction as the last one. Until then the campaign is never `sent`,
+    # and the sweep runs the fan-out again (it goes on after the last committed slice).
+    fanned_out_at = models.DateTimeField(_("recipients prepared at"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

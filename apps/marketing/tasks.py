@@ -12,11 +12,12 @@ from apps.marketing import pipeline, services
 COMMON = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True}
 
 
+# Each slice's chunks are enqueued as soon as it is committed: they are sent while the next
+# slice is written. Killed half-way, it is run again by the sweep and goes on from there.
 @shared_task(time_limit=600, soft_time_limit=590, **COMMON)
 def campaign_fanout_task(campaign_id: int) -> None:
-    services.campaign_enqueue_chunks(
-        campaign_id=campaign_id, ranges=pipeline.campaign_fanout(campaign_id=campaign_id)
-    )
+    for ranges in pipeline.campaign_fanout_slices(campaign_id=campaign_id):
+        services.campaign_enqueue_chunks(campaign_id=campaign_id, ranges=ranges)
 
 
 # No autoretry: a mail server that is unavailable defers the rows themselves (a retry time on

@@ -368,6 +368,10 @@ SUPPRESSION_HMAC_KEY = env("SUPPRESSION_HMAC_KEY", default="")
 # (the ids of earlier exports would no longer match). Empty: the export refuses to run.
 PSEUDONYMISATION_KEY = env("PSEUDONYMISATION_KEY", default="")
 MARKETING_CHUNK_SIZE = env.int("MARKETING_CHUNK_SIZE", default=1000)
+# The fan-out writes a campaign's Delivery rows this many recipients at a time, each slice in a
+# transaction of its own whose chunks are enqueued as soon as it commits: the first mails go out
+# while later slices are still being written.
+MARKETING_FANOUT_SLICE = env.int("MARKETING_FANOUT_SLICE", default=5000)
 # A row still `sending` after this long belongs to a lost worker. A row is claimed with its
 # half-batch just before it is sent, so it is `sending` for as long as two half-batches take;
 # EMAIL_TIMEOUT bounds one message and the first timeout defers the rest. (Marking a row that is

@@ -141,3 +141,63 @@ def test_a_worker_killed_mid_chunk_leaves_at_most_one_batch_unknown_and_the_swee
         Delivery.objects.filter(campaign=c, status="sent").values_list("customer__email", flat=True)
     )
     assert sent_to <= set(received)
+
+
+def test_a_worker_killed_mid_fanout_leaves_a_campaign_the_sweep_finishes_once_each(
+    celery_workers, smtp_sink, settings
+):
+    """The fan-out is held at its third slice (another transaction holds one recipient's
+    unique key), its worker SIGKILLed there, and the broker would not hand the task to anyone
+    for an hour: the sweep runs the fan-out again, from after the last committed slice."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from apps.marketing.tasks import campaign_sweep_task
+
+    settings.MARKETING_SWEEP_IDLE_SECONDS = 2
+    env = {"MARKETING_FANOUT_SLICE": 5, "MARKETING_CHUNK_SIZE": 5,
+           "MARKETING_SWEEP_IDLE_SECONDS": 2, "CELERY_VISIBILITY_TIMEOUT": 3600}  # fmt: skip
+    first = celery_workers("first", **env)
+    mag = magazine()
+    people = [subscriber(mag) for _ in range(22)]
+    consent_withdraw(purpose=mag.purpose, source="mypage", customer=people[20])
+    eligible = [p for p in people if p != people[20]]
+    c = campaign(mag)
+    held, release = threading.Event(), threading.Event()
+
+    def hold_slice_three():
+        try:
+            with transaction.atomic():
+                Delivery.objects.create(campaign=c, customer=people[12])
+                held.set()
+                release.wait(60)
+                transaction.set_rollback(True)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_slice_three)
+    holder.start()
+    try:
+        held.wait(10)
+        services.campaign_send_now(campaign=c)
+        wait_until(lambda: Delivery.objects.filter(campaign=c).count() == 10, timeout=60)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+    finally:
+        release.set()
+        holder.join(10)
+    c.refresh_from_db()
+    assert c.fanned_out_at is None and Delivery.objects.filter(campaign=c).count() == 10
+
+    celery_workers("second", **env)
+
+    def swept_and_sent():
+        campaign_sweep_task.delay()  # beat's job, every minute
+        return _sent(c)
+
+    wait_until(swept_and_sent, timeout=90, interval=2)
+    per_person = Counter(Delivery.objects.filter(campaign=c).values_list("customer", flat=True))
+    assert per_person == Counter(p.pk for p in eligible)
+    received = Counter(rcpt for m in smtp_sink.messages for rcpt in m["to"])
+    assert received == Counter(p.email for p in eligible)

@@ -4,9 +4,13 @@ The campaign in `sending` and its Delivery rows are the record of the work; Cele
 fast. A lost task, a failed enqueue (Redis down), a killed worker or a mail server that refuses
 connections delays the work; the sweep (every minute, services.campaign_sweep) picks it up again.
 
-1. fan-out: the eligible recipients are selected in SQL and their Delivery rows written in one
-   INSERT … SELECT (unique per campaign and recipient, so a repeated fan-out adds nothing); then
-   one chunk task per range of delivery ids.
+1. fan-out: the eligible recipients are selected in SQL and their Delivery rows written in
+   slices of MARKETING_FANOUT_SLICE, in customer id order, one INSERT … SELECT and one short
+   transaction each (unique per campaign and recipient, so a repeated fan-out adds nothing);
+   each slice's chunk tasks (one per range of delivery ids) are enqueued as soon as it commits,
+   so sending starts after the first slice. The last slice sets `fanned_out_at`; until then the
+   campaign is never finalized, and the sweep runs the fan-out again (it goes on after the last
+   committed slice).
 2. chunk: in half-batches of MARKETING_CLAIM_BATCH / 2 (10) over one SMTP connection, claim the
    due pending rows (pending → sending, with SKIP LOCKED, so two workers never claim the same
    row) and re-check their eligibility in the same statement (a withdrawal a second ago counts:
@@ -27,7 +31,7 @@ statements), sweep (3, and the sweep's reads and writes). Callers import the pac
 """
 
 from apps.marketing.pipeline.chunk import campaign_send_chunk
-from apps.marketing.pipeline.fanout import campaign_fanout
+from apps.marketing.pipeline.fanout import campaign_fanout, campaign_fanout_slices
 from apps.marketing.pipeline.records import (
     FAILED_BAD_ADDRESS,
     FAILED_BOUNCED,
@@ -46,7 +50,7 @@ from apps.marketing.pipeline.sweep import (
     Finalize,
     campaign_due_ranges,
     campaign_finalize,
-    campaign_has_deliveries,
+    campaign_is_fanned_out,
     campaign_is_idle,
     campaign_release_stale,
     chunk_size,
@@ -67,8 +71,9 @@ __all__ = [
     "_ChunkQueries",
     "campaign_due_ranges",
     "campaign_fanout",
+    "campaign_fanout_slices",
     "campaign_finalize",
-    "campaign_has_deliveries",
+    "campaign_is_fanned_out",
     "campaign_is_idle",
     "campaign_release_stale",
     "campaign_send_chunk",

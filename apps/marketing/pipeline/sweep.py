@@ -52,22 +52,30 @@ def campaign_due_ranges(*, campaign_id: int) -> list[tuple[int, int]]:
     return list(rows)
 
 
-def campaign_has_deliveries(*, campaign_id: int) -> bool:
-    return Delivery.objects.filter(campaign_id=campaign_id).exists()
+def campaign_is_fanned_out(*, campaign_id: int) -> bool:
+    """Every slice of the fan-out is committed (the marker is set with the last one)."""
+    return Campaign.objects.filter(pk=campaign_id, fanned_out_at__isnull=False).exists()
 
 
 class Finalize:
     DONE = "done"  # the campaign is (now) sent
-    PENDING = "pending"  # chunks still have rows to send
+    PENDING = "pending"  # chunks still have rows to send, or the fan-out is not complete
     IN_FLIGHT = "in_flight"  # only rows being sent right now (or by a worker lost recently)
 
 
 def campaign_finalize(*, campaign_id: int) -> str:
-    """Mark the campaign sent once nothing is pending and nothing is in flight. Rows left in
-    `sending` longer than a chunk can take belong to a lost worker: reported as unknown."""
+    """Mark the campaign sent once its fan-out is complete and nothing is pending and nothing is
+    in flight. Rows left in `sending` longer than a chunk can take belong to a lost worker:
+    reported as unknown."""
     stale_before = timezone.now() - datetime.timedelta(
         seconds=settings.MARKETING_STALE_SENDING_SECONDS
     )
+    # The fan-out marker first: once it is set no row is added, so "nothing pending" below
+    # stays true. (Read after the rows, a last slice committed in between would be missed.)
+    if Campaign.objects.filter(
+        pk=campaign_id, status=Campaign.Status.SENDING, fanned_out_at__isnull=True
+    ).exists():
+        return Finalize.PENDING
     # Two lookups that stop at the first row found (the pending rows have an index of their
     # own), not a count of the whole campaign: every chunk ends with this, most with rows left.
     rows = Delivery.objects.filter(campaign_id=campaign_id)
@@ -76,9 +84,9 @@ def campaign_finalize(*, campaign_id: int) -> str:
     if rows.filter(status=Delivery.Status.SENDING, claimed_at__gte=stale_before).exists():
         return Finalize.IN_FLIGHT
     with transaction.atomic():
-        updated = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
-            status=Campaign.Status.SENT, finished_at=timezone.now()
-        )
+        updated = Campaign.objects.filter(
+            pk=campaign_id, status=Campaign.Status.SENDING, fanned_out_at__isnull=False
+        ).update(status=Campaign.Status.SENT, finished_at=timezone.now())
         if updated:
             Delivery.objects.filter(campaign_id=campaign_id, status=Delivery.Status.SENDING).update(
                 status=Delivery.Status.UNKNOWN

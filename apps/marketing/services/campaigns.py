@@ -127,19 +127,24 @@ def campaign_enqueue_chunks(*, campaign_id: int, ranges: list[tuple[int, int]]) 
 
 def _campaign_drive(campaign_id: int, *, even_if_busy: bool) -> str:
     """What the sweep does for one campaign in `sending`: lost workers' rows become unknown;
-    a campaign never fanned out is fanned out; due rows that no chunk is working on get chunk
-    tasks; a campaign with nothing left is finalized."""
+    a campaign whose fan-out never ran or stopped half-way is fanned out (on from its last
+    committed slice); due rows that no chunk is working on get chunk tasks; a campaign with
+    nothing left is finalized."""
     from apps.marketing.tasks import campaign_fanout_task
 
     pipeline.campaign_release_stale(campaign_id=campaign_id)
-    if not pipeline.campaign_has_deliveries(campaign_id=campaign_id):
-        _enqueue(campaign_fanout_task, campaign_id)  # idempotent if it is running right now
-        return "fanout"
+    fanned_out = pipeline.campaign_is_fanned_out(campaign_id=campaign_id)
+    if not fanned_out:
+        # Idempotent if it is running right now: the two runs take turns, slice by slice.
+        _enqueue(campaign_fanout_task, campaign_id)
     if even_if_busy or pipeline.campaign_is_idle(campaign_id=campaign_id):
+        # Rows of slices committed before a fan-out died whose chunk tasks never ran, too.
         ranges = pipeline.campaign_due_ranges(campaign_id=campaign_id)
         if ranges:
             campaign_enqueue_chunks(campaign_id=campaign_id, ranges=ranges)
-            return "chunks"
+            return "chunks" if fanned_out else "fanout"
+    if not fanned_out:
+        return "fanout"
     return pipeline.campaign_finalize(campaign_id=campaign_id)
 
 

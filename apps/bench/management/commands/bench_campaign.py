@@ -17,6 +17,7 @@ import smtplib
 import time
 import uuid
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 
@@ -31,6 +32,12 @@ class Command(BaseCommand):
         parser.add_argument("--recipients", type=int, default=10_000)
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--chunk-size", type=int, default=1000)
+        parser.add_argument(
+            "--fanout-slice",
+            type=int,
+            default=None,
+            help="recipients per fan-out slice (default: MARKETING_FANOUT_SLICE)",
+        )
         parser.add_argument(
             "--reference-sample",
             type=int,
@@ -181,6 +188,8 @@ class Command(BaseCommand):
         campaign = population.campaign
         eligible = set(population.eligible_addresses)
         extra_env = {"MARKETING_CHUNK_SIZE": str(options["chunk_size"])}
+        if options["fanout_slice"]:
+            extra_env["MARKETING_FANOUT_SLICE"] = str(options["fanout_slice"])
         workers = Workers(
             count=options["workers"], sink_port=sink.port, extra_env=extra_env, count_queries=True
         )
@@ -213,6 +222,9 @@ class Command(BaseCommand):
             if campaign_id == campaign.pk
         }
         delivered = sum(received.values())
+        started_at, fanned_out_at = Campaign.objects.values_list("started_at", "fanned_out_at").get(
+            pk=campaign.pk
+        )
         connection.close()
         return {
             "recipients": population.n,
@@ -223,8 +235,10 @@ class Command(BaseCommand):
             "missing": len(eligible - set(received)),
             "unknown": Delivery.objects.filter(campaign=campaign, status="unknown").count(),
             "seconds": round(seconds, 2),
-            # From "send now" to the first mail: the fan-out (selection and Delivery rows).
+            # From "send now" to the first mail: the fan-out's first slice.
             "first_mail_after_s": round(sink.first_at.get(campaign.pk, started) - started, 2),
+            # From "send now" to the last slice of Delivery rows (sending overlaps it).
+            "fanned_out_after_s": round((fanned_out_at - started_at).total_seconds(), 2),
             "mails_per_s": round(delivered / seconds, 1),
             # From the first mail to the last at the sink: the rate once the sending started.
             "sending_mails_per_s": round(
@@ -237,6 +251,7 @@ class Command(BaseCommand):
             "worker_peak_rss_mb": rss,
             "workers": options["workers"],
             "chunk_size": options["chunk_size"],
+            "fanout_slice": options["fanout_slice"] or settings.MARKETING_FANOUT_SLICE,
         }
 
 

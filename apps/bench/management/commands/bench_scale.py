@@ -222,9 +222,11 @@ class Command(BaseCommand):
         with CountingSink() as sink, Workers(count=1, sink_port=sink.port) as workers:
             started = time.perf_counter()
             services.campaign_send_now(campaign=campaign)
-            # The fan-out writes every row in one transaction: they appear all at once.
+            # The fan-out writes the rows slice by slice (MARKETING_FANOUT_SLICE) and marks the
+            # campaign in the same transaction as the last one.
+            fanned_out = Campaign.objects.filter(pk=campaign.pk, fanned_out_at__isnull=False)
             deadline = time.monotonic() + self.options["timeout"]
-            while not deliveries.exists():
+            while not fanned_out.exists():
                 if time.monotonic() > deadline:
                     raise CommandError(f"the fan-out did not finish; see {workers.logdir}")
                 time.sleep(0.05)
