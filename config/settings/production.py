@@ -1,13 +1,12 @@
 """Production: every secret from the environment, no defaults; HTTPS only."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import cache_config, env
+from config.settings.base import cache_config, database_config, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
-DATABASES = {"default": env.db("DATABASE_URL")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES = {"default": database_config(env.db("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False

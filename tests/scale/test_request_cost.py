@@ -135,3 +135,40 @@ def test_the_redis_cache_keeps_one_client_per_pool():
     cache.delete("k")
 
     # A Redis CACHE_URL gets this backend: tests/security/test_settings.py (production).
+
+
+@pytest.mark.postgres
+def test_postgresql_prepares_the_statements_a_connection_repeats():
+    from apps.customers.models import User
+
+    connection.ensure_connection()
+    assert connection.connection.prepare_threshold == 2
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    connection.connection._prepared.clear()  # psycopg's own record of what it prepared
+    for _ in range(4):
+        list(User.objects.filter(pk=0))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "customers_user"' in statement for statement in prepared)
+
+
+def test_preparing_can_be_turned_off_for_a_pooler_that_keeps_no_prepared_statements(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['OPTIONS'])"
+    )
+    env = production_env(tmp_path, DATABASE_URL="postgres://u:p@127.0.0.1:5/db")
+    for value, expected in (("", "None"), ("5", "5")):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=BASE_DIR,
+            env={**env, "DATABASE_PREPARE_THRESHOLD": value},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert f"'prepare_threshold': {expected}" in result.stdout, result.stderr
+        assert "'server_side_binding': True" in result.stdout

@@ -7,7 +7,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import F, Func, Max, Min, Q
 from django.utils import timezone
 
 from apps.marketing.models import Campaign, Delivery
@@ -43,7 +43,9 @@ def campaign_due_ranges(*, campaign_id: int) -> list[tuple[int, int]]:
     rows = (
         Delivery.objects.filter(campaign_id=campaign_id, status=Delivery.Status.PENDING)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
-        .annotate(bucket=F("id") / size)
+        # The chunk size written into the statement, not sent as a parameter: with parameters
+        # bound on the server, the SELECT's and the GROUP BY's would be two different ones.
+        .annotate(bucket=Func(F("id"), template=f"(%(expressions)s / {int(size)})"))
         .values("bucket")
         .annotate(lo=Min("id"), hi=Max("id"))
         .order_by("bucket")
