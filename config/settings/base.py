@@ -278,7 +278,17 @@ def cache_config(url: dict) -> dict:
     return url
 
 
-CACHES = {"default": cache_config(env.cache("CACHE_URL", default="locmemcache://"))}
+# Template fragments that depend on nothing but the code and the language (the page frame's
+# links, footer and scripts, My Page's menu): in each process's memory, gone with it at a deploy.
+FRAME_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "frame",
+    "TIMEOUT": None,
+}
+CACHES = {
+    "default": cache_config(env.cache("CACHE_URL", default="locmemcache://")),
+    "frame": FRAME_CACHE,
+}
 # The body of /privacy/, the same for everyone in a language (apps/consents/notice_cache.py):
 # a change of policy or purpose shows at once; this bounds anything changed behind the ORM.
 PRIVACY_NOTICE_CACHE_SECONDS = env.int("PRIVACY_NOTICE_CACHE_SECONDS", default=600)

@@ -1,7 +1,7 @@
 """Production: every secret from the environment, no defaults; HTTPS only."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import cache_config, database_config, env
+from config.settings.base import FRAME_CACHE, cache_config, database_config, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -11,7 +11,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
 # Shared by every process: rate limits and lockouts must hold across gunicorn workers/machines.
-CACHES = {"default": cache_config(env.cache("CACHE_URL"))}
+CACHES = {"default": cache_config(env.cache("CACHE_URL")), "frame": FRAME_CACHE}
 
 # Every staff user passes a TOTP second factor to use the admin; not switchable here.
 ADMIN_REQUIRE_2FA = True

@@ -172,3 +172,29 @@ def test_preparing_can_be_turned_off_for_a_pooler_that_keeps_no_prepared_stateme
         )
         assert f"'prepare_threshold': {expected}" in result.stdout, result.stderr
         assert "'server_side_binding': True" in result.stdout
+
+
+def test_the_page_frame_is_kept_per_language_and_my_page_menu_per_page(client):
+    from django.core.cache import caches
+
+    frame = caches["frame"]
+    frame.clear()
+    customer = CustomerFactory()
+    client.force_login(customer.user)
+
+    ja = client.get(reverse("mypage:overview"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "プライバシーポリシー" in ja and 'active" href="/mypage/">トップ' in ja
+    kept = len(frame._cache)
+    assert kept >= 4  # head, footer, scripts, menu
+    # Rendered from memory the second time: nothing new kept, the same frame served.
+    again = client.get(reverse("mypage:overview"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert len(frame._cache) == kept
+    footer = ja.split("<footer", 1)[1].split("</footer>", 1)[0]
+    assert footer == again.split("<footer", 1)[1].split("</footer>", 1)[0]
+
+    # Another language and another page of My Page each get their own.
+    en = client.get(reverse("mypage:overview"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Privacy policy" in en and "プライバシーポリシー" not in en
+    orders = client.get(reverse("orders:list"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert 'active" href="/mypage/orders/">' in orders
+    assert 'active" href="/mypage/">' not in orders
