@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from apps.core.db import delete_together, write_together
-from apps.core.locks import people_lock, person_lock
+from apps.core.locks import PersonLocks, people_lock, person_lock
 from apps.core.privacy import (
     Column,
     ErasureReport,
@@ -207,14 +207,15 @@ def _lockout_records(customer: Customer) -> list:
     return [model.objects.filter(query) for model in LOCKOUT_MODELS]
 
 
-def lock_person(customer_id: int) -> Customer:
+def lock_person(customer_id: int) -> PersonLocks:
     """The person an erasure is about, with their login, locked until it commits: orders,
     consents and subscriptions all take this lock before writing, so none can be added halfway
     through an erasure. Their subscriptions and requests, which erasers delete and empty, are
-    locked right after, in the order every service locks them (apps/core/locks)."""
+    locked right after, in the order every service locks them (apps/core/locks), and returned
+    with them (the request workflow finds the request it carries out among them)."""
     return person_lock(
         customer_id=customer_id, subscriptions=True, requests=True, customer_related=("user",)
-    ).customer
+    )
 
 
 def erase(customer: Customer, *, dry_run: bool = False) -> ErasureReport:
