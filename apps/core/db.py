@@ -74,7 +74,9 @@ def write_together(*writes: Write) -> list[int]:
     connection = connections[alias]
     if connection.vendor != "postgresql":
         return [
-            write._raw_delete(write.db) if isinstance(write, QuerySet) else write[0].update(**write[1])
+            write._raw_delete(write.db)
+            if isinstance(write, QuerySet)
+            else write[0].update(**write[1])
             for write in writes
         ]
     parts, params, counted = [], [], []

@@ -7,8 +7,8 @@ from django.test import Client
 
 from apps.bench.people import QueryCounter
 from apps.consents.models import Purpose, Source
-from apps.core import roles
 from apps.consents.services import Evidence, consent_grant
+from apps.core import roles
 from apps.core.privacy import personal_data_erase
 from apps.customers.models import Session
 from apps.customers.services import inquiry_create
@@ -83,7 +83,9 @@ def test_erasure_statements_do_not_grow_with_what_the_person_has():
 def filed_erasure(customer, officer):
     """An erasure request of the person as bench_scale files it: from My Page (their login is
     the identity check), approved, and set to be carried out (its task is queued, not run)."""
-    request = privacy_request_create_from_mypage(customer=customer, kind=Kind.ERASURE, language="ja")
+    request = privacy_request_create_from_mypage(
+        customer=customer, kind=Kind.ERASURE, language="ja"
+    )
     assert request.status == Status.REVIEW
     request = privacy_request_approve(privacy_request=request, by=officer)
     return privacy_request_carry_out(privacy_request=request, by=officer)
