@@ -328,14 +328,23 @@ def consent_withdraw_all(
     for state, event in zip(states, events, strict=True):
         state.status, state.last_event, state.updated_at = Status.WITHDRAWN, event, now
     ConsentState.objects.bulk_update(states, ["status", "last_event", "updated_at"])
-    for state, event in zip(states, events, strict=True):
-        # Every system holding a copy hears of each withdrawal, as for a single one.
-        event_publish(
-            CONSENT_CHANGED,
-            customer_id=customer.pk,
-            data={"purpose": state.purpose.code, "status": Status.WITHDRAWN, "source": source,
-                  "consent_event_id": event.pk},
-        )  # fmt: skip
+    # Every system holding a copy hears of each withdrawal, as for a single one; published
+    # together, so the webhook rows of all of them are one INSERT however many purposes.
+    event_publish_many(
+        [
+            (
+                CONSENT_CHANGED,
+                customer.pk,
+                {
+                    "purpose": state.purpose.code,
+                    "status": Status.WITHDRAWN,
+                    "source": source,
+                    "consent_event_id": event.pk,
+                },
+            )
+            for state, event in zip(states, events, strict=True)
+        ]
+    )
     logger.info(
         "consents withdrawn customer_id=%s count=%s source=%s", customer.pk, len(states), source
     )
