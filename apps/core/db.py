@@ -73,8 +73,9 @@ def write_together(*writes: Write) -> list[int]:
     alias = first.db
     connection = connections[alias]
     if connection.vendor != "postgresql":
+        # A raw delete of a queryset that matches nothing by construction returns None.
         return [
-            write._raw_delete(write.db)
+            (write._raw_delete(write.db) or 0)
             if isinstance(write, QuerySet)
             else write[0].update(**write[1])
             for write in writes
