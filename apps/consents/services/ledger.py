@@ -59,7 +59,7 @@ def wording_for(text: str) -> Wording:
     return wording
 
 
-def policy_and_wording_ids(text: str) -> tuple[int | None, int]:
+def _policy_and_wording_ids(text: str) -> tuple[int | None, int]:
     """The current policy's id (None before one is published) and the id of `text`'s wording
     row, stored if new: what a batch of withdrawal events refers to. On PostgreSQL one
     statement, whether or not the wording was stored before (``INSERT … ON CONFLICT DO
@@ -336,7 +336,7 @@ def consent_withdraw_all(
     if not states:
         return 0
     now = timezone.now()
-    policy_id, wording_id = policy_and_wording_ids(wording)
+    policy_id, wording_id = _policy_and_wording_ids(wording)
     events = ConsentEvent.objects.bulk_create(
         [
             ConsentEvent(
@@ -392,7 +392,7 @@ def consent_withdraw_all_many(*, customers: list[Customer], source: str, wording
     if not states:
         return 0
     now = timezone.now()
-    policy_id, wording_id = policy_and_wording_ids(wording)
+    policy_id, wording_id = _policy_and_wording_ids(wording)
     events = ConsentEvent.objects.bulk_create(
         [
             ConsentEvent(
