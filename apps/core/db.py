@@ -10,7 +10,7 @@ from typing import TypeVar
 from django.core.exceptions import EmptyResultSet
 from django.db import InterfaceError, OperationalError, connection, connections
 from django.db.models import QuerySet
-from django.db.models.sql import DeleteQuery
+from django.db.models.sql import DeleteQuery, UpdateQuery
 
 T = TypeVar("T")
 
@@ -46,6 +46,63 @@ def delete_together(*querysets: QuerySet) -> list[int]:
         return [0] * len(querysets)
     names = [name for name in counted if name]
     # Only generated names (d0, d1, …) and Django's compiled SQL go into the text.
+    select = ", ".join(f"(SELECT count(*) FROM {name})" for name in names)  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {select}", params)
+        counts = dict(zip(names, cursor.fetchone(), strict=True))
+    return [counts[name] if name else 0 for name in counted]
+
+
+# One write of `write_together`: a queryset to delete, or (queryset, {field: value}) to update.
+Write = QuerySet | tuple[QuerySet, dict]
+
+
+def write_together(*writes: Write) -> list[int]:
+    """Delete and update the rows of several querysets in one statement, and return how many
+    rows each write touched, in order: `delete_together` with updates too (``WITH w0 AS
+    (DELETE … RETURNING 1), w1 AS (UPDATE … RETURNING 1) SELECT count(*) …``), so an eraser
+    costs one round trip for all it changes. Elsewhere (SQLite) one statement per write.
+
+    Every write sees the rows as they were before the statement, and PostgreSQL cannot tell
+    which of two writes of one row wins: the writes must touch different rows (in practice,
+    different tables). Like ``delete_together``, deletes run no signals and follow no foreign
+    key; updates are ``QuerySet.update`` (values may be expressions)."""
+    if not writes:
+        return []
+    first = writes[0] if isinstance(writes[0], QuerySet) else writes[0][0]
+    alias = first.db
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        # A raw delete of a queryset that matches nothing by construction returns None.
+        return [
+            (write._raw_delete(write.db) or 0)
+            if isinstance(write, QuerySet)
+            else write[0].update(**write[1])
+            for write in writes
+        ]
+    parts, params, counted = [], [], []
+    for write in writes:
+        if isinstance(write, QuerySet):
+            query = write.query.chain(DeleteQuery)
+        else:
+            query = write[0].query.chain(UpdateQuery)
+            query.add_update_values(write[1])
+        try:
+            sql, query_params = query.get_compiler(alias).as_sql()
+        except EmptyResultSet:
+            counted.append(None)
+            continue
+        if not sql:  # an update of nothing
+            counted.append(None)
+            continue
+        name = f"w{len(parts)}"
+        parts.append(f"{name} AS ({sql} RETURNING 1)")
+        params.extend(query_params)
+        counted.append(name)
+    if not parts:
+        return [0] * len(writes)
+    names = [name for name in counted if name]
+    # Only generated names (w0, w1, …) and Django's compiled SQL go into the text.
     select = ", ".join(f"(SELECT count(*) FROM {name})" for name in names)  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(parts)} SELECT {select}", params)

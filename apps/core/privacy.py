@@ -27,6 +27,8 @@ from django.db import models, transaction
 from django.utils.functional import Promise
 from django.utils.text import capfirst
 
+from apps.core.locks import PersonLocks
+
 StrOrPromise = str | Promise
 
 
@@ -198,15 +200,16 @@ _registry: dict[str, PersonalDataHandler] = {}
 _closed = False
 # Loads and locks the person an erasure is about (registered by the customers app): taken before
 # any eraser runs, so nothing new (an order, a consent) can be written for them halfway through,
-# and loaded once for every eraser.
-_person_lock: Callable[[int], Any] | None = None
+# and loaded once for every eraser. Returns apps.core.locks.PersonLocks (the customer row, their
+# subscriptions and their privacy requests).
+_person_lock: Callable[[int], PersonLocks] | None = None
 # The same for a batch of people: their rows, locked, in order of id (the people no longer
 # there are absent).
 _people_lock: Callable[[list[int]], list[Any]] | None = None
 
 
 def register_person_lock(
-    lock: Callable[[int], Any], *, many: Callable[[list[int]], list[Any]] | None = None
+    lock: Callable[[int], PersonLocks], *, many: Callable[[list[int]], list[Any]] | None = None
 ) -> None:
     global _person_lock, _people_lock  # set once, when the customers app loads
     _person_lock = lock
@@ -352,14 +355,35 @@ def personal_data_export(*, customer_id: int) -> dict[str, dict[str, list[dict]]
     return sections_as_data(personal_data_sections(customer_id=customer_id))
 
 
-def personal_data_erase(*, customer_id: int, dry_run: bool = False) -> ErasureReport:
-    """Lock the person, then run every registered eraser, in one transaction. A dry run only
-    counts (each eraser reads; none writes)."""
+def personal_data_lock(*, customer_id: int) -> PersonLocks:
+    """Lock the person the way their erasure does (the customer row, then their subscriptions
+    and their privacy requests, apps/core/locks), until the caller's transaction ends, and
+    return those rows: for a caller that needs one of them locked too (the request workflow,
+    the request it carries out) and then erases with ``personal_data_erase(locked=…)``, so the
+    person is locked and loaded once."""
     if _person_lock is None:
         raise RuntimeError("no app registered the person lock (apps.customers.privacy)")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("personal_data_lock() outside a transaction would release its locks")
+    return _person_lock(customer_id)
+
+
+def personal_data_erase(
+    *, customer_id: int, dry_run: bool = False, locked: PersonLocks | None = None
+) -> ErasureReport:
+    """Lock the person, then run every registered eraser, in one transaction. A dry run only
+    counts (each eraser reads; none writes). `locked`: what ``personal_data_lock`` returned for
+    this person in the caller's (still open) transaction, which is then not taken again."""
+    if _person_lock is None:
+        raise RuntimeError("no app registered the person lock (apps.customers.privacy)")
+    if locked is not None:
+        if locked.customer.pk != customer_id:
+            raise ValueError("`locked` holds another person's rows")
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("`locked` rows are locked only inside the caller's transaction")
     report = ErasureReport()
     with transaction.atomic():
-        person = _person_lock(customer_id)
+        person = (locked if locked is not None else _person_lock(customer_id)).customer
         for handler in handlers():
             report.merge(handler.eraser(person, dry_run=dry_run))
     return report

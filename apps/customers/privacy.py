@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from apps.core.db import delete_together
-from apps.core.locks import people_lock, person_lock
+from apps.core.db import delete_together, write_together
+from apps.core.locks import PersonLocks, people_lock, person_lock
 from apps.core.privacy import (
     Column,
     ErasureReport,
@@ -207,14 +207,15 @@ def _lockout_records(customer: Customer) -> list:
     return [model.objects.filter(query) for model in LOCKOUT_MODELS]
 
 
-def lock_person(customer_id: int) -> Customer:
+def lock_person(customer_id: int) -> PersonLocks:
     """The person an erasure is about, with their login, locked until it commits: orders,
     consents and subscriptions all take this lock before writing, so none can be added halfway
     through an erasure. Their subscriptions and requests, which erasers delete and empty, are
-    locked right after, in the order every service locks them (apps/core/locks)."""
+    locked right after, in the order every service locks them (apps/core/locks), and returned
+    with them (the request workflow finds the request it carries out among them)."""
     return person_lock(
         customer_id=customer_id, subscriptions=True, requests=True, customer_related=("user",)
-    ).customer
+    )
 
 
 def erase(customer: Customer, *, dry_run: bool = False) -> ErasureReport:
@@ -225,7 +226,7 @@ def erase(customer: Customer, *, dry_run: bool = False) -> ErasureReport:
     still point somewhere; it holds no personal field. The login row stays too, emptied (no
     address, no usable password, inactive, no groups): deleting it would make Django visit every
     table that can point at a user. Inquiries keep their topic and dates (a privacy request may
-    name the inquiry it came from) without name, address, phone or message. Five statements
+    name the inquiry it came from) without name, address, phone or message. One statement
     whatever the person has; running it twice changes nothing more.
     """
     report = ErasureReport()
@@ -255,31 +256,52 @@ def erase(customer: Customer, *, dry_run: bool = False) -> ErasureReport:
         report.anonymised["customers.Inquiry"] = inquiries.count()
         return report
 
-    for records, count in zip(gone, delete_together(*gone), strict=True):
-        report.deleted[records.model._meta.label] = count
-    report.anonymised["customers.Inquiry"] = inquiries.update(**dict.fromkeys(INQUIRY_FIELDS, ""))
+    # One statement for every delete and update (apps/core/db.write_together): each touches
+    # rows of its own table, and all of them see the rows as they were before it.
+    writes: list = [*gone, (inquiries, dict.fromkeys(INQUIRY_FIELDS, ""))]
     if report.anonymised["customers.Customer"]:
         for name in CUSTOMER_FIELDS:
             setattr(customer, name, None if name == "date_of_birth" else "")
         customer.user = None
         customer.status = Customer.Status.ERASED
         customer.erased_at = customer.erased_at or timezone.now()
-        customer.save(update_fields=[*CUSTOMER_FIELDS, "user", "status", "erased_at", "updated_at"])
+        customer.updated_at = timezone.now()
+        writes.append(
+            (
+                Customer.objects.filter(pk=customer.pk),
+                {
+                    **{name: getattr(customer, name) for name in CUSTOMER_FIELDS},
+                    "user": None,
+                    "status": customer.status,
+                    "erased_at": customer.erased_at,
+                    "updated_at": customer.updated_at,
+                },
+            )
+        )
     if user_id:
-        User.objects.filter(pk=user_id).update(
-            email=f"erased-{user_id}@erased.invalid",
-            password=make_password(None),
-            is_active=False,
-            is_staff=False,
-            is_superuser=False,
-            last_login=None,
-            email_confirmed_at=None,
+        writes.append(
+            (
+                User.objects.filter(pk=user_id),
+                {
+                    "email": f"erased-{user_id}@erased.invalid",
+                    "password": make_password(None),
+                    "is_active": False,
+                    "is_staff": False,
+                    "is_superuser": False,
+                    "last_login": None,
+                    "email_confirmed_at": None,
+                },
+            )
         )
         if staff_login:
-            delete_together(
+            writes += [
                 User.groups.through.objects.filter(user_id=user_id),
                 User.user_permissions.through.objects.filter(user_id=user_id),
-            )
+            ]
+    counts = write_together(*writes)
+    for records, count in zip(gone, counts, strict=False):
+        report.deleted[records.model._meta.label] = count
+    report.anonymised["customers.Inquiry"] = counts[len(gone)]
     return report
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, pgettext_lazy
 
+from apps.core.db import write_together
 from apps.core.privacy import Column, ErasureReport, Section, register
 from apps.customers.models import Customer
 from apps.marketing.models import Delivery, Subscription, SuppressedAddress
@@ -90,13 +91,13 @@ def _suppress(*, customer_ids: list[int], hashes: set[str]) -> int:
 
 def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
     """Suppress the person's addresses (keyed hashes), unlink and delete their subscriptions.
-    Their consents are withdrawn by the consents eraser, which runs after this one. Four
+    Their consents are withdrawn by the consents eraser, which runs after this one. Two
     statements whatever the number of subscriptions and mails."""
     return _erase([person], dry_run=dry_run)
 
 
 def erase_many(people: list[Customer], *, dry_run: bool = False) -> ErasureReport:
-    """`erase` for a batch of people: the same four statements over all of them."""
+    """`erase` for a batch of people: the same two statements over all of them."""
     return _erase(people, dry_run=dry_run)
 
 
@@ -120,11 +121,12 @@ def _erase(people: list[Customer], *, dry_run: bool) -> ErasureReport:
         report.anonymised["marketing.SuppressedAddress"] = _suppress(
             customer_ids=ids, hashes=hashes
         )
-        # Every row of the person's matches (already unlinked ones too), so the count of what
-        # is kept comes with it.
-        kept = deliveries.update(subscription=None)
-        # Nothing points at a subscription any more: one DELETE, no collector.
-        report.deleted["marketing.Subscription"] = subscriptions._raw_delete(subscriptions.db)
+        # One statement: the mails are unlinked and the subscriptions they pointed at deleted
+        # (no collector; the foreign key is checked at commit). Every mail of the person's
+        # matches (already unlinked ones too), so the count of what is kept comes with it.
+        kept, report.deleted["marketing.Subscription"] = write_together(
+            (deliveries, {"subscription": None}), subscriptions
+        )
     if kept:
         report.kept["marketing.Delivery"] = (
             kept,

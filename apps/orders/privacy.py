@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, pgettext_lazy
 
 from apps.core.dates import add_months
+from apps.core.db import write_together
 from apps.core.privacy import Column, ErasureReport, Section, columns_of, register
 from apps.customers.models import Customer
 from apps.orders.models import Order, Payment
@@ -152,8 +153,9 @@ class TaxHoldUntil(Func):
 
 
 def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
-    """One UPDATE for all of the person's orders and one for their payments, however many
-    there are: the number of queries does not grow with the number of orders."""
+    """One statement updating all of the person's orders and their payments, and one counting
+    what is kept, however many there are: the number of queries does not grow with the number
+    of orders."""
     return _erase([person.pk], dry_run=dry_run)
 
 
@@ -177,12 +179,21 @@ def _erase(customer_ids: list[int], *, dry_run: bool) -> ErasureReport:
         report.anonymised["orders.Order"] = with_personal.count()
         report.anonymised["orders.Payment"] = payments.count()
     else:
-        report.anonymised["orders.Order"] = with_personal.update(
-            **dict.fromkeys(ORDER_FIELDS, ""),
-            use_suspended=True,
-            hold_until=TaxHoldUntil(TruncDate("placed_at", tzinfo=timezone.get_default_timezone())),
+        # Both updates in one statement: the payments' filter reads the orders' customer, which
+        # the orders' update leaves as it is.
+        report.anonymised["orders.Order"], report.anonymised["orders.Payment"] = write_together(
+            (
+                with_personal,
+                {
+                    **dict.fromkeys(ORDER_FIELDS, ""),
+                    "use_suspended": True,
+                    "hold_until": TaxHoldUntil(
+                        TruncDate("placed_at", tzinfo=timezone.get_default_timezone())
+                    ),
+                },
+            ),
+            (payments, {"card_last4": ""}),
         )
-        report.anonymised["orders.Payment"] = payments.update(card_last4="")
     # The hold of the latest order is the latest of the holds (the hold grows with the date).
     kept = orders.aggregate(count=Count("pk"), last=Max("placed_at"))
     if kept["count"]:

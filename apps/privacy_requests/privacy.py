@@ -14,12 +14,23 @@ from operator import or_
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, pgettext_lazy
 
 from apps.core.dates import add_years
+from apps.core.db import write_together
 from apps.core.privacy import Column, ErasureReport, Section, declared_sections, register
 from apps.privacy_requests.models import (
     CLOSED_STATUSES,
@@ -160,8 +171,8 @@ def _record_hold_until() -> datetime.date:
 
 
 def erase(person: Customer, *, dry_run: bool = False) -> ErasureReport:
-    """Three statements when there is nothing to empty (one read of the requests, one of the
-    documents, one update of the notes), at most three more when there is."""
+    """Three statements, whatever there is to empty: one read of the requests, one of the
+    documents, and one statement for every write (notes, documents, requests)."""
     return _erase([person.pk], dry_run=dry_run)
 
 
@@ -237,28 +248,58 @@ def _erase(customer_ids: list[int], *, dry_run: bool) -> ErasureReport:
         report.anonymised["privacy_requests.RequestEvent"] = notes.count()
         return report
 
-    report.anonymised["privacy_requests.RequestEvent"] = notes.update(note="")
     _delete_files_on_commit(
         [file for _, file in documents if file] + [r["package"] for r in requests if r["package"]]
     )
-    if documents:
-        gone = IdentityDocument.objects.filter(pk__in=[pk for pk, _ in documents])
-        gone._raw_delete(gone.db)  # nothing points at a document
+    writes: list = [(notes, {"note": ""})]
+    if documents:  # nothing points at a document
+        writes.append(IdentityDocument.objects.filter(pk__in=[pk for pk, _ in documents]))
+    emptied = _emptied(requests, content_ids=content_ids, contact_ids=contact_ids, holds=holds)
+    if emptied:
+        touched = content_ids | contact_ids | {r["pk"] for r in requests if not r["kept_until"]}
+        writes.append((PrivacyRequest.objects.filter(pk__in=sorted(touched)), emptied))
+    # One statement: the notes, the documents and the requests are rows of different tables.
+    report.anonymised["privacy_requests.RequestEvent"] = write_together(*writes)[0]
+    return report
+
+
+def _emptied(
+    requests: list[dict],
+    *,
+    content_ids: set[int],
+    contact_ids: set[int],
+    holds: dict[int, datetime.date],
+) -> dict:
+    """The one update of the requests, each of its fields as a CASE over the rows: the
+    contents of those with content emptied, the contact details of those whose notices are all
+    sent emptied, and the record's date set where none was (each person's own date, kept once
+    set: a second erasure does not move it); every other value stays as it is."""
+    model = PrivacyRequest._meta
+
+    def where(ids: set[int], name: str, value) -> Case:
+        then = Value(value, output_field=model.get_field(name))
+        return Case(When(pk__in=sorted(ids), then=then), default=F(name))
+
+    values: dict = {}
     if content_ids:
-        PrivacyRequest.objects.filter(pk__in=content_ids).update(**EMPTY)
+        values.update({name: where(content_ids, name, value) for name, value in EMPTY.items()})
+    if contact_ids:
+        values.update({name: where(contact_ids, name, "") for name in CONTACT_FIELDS})
+        values["contact_erased_at"] = where(contact_ids, "contact_erased_at", timezone.now())
     unset: dict[datetime.date, set[int]] = {}
     for r in requests:
         if r["kept_until"] is None:
             unset.setdefault(holds[r["customer_id"]], set()).add(r["customer_id"])
-    for hold_until, people in sorted(unset.items()):  # one date for everyone new
-        PrivacyRequest.objects.filter(customer_id__in=people, kept_until=None).update(
-            kept_until=hold_until
+    if unset:  # one date for everyone new
+        field = model.get_field("kept_until")
+        values["kept_until"] = Case(
+            *(
+                When(customer_id__in=sorted(people), kept_until=None, then=Value(day, field))
+                for day, people in sorted(unset.items())
+            ),
+            default=F("kept_until"),
         )
-    if contact_ids:
-        PrivacyRequest.objects.filter(pk__in=contact_ids).update(
-            **dict.fromkeys(CONTACT_FIELDS, ""), contact_erased_at=timezone.now()
-        )
-    return report
+    return values
 
 
 register(

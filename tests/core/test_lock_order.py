@@ -192,5 +192,12 @@ def test_unsubscribe_confirmation_and_carrying_out_a_request_lock_the_customer_f
     tables = locked_tables(
         lambda: request_services.privacy_request_execute(privacy_request_id=erasure.pk)
     )
-    assert tables[:2] == ["customers_customer", "privacy_requests_privacyrequest"]
+    # An erasure takes the person's locks once, as the erasers need them: the customer, their
+    # subscriptions, then their requests (the one carried out among them).
+    assert tables[:3] == [
+        "customers_customer",
+        "marketing_subscription",
+        "privacy_requests_privacyrequest",
+    ]
+    assert tables.count("customers_customer") == 1
     assert Customer.objects.get(pk=subscription.customer_id).status == Customer.Status.ERASED

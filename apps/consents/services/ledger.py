@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +22,7 @@ from apps.consents.models import (
     Source,
     Wording,
 )
-from apps.consents.selectors import policy_current
+from apps.consents.selectors import policy_current, policy_published
 from apps.core.db import update_each
 from apps.core.events import CONSENT_CHANGED, event_publish, event_publish_many
 from apps.core.locks import person_lock
@@ -57,6 +57,34 @@ def wording_for(text: str) -> Wording:
         sha256=Wording.hash_of(text), defaults={"text": text}
     )
     return wording
+
+
+def _policy_and_wording_ids(text: str) -> tuple[int | None, int]:
+    """The current policy's id (None before one is published) and the id of `text`'s wording
+    row, stored if new: what a batch of withdrawal events refers to. On PostgreSQL one
+    statement, whether or not the wording was stored before (``INSERT … ON CONFLICT DO
+    NOTHING`` takes no lock on an existing row); elsewhere `policy_current` and `wording_for`."""
+    if connection.vendor != "postgresql":
+        policy = policy_current()
+        return (policy.pk if policy else None), wording_for(text).pk
+    sha256 = Wording.hash_of(text)
+    policy_sql, policy_params = policy_published().values("pk")[:1].query.sql_with_params()
+    table = connection.ops.quote_name(Wording._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Table and column names from the models; every value a parameter.
+            f"WITH ins AS (INSERT INTO {table} (sha256, text) VALUES (%s, %s) "  # noqa: S608
+            "ON CONFLICT (sha256) DO NOTHING RETURNING id) "
+            f"SELECT ({policy_sql}), COALESCE((SELECT id FROM ins), "
+            f"(SELECT id FROM {table} WHERE sha256 = %s))",
+            [sha256, text, *policy_params, sha256],
+        )
+        policy_id, wording_id = cursor.fetchone()
+    if wording_id is None:
+        # Stored by a transaction that committed while this statement waited for it: its row
+        # is visible to the next statement.
+        wording_id = Wording.objects.values_list("pk", flat=True).get(sha256=sha256)
+    return policy_id, wording_id
 
 
 def _record(
@@ -308,19 +336,18 @@ def consent_withdraw_all(
     if not states:
         return 0
     now = timezone.now()
-    policy = policy_current()
-    shared = wording_for(wording)
+    policy_id, wording_id = _policy_and_wording_ids(wording)
     events = ConsentEvent.objects.bulk_create(
         [
             ConsentEvent(
                 customer=customer,
                 purpose=state.purpose,
                 action=Action.WITHDRAW,
-                policy_version=policy,
+                policy_version_id=policy_id,
                 source=source,
                 occurred_at=now,
                 actor=actor,
-                wording=shared,
+                wording_id=wording_id,
             )
             for state in states
         ]
@@ -328,14 +355,23 @@ def consent_withdraw_all(
     for state, event in zip(states, events, strict=True):
         state.status, state.last_event, state.updated_at = Status.WITHDRAWN, event, now
     ConsentState.objects.bulk_update(states, ["status", "last_event", "updated_at"])
-    for state, event in zip(states, events, strict=True):
-        # Every system holding a copy hears of each withdrawal, as for a single one.
-        event_publish(
-            CONSENT_CHANGED,
-            customer_id=customer.pk,
-            data={"purpose": state.purpose.code, "status": Status.WITHDRAWN, "source": source,
-                  "consent_event_id": event.pk},
-        )  # fmt: skip
+    # Every system holding a copy hears of each withdrawal, as for a single one; published
+    # together, so the webhook rows of all of them are one INSERT however many purposes.
+    event_publish_many(
+        [
+            (
+                CONSENT_CHANGED,
+                customer.pk,
+                {
+                    "purpose": state.purpose.code,
+                    "status": Status.WITHDRAWN,
+                    "source": source,
+                    "consent_event_id": event.pk,
+                },
+            )
+            for state, event in zip(states, events, strict=True)
+        ]
+    )
     logger.info(
         "consents withdrawn customer_id=%s count=%s source=%s", customer.pk, len(states), source
     )
@@ -356,18 +392,17 @@ def consent_withdraw_all_many(*, customers: list[Customer], source: str, wording
     if not states:
         return 0
     now = timezone.now()
-    policy = policy_current()
-    shared = wording_for(wording)
+    policy_id, wording_id = _policy_and_wording_ids(wording)
     events = ConsentEvent.objects.bulk_create(
         [
             ConsentEvent(
                 customer_id=state.customer_id,
                 purpose=state.purpose,
                 action=Action.WITHDRAW,
-                policy_version=policy,
+                policy_version_id=policy_id,
                 source=source,
                 occurred_at=now,
-                wording=shared,
+                wording_id=wording_id,
             )
             for state in states
         ]

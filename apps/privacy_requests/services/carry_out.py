@@ -27,12 +27,13 @@ from django.utils.translation import gettext as _
 
 from apps.core import completion
 from apps.core.durable import durable_enqueue, job_is_running, job_latest, job_retry
-from apps.core.locks import person_lock
+from apps.core.locks import PersonLocks, person_lock
 from apps.core.privacy import (
     ErasureReport,
     RestrictionScope,
     Section,
     personal_data_erase,
+    personal_data_lock,
     personal_data_restrict,
     personal_data_sections,
     sections_as_data,
@@ -136,7 +137,7 @@ def privacy_request_carry_out_again(*, privacy_request: PrivacyRequest, by: User
 def privacy_request_execute(*, privacy_request_id: int) -> bool:
     """Do what was approved. Returns False when there was nothing (more) to do."""
     with transaction.atomic():
-        privacy_request = _lock_with_person(privacy_request_id)
+        privacy_request, locked = _lock_with_person(privacy_request_id)
         if privacy_request is None or privacy_request.status != Status.CARRYING_OUT:
             return False
         kind = privacy_request.kind
@@ -146,7 +147,7 @@ def privacy_request_execute(*, privacy_request_id: int) -> bool:
             # The gates hear of it before the erasers run: the systems holding a copy are
             # told the ids they know the person by, which the erasure empties.
             may_complete = _tell_gates(privacy_request, completion.ERASURE)
-            report = personal_data_erase(customer_id=privacy_request.customer_id)
+            report = personal_data_erase(customer_id=privacy_request.customer_id, locked=locked)
             privacy_request.erasure_report = erasure_report_as_json(report)
             _complete_or_wait(
                 privacy_request, may_complete=may_complete, extra_fields=("erasure_report",)
@@ -191,21 +192,33 @@ def privacy_request_execute(*, privacy_request_id: int) -> bool:
     return False
 
 
-def _lock_with_person(privacy_request_id: int) -> PrivacyRequest | None:
+def _lock_with_person(
+    privacy_request_id: int,
+) -> tuple[PrivacyRequest | None, PersonLocks | None]:
     """The request, locked after its person (apps/core/locks: customer, subscriptions,
     requests), since carrying it out locks the person too: an erasure, a correction or an
-    unsubscribe of the same person waits its turn instead of deadlocking with it."""
-    customer_id = (
+    unsubscribe of the same person waits its turn instead of deadlocking with it.
+
+    An erasure locks the person the way the erasers need them (every subscription and request
+    of theirs, apps.core.privacy.personal_data_lock), once: the request is one of those rows,
+    and the locks are returned for ``personal_data_erase(locked=…)``."""
+    found = (
         PrivacyRequest.objects.filter(pk=privacy_request_id)
-        .values_list("customer_id", flat=True)
+        .values_list("customer_id", "kind")
         .first()
     )
+    customer_id, kind = found or (None, None)
     if customer_id is None:  # no such request, or nobody on file (a purpose notification)
-        return PrivacyRequest.objects.select_for_update().filter(pk=privacy_request_id).first()
+        request = PrivacyRequest.objects.select_for_update().filter(pk=privacy_request_id).first()
+        return request, None
+    if kind in ERASURE_KINDS:
+        locked = personal_data_lock(customer_id=customer_id)
+        request = next((r for r in locked.requests if r.pk == privacy_request_id), None)
+        return request, locked
     locked = person_lock(
         customer_id=customer_id, requests=PrivacyRequest.objects.filter(pk=privacy_request_id)
     )
-    return locked.requests[0] if locked.requests else None
+    return (locked.requests[0] if locked.requests else None), None
 
 
 def purpose_notification_answer(*, language: str) -> str:
