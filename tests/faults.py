@@ -52,6 +52,7 @@ def broker_down():
 def cache_down(settings):
     """The cache Redis stopped: the default cache points at a port nothing answers."""
     settings.CACHES = {
+        **settings.CACHES,  # the other caches (the page frame's, in memory) stay up
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": closed_url(),
