@@ -185,7 +185,7 @@ def test_the_page_frame_is_kept_per_language_and_my_page_menu_per_page(client):
     ja = client.get(reverse("mypage:overview"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert "プライバシーポリシー" in ja and 'active" href="/mypage/">トップ' in ja
     kept = len(frame._cache)
-    assert kept >= 4  # head, footer, scripts, menu
+    assert kept >= 6  # head, footer, scripts, menu, the banner's text and buttons
     # Rendered from memory the second time: nothing new kept, the same frame served.
     again = client.get(reverse("mypage:overview"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert len(frame._cache) == kept
@@ -198,3 +198,23 @@ def test_the_page_frame_is_kept_per_language_and_my_page_menu_per_page(client):
     orders = client.get(reverse("orders:list"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert 'active" href="/mypage/orders/">' in orders
     assert 'active" href="/mypage/">' not in orders
+
+
+def test_the_cookie_banner_kept_in_memory_still_carries_each_visitors_own_form_token():
+    from django.test import Client
+
+    def banner(client):
+        page = client.get(reverse("consents:notice")).content.decode()
+        return page.split('id="cookie-banner"', 1)[1].split("</form>", 1)[0]
+
+    one, two = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first, second = banner(one), banner(two)
+    token = 'name="csrfmiddlewaretoken" value="'
+    assert first.split(token)[1][:64] != second.split(token)[1][:64]
+    assert first.split("</h2>")[0] == second.split("</h2>")[0]
+    # The token in the banner is the visitor's own: their answer is accepted.
+    answer = one.post(
+        reverse("consents:cookie_choice"),
+        {"choice": "necessary", "csrfmiddlewaretoken": first.split(token)[1].split('"')[0]},
+    )
+    assert answer.status_code == 302
