@@ -56,5 +56,5 @@ def cache_down(settings):
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": closed_url(),
-        }
+        },
     }
