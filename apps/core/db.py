@@ -19,38 +19,12 @@ def delete_together(*querysets: QuerySet) -> list[int]:
     """Delete the rows of several querysets without Django's collector, and return how many
     each deleted, in order.
 
-    On PostgreSQL it is one statement (data-modifying CTEs: ``WITH d0 AS (DELETE … RETURNING 1),
-    d1 AS (…) SELECT count(*) …``), so an erasure costs the same round trips whatever it finds.
+    On PostgreSQL it is one statement (data-modifying CTEs: ``WITH w0 AS (DELETE … RETURNING 1),
+    w1 AS (…) SELECT count(*) …``, see ``write_together``), so an erasure costs the same round trips whatever it finds.
     Elsewhere (SQLite in development) one DELETE per queryset. Like ``QuerySet._raw_delete``,
     it runs no signals and follows no foreign key: only for rows nothing else points at.
     """
-    if not querysets:
-        return []
-    alias = querysets[0].db
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        return [qs._raw_delete(qs.db) for qs in querysets]
-    parts, params, counted = [], [], []
-    for qs in querysets:
-        query = qs.query.chain(DeleteQuery)
-        try:
-            sql, query_params = query.get_compiler(alias).as_sql()
-        except EmptyResultSet:
-            counted.append(None)
-            continue
-        name = f"d{len(parts)}"
-        parts.append(f"{name} AS ({sql} RETURNING 1)")
-        params.extend(query_params)
-        counted.append(name)
-    if not parts:
-        return [0] * len(querysets)
-    names = [name for name in counted if name]
-    # Only generated names (d0, d1, …) and Django's compiled SQL go into the text.
-    select = ", ".join(f"(SELECT count(*) FROM {name})" for name in names)  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT {select}", params)
-        counts = dict(zip(names, cursor.fetchone(), strict=True))
-    return [counts[name] if name else 0 for name in counted]
+    return write_together(*querysets)
 
 
 # One write of `write_together`: a queryset to delete, or (queryset, {field: value}) to update.

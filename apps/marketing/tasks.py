@@ -4,7 +4,6 @@ None of them is the record of its work: the campaign and its Delivery rows are, 
 (every minute) enqueues again whatever a lost or never-enqueued task left."""
 
 from celery import shared_task
-from django.conf import settings
 
 from apps.core.durable import durable_task
 from apps.marketing import pipeline, services
@@ -29,7 +28,8 @@ def campaign_chunk_task(campaign_id: int, lo: int, hi: int) -> None:
         # Other chunks are still sending, or a lost worker left rows behind: look again once
         # such rows count as stale.
         campaign_finalize_task.apply_async(
-            (campaign_id,), countdown=settings.MARKETING_STALE_SENDING_SECONDS + 1
+            (campaign_id,),
+            countdown=pipeline.campaign_seconds_until_stale(campaign_id=campaign_id),
         )
 
 
@@ -38,7 +38,8 @@ def campaign_finalize_task(campaign_id: int) -> None:
     state = pipeline.campaign_finalize(campaign_id=campaign_id)
     if state == pipeline.Finalize.IN_FLIGHT:
         campaign_finalize_task.apply_async(
-            (campaign_id,), countdown=settings.MARKETING_STALE_SENDING_SECONDS + 1
+            (campaign_id,),
+            countdown=pipeline.campaign_seconds_until_stale(campaign_id=campaign_id),
         )
 
 

@@ -10,8 +10,23 @@ from collections import Counter
 from email import message_from_bytes, policy
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
 
 from apps.bench.kit import free_port
+from apps.core import roles
+from apps.customers.models import User
+
+
+@pytest.fixture
+def marketer(client):
+    """A staff user with the Marketing role only, logged in to `client`."""
+    call_command("setup_roles", verbosity=0)
+    user = User.objects.create_user(email="mkt@shop.test", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.MARKETING))
+    client.force_login(user)
+    return user
+
 
 BARE_LF = re.compile(rb"(?<!\r)\n")
 

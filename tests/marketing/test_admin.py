@@ -4,25 +4,12 @@ from email import policy
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.urls import reverse
 
-from apps.core import roles
-from apps.customers.models import User
 from apps.marketing.models import Campaign
 from tests.marketing.helpers import campaign, magazine, subscriber
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def marketer(client):
-    call_command("setup_roles", verbosity=0)
-    user = User.objects.create_user(email="mkt@shop.test", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=roles.MARKETING))
-    client.force_login(user)
-    return user
 
 
 def test_marketing_sees_counts_not_recipients(client, marketer):

@@ -8,15 +8,11 @@ from contextlib import ExitStack
 
 import pytest
 from celery.signals import task_prerun
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.consents.services import consent_withdraw
-from apps.core import roles
-from apps.customers.models import User
 from apps.marketing import pipeline, services
 from apps.marketing.models import Campaign, Delivery
 from tests.faults import broker_at, closed_url
@@ -220,15 +216,6 @@ def test_redis_down_during_the_fanout_loses_no_slice(
     assert c.status == "sent"
     assert _one_row_each(c) == {p.pk: 1 for p in people}
     assert received_by(smtp_settings) == sorted(p.email for p in people)
-
-
-@pytest.fixture
-def marketer(client):
-    call_command("setup_roles", verbosity=0)
-    user = User.objects.create_user(email="mkt@shop.test", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=roles.MARKETING))
-    client.force_login(user)
-    return user
 
 
 def test_staff_see_recipients_being_prepared_while_the_fanout_runs(

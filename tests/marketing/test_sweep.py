@@ -8,14 +8,10 @@ from contextlib import ExitStack
 from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.core import roles
 from apps.core.privacy import personal_data_erase
-from apps.customers.models import User
 from apps.marketing import pipeline, services
 from apps.marketing.models import Campaign, Delivery
 from tests.faults import broker_at, closed_url
@@ -92,13 +88,30 @@ def test_the_sweep_reports_rows_of_a_lost_worker_unknown_and_finishes(mag, smtp_
     assert received_by(smtp_settings) == sorted(p.email for p in people[1:])
 
 
-@pytest.fixture
-def marketer(client):
-    call_command("setup_roles", verbosity=0)
-    user = User.objects.create_user(email="mkt@shop.test", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=roles.MARKETING))
-    client.force_login(user)
-    return user
+def test_a_chunk_ending_after_a_worker_was_killed_looks_again_when_its_rows_turn_stale(
+    mag, smtp_settings, settings
+):
+    """Killed 80 s ago with a batch claimed: the last chunk's check comes back in about 11 s,
+    when those rows count as stale, not a whole stale period (91 s) later."""
+    people = [subscriber(mag) for _ in range(3)]
+    c = campaign(mag)
+    Campaign.objects.filter(pk=c.pk).update(status=Campaign.Status.SENDING)
+    pipeline.campaign_fanout(campaign_id=c.pk)
+    killed_at = timezone.now() - datetime.timedelta(seconds=80)
+    Delivery.objects.filter(customer=people[0]).update(status="sending", claimed_at=killed_at)
+    Delivery.objects.exclude(customer=people[0]).update(status="sent")
+
+    assert pipeline.campaign_finalize(campaign_id=c.pk) == pipeline.Finalize.IN_FLIGHT
+    wait = pipeline.campaign_seconds_until_stale(campaign_id=c.pk)
+    assert settings.MARKETING_STALE_SENDING_SECONDS - 80 <= wait <= 12
+    # Then (the rows now older than the stale period) the campaign finishes.
+    Delivery.objects.filter(customer=people[0]).update(
+        claimed_at=killed_at - datetime.timedelta(seconds=wait)
+    )
+    assert pipeline.campaign_finalize(campaign_id=c.pk) == pipeline.Finalize.DONE
+    assert _status(c) == "sent"
+    # Nothing in flight: look again at once.
+    assert pipeline.campaign_seconds_until_stale(campaign_id=c.pk) == 1.0
 
 
 def test_staff_resume_sending_retries_now_what_waits_for_the_mail_server(

@@ -53,6 +53,7 @@ from apps.marketing.pipeline.sweep import (
     campaign_is_fanned_out,
     campaign_is_idle,
     campaign_release_stale,
+    campaign_seconds_until_stale,
     chunk_size,
 )
 
@@ -76,6 +77,7 @@ __all__ = [
     "campaign_is_fanned_out",
     "campaign_is_idle",
     "campaign_release_stale",
+    "campaign_seconds_until_stale",
     "campaign_send_chunk",
     "chunk_size",
     "retry_delay",
