@@ -11,9 +11,6 @@ from __future__ import annotations
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 
-DJANGO_BACKEND = "django.core.cache.backends.redis.RedisCache"
-BACKEND = "apps.core.cache.RedisCache"
-
 
 class RedisCacheClient(DjangoRedisCacheClient):
     def __init__(self, *args, **kwargs):
