@@ -1,5 +1,6 @@
-"""Helpers for the member-side browser tests: a Chromium page at a given width, logged in as a
-member through Django's own session, and the layout checks run in the page."""
+"""Helpers for the browser tests: Debian's Chromium launched for a closed network as root, a
+page at a given width logged in as a member through Django's own session, and the layout checks
+run in the page."""
 
 from __future__ import annotations
 
@@ -23,14 +24,24 @@ PHONE = {"width": 390, "height": 844}
 
 
 @contextmanager
-def browser_page(*, width: int = 1280, javascript: bool = True, locale: str = "ja-JP"):
+def chromium():
+    """Debian's Chromium through Playwright, closed at the end."""
     from playwright.sync_api import sync_playwright
 
-    height = PHONE["height"] if width <= PHONE["width"] else 900
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def browser_page(*, width: int = 1280, javascript: bool = True, locale: str = "ja-JP"):
+    height = PHONE["height"] if width <= PHONE["width"] else 900
+    with chromium() as browser:
         context = browser.new_context(
             locale=locale,
             viewport={"width": width, "height": height},
@@ -44,7 +55,6 @@ def browser_page(*, width: int = 1280, javascript: bool = True, locale: str = "j
             yield page
         finally:
             context.close()
-            browser.close()
 
 
 def logged_in(page, live_server, customer) -> None:

@@ -18,34 +18,10 @@ from apps.demo.services import DEMO_PASSWORD, demo_seed
 from apps.marketing.models import Campaign, Delivery, MailMagazine
 from apps.privacy_requests.models import OPEN_STATUSES, PrivacyRequest, Status
 from apps.privacy_requests.selectors import privacy_requests_due_soon, privacy_requests_overdue
-from tests.conftest import CHROMIUM
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 WIDTHS = (1280, 390)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

@@ -18,16 +18,6 @@ from tests.factories import PASSWORD, CustomerFactory, UserFactory, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.postgres]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
-
 
 @pytest.fixture
 def shared_private_root(settings, tmp_path, monkeypatch):
@@ -42,20 +32,6 @@ def shared_private_root(settings, tmp_path, monkeypatch):
 @pytest.fixture
 def worker(shared_private_root, request):
     return request.getfixturevalue("celery_worker_process")
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def new_page(browser, locale="en-US"):

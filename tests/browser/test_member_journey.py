@@ -5,40 +5,18 @@ import pytest
 
 from apps.customers.models import Customer
 from apps.orders.services import LineItem, PaymentInput, order_place
-from tests.conftest import CHROMIUM
+from tests.browser.member_pages import browser_page
 from tests.factories import AddressFactory, ProductFactory
 
 pytestmark = [
     pytest.mark.browser,
 ]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
-
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(locale="ja-JP")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    with browser_page() as page:
+        yield page
 
 
 def test_cookie_banner_records_the_choice_and_tags_load_only_after_consent(
