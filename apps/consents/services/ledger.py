@@ -335,43 +335,7 @@ def consent_withdraw_all(
     )
     if not states:
         return 0
-    now = timezone.now()
-    policy_id, wording_id = _policy_and_wording_ids(wording)
-    events = ConsentEvent.objects.bulk_create(
-        [
-            ConsentEvent(
-                customer=customer,
-                purpose=state.purpose,
-                action=Action.WITHDRAW,
-                policy_version_id=policy_id,
-                source=source,
-                occurred_at=now,
-                actor=actor,
-                wording_id=wording_id,
-            )
-            for state in states
-        ]
-    )
-    for state, event in zip(states, events, strict=True):
-        state.status, state.last_event, state.updated_at = Status.WITHDRAWN, event, now
-    ConsentState.objects.bulk_update(states, ["status", "last_event", "updated_at"])
-    # Every system holding a copy hears of each withdrawal, as for a single one; published
-    # together, so the webhook rows of all of them are one INSERT however many purposes.
-    event_publish_many(
-        [
-            (
-                CONSENT_CHANGED,
-                customer.pk,
-                {
-                    "purpose": state.purpose.code,
-                    "status": Status.WITHDRAWN,
-                    "source": source,
-                    "consent_event_id": event.pk,
-                },
-            )
-            for state, event in zip(states, events, strict=True)
-        ]
-    )
+    _withdraw(states, source=source, wording=wording, actor=actor)
     logger.info(
         "consents withdrawn customer_id=%s count=%s source=%s", customer.pk, len(states), source
     )
@@ -391,6 +355,19 @@ def consent_withdraw_all_many(*, customers: list[Customer], source: str, wording
     )
     if not states:
         return 0
+    _withdraw(states, source=source, wording=wording)
+    logger.info(
+        "consents withdrawn people=%s count=%s source=%s", len(customers), len(states), source
+    )
+    return len(states)
+
+
+def _withdraw(
+    states: list[ConsentState], *, source: str, wording: str, actor: User | None = None
+) -> None:
+    """The withdrawals of `states` (locked by the caller): one event each appended in bulk, the
+    states updated in one statement, and every system holding a copy told of each, as for a
+    single withdrawal (their webhook rows in one INSERT however many)."""
     now = timezone.now()
     policy_id, wording_id = _policy_and_wording_ids(wording)
     events = ConsentEvent.objects.bulk_create(
@@ -402,6 +379,7 @@ def consent_withdraw_all_many(*, customers: list[Customer], source: str, wording
                 policy_version_id=policy_id,
                 source=source,
                 occurred_at=now,
+                actor=actor,
                 wording_id=wording_id,
             )
             for state in states
@@ -410,7 +388,6 @@ def consent_withdraw_all_many(*, customers: list[Customer], source: str, wording
     for state, event in zip(states, events, strict=True):
         state.status, state.last_event, state.updated_at = Status.WITHDRAWN, event, now
     update_each(states, "last_event", status=Status.WITHDRAWN, updated_at=now)
-    # Every system holding a copy hears of each withdrawal, as for a single one.
     event_publish_many(
         [
             (
@@ -426,10 +403,6 @@ def consent_withdraw_all_many(*, customers: list[Customer], source: str, wording
             for state, event in zip(states, events, strict=True)
         ]
     )
-    logger.info(
-        "consents withdrawn people=%s count=%s source=%s", len(customers), len(states), source
-    )
-    return len(states)
 
 
 def consent_events_purge(*, event_ids: list[int]) -> int:
