@@ -17,6 +17,7 @@ from apps.consents.models import (
     ProvisionRecord,
     Purpose,
 )
+from apps.core.compiled import CompiledQuery
 from apps.customers.models import Customer
 
 
@@ -50,6 +51,15 @@ def customers_who_may(*, purpose: Purpose) -> QuerySet[Customer]:
     return people
 
 
+# Every page with the banner or tags asks it for a signed-in member: compiled once.
+_COOKIE_STATES = CompiledQuery(
+    lambda user_id: Customer.objects.filter(user_id=user_id).values_list(
+        "consent_states__purpose__cookie_category", "consent_states__status"
+    ),
+    user_id=int,
+)
+
+
 def cookie_choices_for_user(*, user_id: int) -> dict | None:
     """The cookie categories a member's ledger allows, for tags and the banner: None when the
     login has no member profile (staff), else {"choices": None} when the member never answered
@@ -58,11 +68,7 @@ def cookie_choices_for_user(*, user_id: int) -> dict | None:
 
     One query on the unique user id and the (customer, purpose) index: the member's profile
     left-joined to their states of cookie purposes."""
-    rows = list(
-        Customer.objects.filter(user_id=user_id).values_list(
-            "consent_states__purpose__cookie_category", "consent_states__status"
-        )
-    )
+    rows = _COOKIE_STATES(user_id=user_id)
     if not rows:
         return None
     granted: dict[str, bool] = {}

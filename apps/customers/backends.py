@@ -1,13 +1,16 @@
 """The authentication backend: Django's ModelBackend, loading a login with its member profile.
 
 Every signed-in page reads the login (the session names it) and, on My Page and for the cookie
-banner, the member profile: one query with a join instead of two. Staff logins have no profile;
-the join then finds none and costs nothing more."""
+banner, the member profile: one query with a join instead of two, its SQL compiled once per
+process (apps/core/compiled.py). Staff logins have no profile; the join then finds none and
+costs nothing more."""
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+
+from apps.core.compiled import CompiledQuery
 
 # Sessions signed in before this backend existed name Django's; the session store reads them
 # as this one (apps/customers/sessions.py), so nobody is logged out by the upgrade.
@@ -15,11 +18,15 @@ LEGACY_BACKEND = "django.contrib.auth.backends.ModelBackend"
 BACKEND = "apps.customers.backends.MemberBackend"
 
 
+_LOGIN_WITH_PROFILE = CompiledQuery(
+    lambda pk: get_user_model()._default_manager.select_related("customer").filter(pk=pk),
+    pk=int,
+)
+
+
 class MemberBackend(ModelBackend):
     def get_user(self, user_id):
-        user_model = get_user_model()
-        try:
-            user = user_model._default_manager.select_related("customer").get(pk=user_id)
-        except user_model.DoesNotExist:
-            return None
-        return user if self.user_can_authenticate(user) else None
+        # The session keeps the id as text; Django's get_user hands it over converted.
+        found = _LOGIN_WITH_PROFILE(pk=get_user_model()._meta.pk.to_python(user_id))
+        user = found[0] if found else None
+        return user if user is not None and self.user_can_authenticate(user) else None

@@ -5,6 +5,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower, Replace
 
+from apps.core.compiled import CompiledQuery
 from apps.customers.models import Address, Customer, EmailConfirmation, User
 from apps.customers.validators import normalize_kana, normalize_phone
 
@@ -72,8 +73,22 @@ def address_get(*, customer: Customer, pk: int) -> Address | None:
     return Address.objects.filter(customer=customer, pk=pk).first()
 
 
+# My Page reads these on every visit: compiled once (apps/core/compiled.py).
+_DEFAULT_ADDRESS = CompiledQuery(
+    lambda customer_id: Address.objects.filter(customer_id=customer_id, is_default=True).order_by(
+        "pk"
+    )[:1],
+    customer_id=int,
+)
+_LATEST_CONFIRMATION = CompiledQuery(
+    lambda user_id: EmailConfirmation.objects.filter(user_id=user_id).order_by("-pk")[:1],
+    user_id=int,
+)
+
+
 def address_default(*, customer: Customer) -> Address | None:
-    return Address.objects.filter(customer=customer, is_default=True).first()
+    found = _DEFAULT_ADDRESS(customer_id=customer.pk)
+    return found[0] if found else None
 
 
 def login_email_state(*, customer: Customer) -> dict:
@@ -82,7 +97,8 @@ def login_email_state(*, customer: Customer) -> dict:
     user = customer.user
     if user is None:
         return {"confirmed": False, "pending_email": ""}
-    latest = EmailConfirmation.objects.filter(user=user).order_by("-pk").first()
+    found = _LATEST_CONFIRMATION(user_id=user.pk)
+    latest = found[0] if found else None
     pending = (
         latest.email
         if latest is not None and latest.confirmed_at is None and latest.email != user.email

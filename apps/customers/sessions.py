@@ -1,12 +1,24 @@
 """The session engine (SESSION_ENGINE = "apps.customers.sessions"): Django's database sessions,
-with each row carrying the id of the login it belongs to (see ``customers.Session``)."""
+with each row carrying the id of the login it belongs to (see ``customers.Session``), read by
+a query compiled once per process (every signed-in request reads its session)."""
 
 from __future__ import annotations
 
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.utils import timezone
 
+from apps.core.compiled import CompiledQuery
 from apps.customers.backends import BACKEND, LEGACY_BACKEND
+
+
+def _session_by_key(session_key):
+    from apps.customers.models import Session
+
+    return Session.objects.filter(session_key=session_key)
+
+
+_SESSION = CompiledQuery(_session_by_key, session_key=str)
 
 
 class SessionStore(DBStore):
@@ -16,6 +28,14 @@ class SessionStore(DBStore):
         if data.get(BACKEND_SESSION_KEY) == LEGACY_BACKEND:
             data[BACKEND_SESSION_KEY] = BACKEND
         return data
+
+    def _get_session_from_db(self):
+        """Django's read (the row by its key, if not expired), compiled once."""
+        found = _SESSION(session_key=self.session_key) if self.session_key else []
+        if found and found[0].expire_date > timezone.now():
+            return found[0]
+        self._session_key = None
+        return None
 
     @classmethod
     def get_model_class(cls):

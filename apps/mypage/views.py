@@ -18,7 +18,7 @@ from apps.customers.decorators import member_required
 from apps.customers.forms import EmailChangeForm, EmailConfirmResendForm, SignupForm
 from apps.customers.selectors import address_default, login_email_state
 from apps.mypage import services
-from apps.orders.selectors import order_list_for
+from apps.orders.selectors import order_recent_for
 
 
 @member_required
@@ -27,7 +27,7 @@ def overview(request):
     context = {
         "customer": customer,
         "default_address": address_default(customer=customer),
-        "recent_orders": order_list_for(customer=customer)[:3],
+        "recent_orders": order_recent_for(customer=customer),
         "login": login_email_state(customer=customer),
     }
     return render(request, "mypage/overview.html", context)

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.factories import CustomerFactory
+from tests.factories import AddressFactory, CustomerFactory
 from tests.security.test_settings import BASE_DIR, production_env
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,33 @@ def test_my_page_loads_the_login_and_the_profile_in_one_query(client):
         if ' FROM "customers_customer"' in q["sql"] and "consents_consentstate" not in q["sql"]
     ]
     assert alone == []
+
+
+def test_my_page_compiles_no_sql_after_its_first_request(client):
+    """Its reads (the session, the login with the profile, the default address, the login
+    address's state, the cookie choices, the latest orders) are compiled once per process
+    (apps/core/compiled.py): compiling cost Django more than running them."""
+    from tests.core.test_compiled import compiles
+
+    customer = CustomerFactory()
+    AddressFactory(customer=customer, is_default=True)
+    client.force_login(customer.user)
+    assert client.get(reverse("mypage:overview")).status_code == 200
+    assert compiles(lambda: client.get(reverse("mypage:overview"))) == 0
+
+
+def test_an_expired_session_is_not_read_as_signed_in(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.customers.models import Session
+
+    customer = CustomerFactory()
+    client.force_login(customer.user)
+    assert client.get(reverse("mypage:overview")).status_code == 200
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    assert client.get(reverse("mypage:overview")).status_code == 302
 
 
 def test_a_session_signed_in_before_the_member_backend_stays_signed_in(client):
