@@ -30,6 +30,10 @@ def test_bench_scale_prints_its_figures_with_counts_that_agree(transactional_db)
     for key in KEYS:
         assert figures[key] is not None, key
     assert figures["customers"] == 200
+    # Issue 16's targets are checked against the figures (stated for 1,000,000 customers).
+    assert figures["targets_met"] == all(t["met"] for t in figures["targets"].values())
+    assert figures["targets"]["erasure_queries"]["value"] == figures["erasure_queries"]
+    assert figures["targets_stated_at_customers"] == 1_000_000
     expected, counts = figures["expected"], figures["counts"]
     assert counts == {key: expected[key] for key in counts}
     assert counts["customers"] == 201 and counts["orders"] == 200 * 5 + 300

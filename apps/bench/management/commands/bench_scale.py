@@ -17,7 +17,8 @@ the command, so the configured data is left as it was:
   4. builds the disclosure package of the person with 10,000 orders in a process of its own
      (time, peak RSS), then erases that person through the real service (queries, time);
   5. runs the inactive-guest retention rule (guests/s).
-The last line of output is one JSON object. Figures only: nothing asserts a timing."""
+The last line of output is one JSON object, with issue 16's targets checked against its figures
+(apps.bench.scale_targets). Figures only: nothing asserts a timing."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from django.db import connection
 from django.utils.crypto import get_random_string
 
 from apps.bench.isolation import isolated
+from apps.bench.scale_targets import targets_check
 
 PAGES = {
     "mypage": "/mypage/",
@@ -80,6 +82,11 @@ class Command(BaseCommand):
             "--send-seconds", type=float, default=10, help="after the fan-out, count mails sent"
         )
         parser.add_argument("--timeout", type=float, default=1800)
+        parser.add_argument(
+            "--fanout-rss-baseline-mb",
+            type=float,
+            help="the fan-out worker's peak RSS at N = 100,000, to check the 1.25× target",
+        )
 
     def handle(self, *args, **options):
         from config.celery_app import app
@@ -100,6 +107,13 @@ class Command(BaseCommand):
             finally:
                 app.conf.task_always_eager = was_eager
         result["loadavg"] = _loadavg()
+        result.update(targets_check(result, rss_baseline_mb=options["fanout_rss_baseline_mb"]))
+        self._log(
+            "targets (stated at 1,000,000 customers): "
+            + ", ".join(
+                f"{k} {'met' if t['met'] else 'NOT met'}" for k, t in result["targets"].items()
+            )
+        )
         self.stdout.write(json.dumps(result, ensure_ascii=False))
 
     def _run(self, n: int) -> dict:
