@@ -12,7 +12,9 @@ database converters applied). The repeated SQL is also what lets PostgreSQL prep
 
 Only for queries whose shape does not depend on the values: the values are ints or strings
 (ids, keys) that the ORM passes to the database as they are, never None or a list. A value the
-compiled SQL does not carry as a parameter is refused when the query is first compiled."""
+compiled SQL does not carry as a parameter is refused when the query is first compiled. An int
+past its column's range reaches the database (an error there, where the ORM would have answered
+nothing): pass ids read from the database, not numbers a visitor typed."""
 
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ from django.db.models import QuerySet
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
 # Stand-ins no real id or key can equal: each is looked for among the compiled parameters.
-_INT_STANDIN = -7_305_990_000_000
+# Negative, yet inside a 32-bit integer (Django compiles a value out of a column's range as a
+# lookup that matches nothing, without the parameter).
+_INT_STANDIN = -2_013_265_921
 _STR_STANDIN = "\x00compiled-query-standin-"
 _TYPES = (int, str)
 
