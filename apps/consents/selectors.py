@@ -35,6 +35,48 @@ def purposes_active() -> QuerySet[Purpose]:
     return Purpose.objects.filter(is_active=True).order_by("sort_order", "pk")
 
 
+# /mypage/privacy/ reads these on every visit: compiled once (apps/core/compiled.py).
+HISTORY_SHOWN = 100
+_PURPOSES_ACTIVE = CompiledQuery(purposes_active)
+_STATES = CompiledQuery(
+    lambda customer_id: ConsentState.objects.filter(customer_id=customer_id).select_related(
+        "last_event"
+    ),
+    customer_id=int,
+)
+_HISTORY = CompiledQuery(
+    lambda customer_id: (
+        ConsentEvent.objects.filter(customer_id=customer_id)
+        .select_related("purpose", "policy_version")
+        .order_by("-occurred_at", "-pk")[:HISTORY_SHOWN]
+    ),
+    customer_id=int,
+)
+_FIRST_GRANTS = CompiledQuery(
+    lambda customer_id: (
+        ConsentEvent.objects.filter(customer_id=customer_id, action=ConsentEvent.Action.GRANT)
+        .values("purpose_id")
+        .annotate(first=Min("occurred_at"))
+        .values_list("purpose_id", "first")
+    ),
+    customer_id=int,
+)
+_RESTRICTION = CompiledQuery(
+    lambda customer_id: PersonRestriction.objects.filter(customer_id=customer_id),
+    customer_id=int,
+)
+
+
+def purposes_active_list() -> list[Purpose]:
+    """`purposes_active()` as a list, for the pages that show them all."""
+    return _PURPOSES_ACTIVE()
+
+
+def restriction_for(*, customer: Customer) -> PersonRestriction | None:
+    found = _RESTRICTION(customer_id=customer.pk)
+    return found[0] if found else None
+
+
 def customers_who_may(*, purpose: Purpose) -> QuerySet[Customer]:
     """Everyone we may use for `purpose` right now, as one SQL query.
 
@@ -82,10 +124,12 @@ def cookie_choices_for_user(*, user_id: int) -> dict | None:
 
 
 def consent_states_for(*, customer: Customer) -> dict[int, ConsentState]:
-    return {
-        s.purpose_id: s
-        for s in ConsentState.objects.filter(customer=customer).select_related("last_event")
-    }
+    return {s.purpose_id: s for s in _STATES(customer_id=customer.pk)}
+
+
+def consent_history_recent_for(*, customer: Customer) -> list[ConsentEvent]:
+    """The member's latest HISTORY_SHOWN events, newest first, for /mypage/privacy/."""
+    return _HISTORY(customer_id=customer.pk)
 
 
 def consent_history_for(*, customer: Customer) -> QuerySet[ConsentEvent]:
@@ -100,12 +144,7 @@ def consent_first_grants_for(*, customer: Customer) -> dict[int, datetime.dateti
     """When the member first agreed to each purpose. A withdrawal before that (or with no
     agreement at all, such as "necessary only" in the cookie banner) is a refusal, and the
     member's page words it so."""
-    rows = (
-        ConsentEvent.objects.filter(customer=customer, action=ConsentEvent.Action.GRANT)
-        .values("purpose_id")
-        .annotate(first=Min("occurred_at"))
-    )
-    return {row["purpose_id"]: row["first"] for row in rows}
+    return dict(_FIRST_GRANTS(customer_id=customer.pk))
 
 
 def pending_confirmations_for(*, customer: Customer) -> QuerySet[ConsentState]:

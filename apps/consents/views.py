@@ -165,8 +165,8 @@ def mypage_privacy(request):
             messages.success(request, _("Done: you withdrew your consent to “%s”.") % purpose.name)
         return redirect("consents:mypage")
     states = selectors.consent_states_for(customer=customer)
-    rows = [(purpose, states.get(purpose.pk)) for purpose in selectors.purposes_active()]
-    restriction = getattr(customer, "restriction", None)
+    rows = [(purpose, states.get(purpose.pk)) for purpose in selectors.purposes_active_list()]
+    restriction = selectors.restriction_for(customer=customer)
     # "Necessary only" in the cookie banner records withdrawals; to someone who never agreed
     # the page says "not consented", and "withdrawn" only after an agreement.
     first_grants = selectors.consent_first_grants_for(customer=customer)
@@ -179,7 +179,7 @@ def mypage_privacy(request):
                 and first_grants[event.purpose_id] <= event.occurred_at
             ),
         )
-        for event in selectors.consent_history_for(customer=customer)[:100]
+        for event in selectors.consent_history_recent_for(customer=customer)
     ]
     return render(
         request,

@@ -57,6 +57,7 @@ class CompiledQuery:
             raise ImproperlyConfigured(
                 "CompiledQuery: declare each of the builder's parameters as int or str."
             )
+        # A builder without parameters (a list every visitor reads) is compiled once as well.
         self.builder = builder
         self.types = types
         self._compiled: dict[str, _Compiled] = {}
@@ -123,9 +124,10 @@ def _compile(queryset: QuerySet, standins: dict) -> _Compiled:
         return fetched
 
     if iterable is ValuesListIterable:
-        if queryset.query.extra_select or queryset.query.annotation_select:
-            raise ImproperlyConfigured("CompiledQuery: values_list of fields only.")
+        if queryset.query.extra_select:
+            raise ImproperlyConfigured("CompiledQuery: values_list of fields and annotations.")
 
+        # Django selects the columns in the order values_list names them (ValuesListIterable).
         def build(sql: str, params: list) -> list:
             return [tuple(row) for row in rows(sql, params)]
 

@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.consents.models import ConsentState, PersonRestriction
+from apps.core.compiled import CompiledQuery
 from apps.customers.models import Customer
 from apps.marketing.models import Campaign, Delivery, MailMagazine, Subscription, SuppressedAddress
 
@@ -82,8 +83,23 @@ def campaign_progress(*, campaign: Campaign) -> dict:
     return counts
 
 
+# /mypage/privacy/'s magazine section reads these on every visit: compiled once.
+_SUBSCRIPTIONS = CompiledQuery(
+    lambda customer_id: Subscription.objects.filter(customer_id=customer_id),
+    customer_id=int,
+)
+_MAGAZINES_LISTED = CompiledQuery(
+    lambda: MailMagazine.objects.filter(is_active=True).order_by("name")
+)
+
+
 def subscriptions_for(*, customer: Customer) -> dict[int, Subscription]:
-    return {s.magazine_id: s for s in Subscription.objects.filter(customer=customer)}
+    return {s.magazine_id: s for s in _SUBSCRIPTIONS(customer_id=customer.pk)}
+
+
+def magazines_listed() -> list[MailMagazine]:
+    """The active magazines by name, as My Page lists them."""
+    return _MAGAZINES_LISTED()
 
 
 def magazines_active() -> QuerySet[MailMagazine]:

@@ -13,7 +13,7 @@ from apps.customers.decorators import member_required
 from apps.marketing import selectors, services
 from apps.marketing.forms import MemberSubscriptionForm, OneClickUnsubscribeForm, SubscribeForm
 from apps.marketing.mail import unsubscribe_token_check
-from apps.marketing.models import MailMagazine, Subscription
+from apps.marketing.models import Subscription
 
 
 def _subscription_from_token(token):
@@ -139,7 +139,7 @@ def subscriptions_section(request, customer):
     subscriptions = selectors.subscriptions_for(customer=customer)
     current_hash = selectors.address_hash(customer.email)
     rows = []
-    for magazine in MailMagazine.objects.filter(is_active=True).order_by("name"):
+    for magazine in selectors.magazines_listed():
         subscription = subscriptions.get(magazine.pk)
         needs_reconfirm = bool(
             subscription

@@ -67,6 +67,30 @@ def test_values_list_tuples_and_a_string_value():
     assert query(email="hanako@example.jp", status=Customer.Status.ERASED.value) == []
 
 
+def test_values_list_with_an_aggregate_keeps_the_order_the_names_were_given_in():
+    from django.db.models import Count
+
+    customer = CustomerFactory()
+    AddressFactory(customer=customer), AddressFactory(customer=customer)
+    counted = CompiledQuery(
+        lambda customer_id: (
+            Address.objects.filter(customer_id=customer_id)
+            .values("customer_id")
+            .annotate(n=Count("pk"))
+            .values_list("n", "customer_id")
+        ),
+        customer_id=int,
+    )
+    assert counted(customer_id=customer.pk) == [(2, customer.pk)]
+
+
+def test_a_query_without_values_is_compiled_once_too():
+    CustomerFactory(family_name="山田")
+    everyone = CompiledQuery(lambda: Customer.objects.order_by("pk").values_list("family_name"))
+    assert everyone() == list(Customer.objects.order_by("pk").values_list("family_name"))
+    assert compiles(everyone) == 0
+
+
 def test_django_compiles_the_sql_once_however_often_it_runs():
     customer = CustomerFactory()
     query = CompiledQuery(lambda pk: Customer.objects.filter(pk=pk), pk=int)

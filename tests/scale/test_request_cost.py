@@ -59,6 +59,34 @@ def test_my_page_compiles_no_sql_after_its_first_request(client):
     assert compiles(lambda: client.get(reverse("mypage:overview"))) == 0
 
 
+def test_my_page_privacy_compiles_no_sql_after_its_first_request(client):
+    """The purposes, the member's states, history, first agreements and restriction, and the
+    magazine section's subscriptions and magazines: compiled once per process."""
+    from apps.consents.models import ConsentEvent, PersonRestriction, Purpose
+    from apps.marketing.models import MailMagazine
+    from tests.core.test_compiled import compiles
+    from tests.marketing.helpers import magazine
+
+    customer = CustomerFactory()
+    restriction = PersonRestriction.objects.create(customer=customer, stop_provision=True)
+    MailMagazine.objects.filter(slug="weekly").exists() or magazine()
+    client.force_login(customer.user)
+    client.post(reverse("consents:cookie_choice"), {"choice": "all"})  # a history to show
+    assert client.get(reverse("consents:mypage")).status_code == 200
+    assert compiles(lambda: client.get(reverse("consents:mypage"))) == 0
+    # What the compiled reads found is what the page shows.
+    page = client.get(reverse("consents:mypage"))
+    events = ConsentEvent.objects.filter(customer=customer)
+    assert [event.pk for event, _refused in page.context["history"]] == list(
+        events.order_by("-occurred_at", "-pk").values_list("pk", flat=True)
+    )
+    assert len(page.context["history"]) >= 2
+    assert page.context["restriction"] == restriction
+    for purpose in Purpose.objects.filter(is_active=True):
+        assert purpose.name in page.content.decode()
+    assert "週刊メールマガジン" in page.content.decode()
+
+
 def test_an_expired_session_is_not_read_as_signed_in(client):
     from datetime import timedelta
 

@@ -2,8 +2,13 @@ from django import template
 
 from apps.consents import cookies, external_tags
 from apps.consents.models import ExternalTag
+from apps.core.compiled import CompiledQuery
 
 register = template.Library()
+# Every page of a visitor who allowed a category reads it: compiled once (apps/core/compiled.py).
+_TAGS_ACTIVE = CompiledQuery(
+    lambda: ExternalTag.objects.filter(is_active=True).exclude(script_url="")
+)
 
 
 @register.inclusion_tag("consents/external_tags.html", takes_context=True, name="external_tags")
@@ -17,7 +22,7 @@ def external_tags_placed(context):
     if request is not None and any(cookies.consented(request, c) for c in cookies.CATEGORIES):
         tags = [
             tag
-            for tag in ExternalTag.objects.filter(is_active=True).exclude(script_url="")
+            for tag in _TAGS_ACTIVE()
             if cookies.consented(request, tag.category)
             and external_tags.script_url_problem(tag.script_url) is None
         ]
