@@ -73,8 +73,7 @@ def purposes_active_list() -> list[Purpose]:
 
 
 def restriction_for(*, customer: Customer) -> PersonRestriction | None:
-    found = _RESTRICTION(customer_id=customer.pk)
-    return found[0] if found else None
+    return _RESTRICTION.first(customer_id=customer.pk)
 
 
 def customers_who_may(*, purpose: Purpose) -> QuerySet[Customer]:

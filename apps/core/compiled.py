@@ -77,6 +77,11 @@ class CompiledQuery:
             params[position] = values[name]
         return compiled.build(compiled.sql, params)
 
+    def first(self, **values):
+        """The first object the query finds, or None (slice the builder's queryset to [:1])."""
+        found = self(**values)
+        return found[0] if found else None
+
     def _compiled_for_alias(self) -> _Compiled:
         compiled = None
         if self._model is not None:

@@ -27,6 +27,5 @@ _LOGIN_WITH_PROFILE = CompiledQuery(
 class MemberBackend(ModelBackend):
     def get_user(self, user_id):
         # The session keeps the id as text; Django's get_user hands it over converted.
-        found = _LOGIN_WITH_PROFILE(pk=get_user_model()._meta.pk.to_python(user_id))
-        user = found[0] if found else None
+        user = _LOGIN_WITH_PROFILE.first(pk=get_user_model()._meta.pk.to_python(user_id))
         return user if user is not None and self.user_can_authenticate(user) else None

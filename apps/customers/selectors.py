@@ -87,8 +87,7 @@ _LATEST_CONFIRMATION = CompiledQuery(
 
 
 def address_default(*, customer: Customer) -> Address | None:
-    found = _DEFAULT_ADDRESS(customer_id=customer.pk)
-    return found[0] if found else None
+    return _DEFAULT_ADDRESS.first(customer_id=customer.pk)
 
 
 def login_email_state(*, customer: Customer) -> dict:
@@ -97,8 +96,7 @@ def login_email_state(*, customer: Customer) -> dict:
     user = customer.user
     if user is None:
         return {"confirmed": False, "pending_email": ""}
-    found = _LATEST_CONFIRMATION(user_id=user.pk)
-    latest = found[0] if found else None
+    latest = _LATEST_CONFIRMATION.first(user_id=user.pk)
     pending = (
         latest.email
         if latest is not None and latest.confirmed_at is None and latest.email != user.email

@@ -31,9 +31,9 @@ class SessionStore(DBStore):
 
     def _get_session_from_db(self):
         """Django's read (the row by its key, if not expired), compiled once."""
-        found = _SESSION(session_key=self.session_key) if self.session_key else []
-        if found and found[0].expire_date > timezone.now():
-            return found[0]
+        session = _SESSION.first(session_key=self.session_key) if self.session_key else None
+        if session is not None and session.expire_date > timezone.now():
+            return session
         self._session_key = None
         return None
 

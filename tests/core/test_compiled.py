@@ -35,7 +35,8 @@ def test_model_instances_with_their_select_related_objects_as_the_queryset_gives
         with CaptureQueriesContext(connection) as captured:
             assert user.customer.family_name == customer.family_name  # no further query
         assert len(captured) == 0
-    assert query(pk=0) == []
+    assert query(pk=0) == [] and query.first(pk=0) is None
+    assert query.first(pk=first.user_id) == first.user
 
 
 def test_ordering_and_limit_are_kept_and_each_call_sends_one_statement():
