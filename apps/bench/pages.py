@@ -16,8 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 from apps.bench.loadgen import Gunicorn, LeanConnection, LoadResult
-
-BACKEND = "apps.customers.backends.MemberBackend"
+from apps.customers.backends import BACKEND
 
 
 def session_for(user, **extra) -> str:

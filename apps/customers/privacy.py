@@ -299,7 +299,7 @@ def erase(customer: Customer, *, dry_run: bool = False) -> ErasureReport:
                 User.user_permissions.through.objects.filter(user_id=user_id),
             ]
     counts = write_together(*writes)
-    for records, count in zip(gone, counts, strict=False):
+    for records, count in zip(gone, counts[: len(gone)], strict=True):
         report.deleted[records.model._meta.label] = count
     report.anonymised["customers.Inquiry"] = counts[len(gone)]
     return report
